@@ -1,0 +1,6 @@
+"""``python -m extractor`` is the ``kstack`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    main()

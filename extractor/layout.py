@@ -1,0 +1,284 @@
+"""Layout stage: where an arch's headers are at one revision, as kbuild sees them.
+
+In: a ``Tree``, an ``Arch`` and a ``Config``.
+Out: a ``Layout`` that resolves ``#include`` names to headers the way the
+kernel build would at that revision:
+
+- the era: ``arch/<srcarch>/include/asm`` (from 2.6.28), ``include/asm-x86``
+  (2.6.24-2.6.27) or ``include/asm-<arch>`` reached through the ``asm`` link
+  the build created (before 2.6.24; no tree contains that link);
+- kbuild's include order, then the compiler's own directory last;
+- the files a build generates and a source tree lacks: ``generated/autoconf.h``
+  from the config, ``asm/X.h`` wrappers for headers only ``asm-generic`` has,
+  and the few compiler headers (``stdarg.h`` ...) that old trees pull in.
+
+Nothing outside the tree is ever read: an include that climbs out of it, or an
+absolute one, raises ``EscapeError`` naming the include.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from .arches import Arch
+from .config import Config
+from .errors import EscapeError, LayoutError, Location
+from .source import Tree, blob_id, normalize
+
+#: shown as the directory of kstack's stand-ins for the compiler's headers
+COMPILER_DIR = "<compiler>"
+#: shown as the directory of empty stand-ins for headers a build generates
+MISSING_DIR = "<missing>"
+
+# The compiler's own headers that kernel headers may include (kbuild adds
+# gcc's include directory with -isystem). Only the declarations matter here.
+COMPILER_HEADERS: dict[str, str] = {
+    "stdarg.h": (
+        "#ifndef _KSTACK_STDARG_H\n#define _KSTACK_STDARG_H\n"
+        "typedef __builtin_va_list va_list;\n"
+        "#define va_start(ap, last) __builtin_va_start(ap, last)\n"
+        "#define va_arg(ap, type) __builtin_va_arg(ap, type)\n"
+        "#define va_end(ap) __builtin_va_end(ap)\n"
+        "#define va_copy(d, s) __builtin_va_copy(d, s)\n#endif\n"
+    ),
+    "stddef.h": (
+        "#ifndef _KSTACK_STDDEF_H\n#define _KSTACK_STDDEF_H\n"
+        "#define offsetof(t, m) __builtin_offsetof(t, m)\n#endif\n"
+    ),
+    "stdbool.h": (
+        "#ifndef _KSTACK_STDBOOL_H\n#define _KSTACK_STDBOOL_H\n"
+        "#define bool _Bool\n#define true 1\n#define false 0\n#endif\n"
+    ),
+    "stdint.h": "#ifndef _KSTACK_STDINT_H\n#define _KSTACK_STDINT_H\n#endif\n",
+    "limits.h": "#ifndef _KSTACK_LIMITS_H\n#define _KSTACK_LIMITS_H\n#endif\n",
+    "float.h": "#ifndef _KSTACK_FLOAT_H\n#define _KSTACK_FLOAT_H\n#endif\n",
+}
+
+_GCC_HEADER = re.compile(r"^compiler-gcc(\d+)\.h$")
+#: the compiler version claimed when the tree does not choose headers by it
+MODERN_GCC = (12, 2, 0)
+
+
+@dataclass(frozen=True)
+class Header:
+    """One header as the preprocessor will read it."""
+
+    #: tree-relative path, or ``<compiler>/x.h`` / ``<missing>/x.h`` for stand-ins
+    path: str
+    text: bytes
+    #: "tree", "generated" (kstack wrote it as kbuild would), "compiler" or "missing"
+    origin: str = "tree"
+
+    @property
+    def blob(self) -> str:
+        return blob_id(self.text)
+
+
+@dataclass
+class Layout:
+    tree: Tree
+    arch: Arch
+    config: Config
+    #: "arch" (from 2.6.28), "asm-x86" (2.6.24-2.6.27) or "asm-<arch>" (older)
+    era: str
+    #: where ``<asm/...>`` resolves: the arch's own asm directory in the tree
+    asm_dir: str
+    #: kbuild's -I directories, tree-relative, in search order
+    include_dirs: list[str]
+    #: headers the build force-includes before every file
+    force_includes: list[str]
+    #: (major, minor, patchlevel) of gcc that the tree is told it is built with
+    gcc: tuple[int, int, int]
+    warnings: list[str] = field(default_factory=list)
+    _generated: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def rev(self) -> str | None:
+        return self.tree.rev
+
+    def predefined(self) -> dict[str, str]:
+        """Compiler builtins and config macros, as ``-D`` would give them."""
+        major, minor, patch = self.gcc
+        return {
+            **self.arch.predefined(),
+            "__GNUC__": str(major),
+            "__GNUC_MINOR__": str(minor),
+            "__GNUC_PATCHLEVEL__": str(patch),
+            **self.config.macros(),
+        }
+
+    # -- include resolution ------------------------------------------------
+
+    def _candidate(self, directory: str, name: str) -> str:
+        joined = posixpath.join(directory, name) if directory else name
+        try:
+            return normalize(joined, self.rev)
+        except EscapeError:
+            raise EscapeError(
+                f"#include {name!r} resolves outside the tree; refused", Location(self.rev)
+            ) from None
+
+    def _alias(self, path: str) -> str:
+        """The legacy ``include/asm`` link, which the build created and no tree has."""
+        if self.era != "arch" and (path == "include/asm" or path.startswith("include/asm/")):
+            return self.asm_dir + path[len("include/asm") :]
+        return path
+
+    def _read(self, path: str) -> Header | None:
+        real = self._alias(path)
+        data = self.tree.read(real)
+        if data is not None:
+            return Header(real, data)
+        text = self._generated.get(path)
+        if text is None:
+            text = self._generate(path)
+        if text is not None:
+            return Header(path, text.encode(), "generated")
+        return None
+
+    def _generate(self, path: str) -> str | None:
+        """What kbuild would have generated at ``path``, if anything."""
+        if path in ("include/generated/autoconf.h", "include/linux/autoconf.h"):
+            return self.config.autoconf()
+        if self.era != "arch":
+            return None
+        base = f"arch/{self.arch.srcarch}/include/generated/"
+        for generated, generic in (("asm/", "include/asm-generic/"),
+                                   ("uapi/asm/", "include/uapi/asm-generic/")):
+            if path.startswith(base + generated):
+                name = path[len(base + generated) :]
+                if self.tree.read(generic + name) is not None:
+                    return f"/* generated by kstack as kbuild would */\n#include <asm-generic/{name}>\n"
+        return None
+
+    def find(self, name: str, *, quoted: bool, includer: str | None) -> Header | None:
+        """The header ``#include`` of ``name`` reaches, or None if nothing does."""
+        if name.startswith("/"):
+            raise EscapeError(f"#include of absolute path {name!r} refused", Location(self.rev))
+        directories: list[str] = []
+        if quoted and includer is not None and not includer.startswith("<"):
+            directories.append(posixpath.dirname(includer))
+        directories += self.include_dirs
+        for directory in directories:
+            header = self._read(self._candidate(directory, name))
+            if header is not None:
+                return header
+        text = COMPILER_HEADERS.get(normalize(name, self.rev))
+        if text is not None:
+            return Header(f"{COMPILER_DIR}/{name}", text.encode(), "compiler")
+        return None
+
+    def stand_in(self, name: str) -> Header:
+        """An empty header for one the build would generate and the tree lacks."""
+        return Header(f"{MISSING_DIR}/{name}", b"", "missing")
+
+
+def _era(tree: Tree, arch: Arch) -> tuple[str, str]:
+    modern = f"arch/{arch.srcarch}/include/asm"
+    if tree.is_dir(modern):
+        return "arch", modern
+    for legacy in arch.legacy_asm:
+        if tree.is_dir(f"include/{legacy}"):
+            return legacy, f"include/{legacy}"
+    looked = ", ".join([modern, *(f"include/{name}" for name in arch.legacy_asm)])
+    raise LayoutError(f"no {arch.name} headers at this revision (looked for {looked})", Location(tree.rev))
+
+
+def _claimed_gcc(tree: Tree, warnings: list[str]) -> tuple[int, int, int]:
+    """The newest gcc the tree has a ``compiler-gccN.h`` for, or a modern one."""
+    versions = [
+        int(m.group(1)) for name in tree.listdir("include/linux") if (m := _GCC_HEADER.match(name))
+    ]
+    if not versions:
+        return MODERN_GCC
+    newest = max(versions)
+    warnings.append(
+        f"claimed gcc {newest}: the newest include/linux/compiler-gcc{newest}.h this tree has"
+    )
+    return (newest, 0, 0)
+
+
+def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
+    """The include layout of ``arch`` at this revision (``LayoutError`` if absent)."""
+    era, asm_dir = _era(tree, arch)
+    warnings: list[str] = []
+    if era == "arch":
+        base = f"arch/{arch.srcarch}/include"
+        include_dirs = [
+            base,
+            f"{base}/generated",
+            "include",
+            f"{base}/uapi",
+            f"{base}/generated/uapi",
+            "include/uapi",
+            "include/generated/uapi",
+        ]
+    else:
+        include_dirs = ["include"]
+    mach_default = f"{asm_dir}/mach-default"
+    if tree.is_dir(mach_default):
+        include_dirs.append(mach_default)
+    force = ["linux/kconfig.h"] if tree.read("include/linux/kconfig.h") is not None else []
+    return Layout(
+        tree=tree,
+        arch=arch,
+        config=config,
+        era=era,
+        asm_dir=asm_dir,
+        include_dirs=include_dirs,
+        force_includes=force,
+        gcc=_claimed_gcc(tree, warnings),
+        warnings=warnings,
+    )
+
+
+_INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"]', re.M)
+_DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
+
+
+def textual_includes(text: bytes) -> list[tuple[bool, str]]:
+    """Every ``#include`` line of a header, taken or not: (quoted, name)."""
+    return [(m.group(1) == b'"', m.group(2).decode("utf-8", "replace")) for m in _INCLUDE.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Mention:
+    """Where a header names a macro: a ``#define`` or some other use."""
+
+    path: str
+    line: int
+    defines: bool
+
+
+def mentions(layout: Layout, names: set[str], directories: list[str]) -> dict[str, list[Mention]]:
+    """Scan the headers under ``directories`` (not recursively) for ``names``.
+
+    This finds headers that define a constant but are not on the include path
+    of the arch's entry headers (old trees keep some in processor.h), and
+    names that are declared but are not macros (an enum member).
+    """
+    found: dict[str, list[Mention]] = {}
+    words = re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
+    for directory in directories:
+        for name in layout.tree.listdir(directory):
+            if not name.endswith(".h"):
+                continue
+            path = f"{directory}/{name}"
+            data = layout.tree.read(path)
+            if not data or not words.search(data):
+                continue
+            for match in words.finditer(data):
+                start = data.rfind(b"\n", 0, match.start()) + 1
+                end = data.find(b"\n", match.end())
+                text = data[start : end if end >= 0 else len(data)]
+                define = _DEFINE.match(text)
+                found.setdefault(match.group(1).decode(), []).append(
+                    Mention(
+                        path,
+                        data.count(b"\n", 0, match.start()) + 1,
+                        bool(define and define.group(1) == match.group(1)),
+                    )
+                )
+    return found

@@ -1,0 +1,501 @@
+"""Preprocess stage: pcpp over the tree, under one config, with kstack's rules.
+
+In: a ``Layout`` (which resolves includes and knows the config) and the entry
+headers to include.
+Out: a ``MacroTable``: every macro in effect at the end, where each one was
+defined, and the ``#if``/``#ifdef`` branches that led to that definition.
+
+pcpp does the tokenising and macro expansion. kstack replaces the parts it
+cannot trust for this job:
+
+- ``#if`` is evaluated by our own grammar (pcpp 1.30 reads ``1ULL`` as 0);
+- includes are resolved by the layout, never from the host file system;
+- every preprocessor error is fatal to the result, never a silently other branch;
+- only directive lines are handed to pcpp: C code cannot change a macro, and
+  skipping it makes a header's cost its directives, not its size;
+- time, include depth and expansion depth are bounded.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pcpp import Preprocessor  # type: ignore[import-untyped]
+
+from . import evaluate
+from .errors import EscapeError, ExtractorError, LimitError, Location, PreprocessError
+from .layout import Header, Layout
+
+#: pcpp wants absolute paths; every header lives under this fake root
+VROOT = "/@kstack/"
+#: builtin operators gcc answers itself; they count as defined
+_PSEUDO_MACROS = ("__has_attribute", "__has_builtin", "__has_feature", "__has_extension",
+                  "__has_cpp_attribute", "__has_c_attribute", "__has_include", "__has_include_next")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep any input from hanging the tool (``--limit-*``)."""
+
+    seconds: float = 120.0
+    include_depth: int = 200
+    expansion_depth: int = 400
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One ``#if``-family branch that enclosed a definition."""
+
+    path: str
+    line: int
+    #: the directive as written, e.g. ``#ifdef CONFIG_KASAN``
+    directive: str
+    #: True when this is the branch that was taken
+    taken: bool
+    #: the identifiers it tested (CONFIG_ symbols among them)
+    symbols: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Definition:
+    """Where the definition of a macro in effect came from."""
+
+    name: str
+    #: tree path, ``<config>``, ``<builtin>`` or a stand-in path
+    path: str
+    line: int | None
+    conditions: tuple[Condition, ...] = ()
+
+
+@dataclass
+class _Frame:
+    path: str
+    line: int
+    directive: str
+    parent_active: bool
+    active: bool = False
+    triggered: bool = False
+    symbols: tuple[str, ...] = ()
+
+    def condition(self) -> Condition:
+        return Condition(self.path, self.line, self.directive, self.active, self.symbols)
+
+
+_COMMENT_OR_LITERAL = re.compile(
+    r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S
+)
+_NEWLINE_MARK = "\x01"
+
+
+def directive_skeleton(text: str) -> str:
+    """Only the directive lines of ``text``, comments blanked, lines kept in place.
+
+    A comment becomes one space (as C says) even when it spans lines; the lines
+    it swallowed come back as empty lines after the logical line, so every
+    directive keeps its line number.
+    """
+
+    def blank(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if found.startswith("/*"):
+            return " " + _NEWLINE_MARK * found.count("\n")
+        if found.startswith("//"):
+            return " "
+        return found
+
+    stripped = _COMMENT_OR_LITERAL.sub(blank, text)
+    out: list[str] = []
+    pending: list[str] = []
+    swallowed = 0
+    for line in stripped.split("\n"):
+        swallowed += line.count(_NEWLINE_MARK)
+        line = line.replace(_NEWLINE_MARK, "")
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            swallowed += 1
+            continue
+        logical = "".join(pending) + line
+        pending = []
+        out.append(logical if logical.lstrip().startswith("#") else "")
+        out.extend([""] * swallowed)
+        swallowed = 0
+    if pending:
+        logical = "".join(pending)
+        out.append(logical if logical.lstrip().startswith("#") else "")
+        out.extend([""] * swallowed)
+    return "\n".join(out)
+
+
+def decode_header(header: Header, rev: str | None) -> str:
+    if b"\0" in header.text:
+        raise PreprocessError("binary file (contains NUL bytes), not a header", Location(rev, header.path))
+    text = header.text.decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
+    """pcpp with includes, ``#if`` and errors done kstack's way."""
+
+    def __init__(self, layout: Layout, limits: Limits) -> None:
+        self.definitions: dict[str, Definition] = {}
+        self._origin = "<builtin>"
+        super().__init__()
+        self.layout = layout
+        self.limits = limits
+        self.model = evaluate.data_model(layout.arch.model)
+        self.rev = layout.rev
+        self.opened: list[Header] = []
+        self.warnings: list[str] = []
+        self.tested: set[str] = set()
+        self._frames: list[_Frame] = []
+        self._pending: _Frame | None = None
+        self._deadline = time.monotonic() + limits.seconds
+        self._directive_at: tuple[str, int] = ("", 0)
+        self._origin = "<builtin>"
+        self._expansion_depth = 0
+        self.auto_pragma_once_enabled = True
+        self.line_directive = None
+        for name in _PSEUDO_MACROS[:-2]:
+            self.define(f"{name}(x) 0")
+        self._origin = "<builtin>"
+        for name, value in layout.predefined().items():
+            self._origin = "<config>" if name.startswith("CONFIG_") else "<builtin>"
+            self.define(f"{name} {value}")
+
+    # -- locations -----------------------------------------------------------
+
+    @staticmethod
+    def tree_path(source: Any) -> str:
+        text = str(source or "")
+        return text[len(VROOT) :] if text.startswith(VROOT) else text
+
+    def where(self, source: Any = None, line: int | None = None) -> Location:
+        if source is None:
+            path, line = self._directive_at
+            return Location(self.rev, path or None, line or None)
+        return Location(self.rev, self.tree_path(source), line)
+
+    def _check_time(self) -> None:
+        if time.monotonic() > self._deadline:
+            raise LimitError(
+                f"preprocessing took longer than {self.limits.seconds:g} s "
+                "(raise it with --limit-seconds)",
+                self.where(),
+            )
+
+    # -- errors: every one is fatal -------------------------------------------
+
+    def on_error(self, file: Any, line: int, msg: str) -> None:
+        raise PreprocessError(msg, self.where(file, line))
+
+    def on_directive_unknown(self, directive: Any, toks: list[Any], ifpassthru: bool, preceding: list[Any]) -> bool:
+        name = directive.value
+        text = "".join(t.value for t in toks).strip()
+        if name == "error":
+            raise PreprocessError(f"#error {text}", self.where(directive.source, directive.lineno))
+        if name == "warning":
+            self.warnings.append(f"{self.where(directive.source, directive.lineno)}: #warning {text}")
+            return True
+        if name in ("pragma", "ident", "sccs", "line", "assert", "unassert"):
+            return True
+        if name == "include_next":
+            # only for headers that wrap the compiler's own; nothing to follow
+            self.warnings.append(
+                f"{self.where(directive.source, directive.lineno)}: #include_next {text} not followed"
+            )
+            return True
+        raise PreprocessError(f"invalid preprocessing directive #{name}", self.where(directive.source, directive.lineno))
+
+    # -- the #if stack, shadowed so each definition knows its conditions ----
+
+    def on_directive_handle(self, directive: Any, toks: list[Any], ifpassthru: bool, preceding: list[Any]) -> bool:
+        self._check_time()
+        name = directive.value
+        path, line = self.tree_path(directive.source), directive.lineno
+        self._directive_at = (path, line)
+        text = "#" + name + (" " + "".join(t.value for t in toks).strip() if toks else "")
+        active = self._frames[-1].active if self._frames else True
+        idents = tuple(t.value for t in toks if t.type == self.t_ID and t.value != "defined")
+        if name in ("if", "ifdef", "ifndef"):
+            frame = _Frame(path, line, text, parent_active=active, symbols=idents)
+            self._frames.append(frame)
+            if active:
+                self.tested.update(idents)
+                if name == "if":
+                    self._pending = frame
+                else:
+                    present = bool(toks) and toks[0].value in self.macros
+                    frame.active = present if name == "ifdef" else not present
+                    frame.triggered = frame.active
+        elif name in ("elif", "else") and self._frames:
+            frame = self._frames[-1]
+            frame.path, frame.line, frame.directive, frame.symbols = path, line, text, idents
+            frame.active = False
+            if frame.parent_active and not frame.triggered:
+                if name == "elif":
+                    self.tested.update(idents)
+                    self._pending = frame
+                else:
+                    frame.active = frame.triggered = True
+        elif name == "endif" and self._frames:
+            self._frames.pop()
+        return True
+
+    def _conditions(self) -> tuple[Condition, ...]:
+        return tuple(frame.condition() for frame in self._frames)
+
+    # -- #if evaluation with our grammar ------------------------------------
+
+    def _replace_defined(self, tokens: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok.type == self.t_ID and tok.value == "defined":
+                j = i + 1
+                while j < len(tokens) and tokens[j].type in self.t_WS:
+                    j += 1
+                paren = j < len(tokens) and tokens[j].value == "("
+                if paren:
+                    j += 1
+                    while j < len(tokens) and tokens[j].type in self.t_WS:
+                        j += 1
+                if j >= len(tokens) or tokens[j].type != self.t_ID:
+                    raise PreprocessError("operator 'defined' requires an identifier", self.where())
+                name = tokens[j].value
+                j += 1
+                if paren:
+                    while j < len(tokens) and tokens[j].type in self.t_WS:
+                        j += 1
+                    if j >= len(tokens) or tokens[j].value != ")":
+                        raise PreprocessError("missing ')' after 'defined'", self.where())
+                    j += 1
+                present = name in self.macros or name in _PSEUDO_MACROS
+                new = self._int_token(tok, 1 if present else 0)
+                out.append(new)
+                i = j
+                continue
+            out.append(tok)
+            i += 1
+        return out
+
+    def _int_token(self, like: Any, value: int) -> Any:
+        import copy
+
+        new = copy.copy(like)
+        new.type = self.t_INTEGER
+        new.value = str(value)
+        return new
+
+    def _replace_has_include(self, tokens: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i]
+            if tok.type == self.t_ID and tok.value in ("__has_include", "__has_include_next"):
+                j = i + 1
+                depth = 0
+                parts: list[str] = []
+                while j < len(tokens):
+                    value = tokens[j].value
+                    if value == "(":
+                        depth += 1
+                        if depth == 1:
+                            j += 1
+                            continue
+                    elif value == ")":
+                        depth -= 1
+                        if depth == 0:
+                            break
+                    if depth >= 1:
+                        parts.append(value)
+                    j += 1
+                spec = "".join(parts).strip()
+                quoted = spec.startswith('"')
+                name = spec.strip('<>"')
+                header = self.layout.find(name, quoted=quoted, includer=self._directive_at[0])
+                present = header is not None and tok.value == "__has_include"
+                out.append(self._int_token(tok, 1 if present else 0))
+                i = j + 1
+                continue
+            out.append(tok)
+            i += 1
+        return out
+
+    def evalexpr(self, tokens: list[Any]) -> tuple[int, None]:
+        frame, self._pending = self._pending, None
+        original = "".join(t.value for t in tokens).strip()
+        try:
+            expanded = self._replace_has_include(list(tokens))
+            expanded = self._replace_defined(expanded)
+            expanded = self.expand_macros(expanded)
+            expanded = self._replace_defined(expanded)
+        except RecursionError:
+            raise LimitError("macro expansion nested too deeply in #if", self.where()) from None
+        text = " ".join(t.value for t in expanded if t.type not in self.t_WS)
+        value = evaluate.evaluate(text, self.model, directive=True)
+        if not value.known:
+            raise PreprocessError(f"cannot evaluate #if {original}: {value.reason}", self.where())
+        result = 1 if value.value else 0
+        if frame is not None:
+            frame.active = frame.triggered = bool(result)
+        return (result, None)
+
+    def expand_macros(self, tokens: list[Any], expanding_from: list[str] | None = None) -> list[Any]:
+        self._expansion_depth += 1
+        try:
+            if self._expansion_depth > self.limits.expansion_depth:
+                raise LimitError(
+                    f"macro expansion nested more than {self.limits.expansion_depth} deep "
+                    "(raise it with --limit-expansion-depth)",
+                    self.where(),
+                )
+            self._check_time()
+            return super().expand_macros(tokens, expanding_from or [])
+        finally:
+            self._expansion_depth -= 1
+
+    # -- definitions ------------------------------------------------------------
+
+    def define(self, tokens: Any) -> None:
+        super().define(tokens)
+        if isinstance(tokens, str):
+            name = re.split(r"[\s(]", tokens.strip(), maxsplit=1)[0]
+            self.definitions[name] = Definition(name, self._origin, None)
+            return
+        first = tokens[0]
+        self.definitions[first.value] = Definition(
+            first.value, self.tree_path(first.source), first.lineno, self._conditions()
+        )
+
+    def undef(self, tokens: Any) -> None:
+        super().undef(tokens)
+        if not isinstance(tokens, str) and tokens:
+            self.definitions.pop(tokens[0].value, None)
+
+    # -- includes, resolved by the layout only -------------------------------
+
+    def include(self, tokens: list[Any], original_line: Any) -> Iterator[Any]:
+        self._check_time()
+        if not tokens:
+            raise PreprocessError("#include expects \"FILENAME\" or <FILENAME>", self.where())
+        if tokens[0].value != "<" and tokens[0].type != self.t_STRING:
+            tokens = self.tokenstrip(self.expand_macros(tokens))
+        if tokens and tokens[0].value == "<":
+            closing = next((i for i, t in enumerate(tokens) if t.value == ">"), None)
+            if closing is None:
+                raise PreprocessError("malformed #include <...>", self.where())
+            name, quoted = "".join(t.value for t in tokens[1:closing]), False
+        elif tokens and tokens[0].type == self.t_STRING:
+            name, quoted = tokens[0].value[1:-1], True
+        else:
+            raise PreprocessError("#include expects \"FILENAME\" or <FILENAME>", self.where())
+        yield from self.include_header(name, quoted)
+
+    def include_header(self, name: str, quoted: bool) -> Iterator[Any]:
+        includer = self._directive_at[0] or None
+        try:
+            header = self.layout.find(name, quoted=quoted, includer=includer)
+        except EscapeError as err:
+            err.location = self.where()
+            raise
+        if header is None:
+            header = self.layout.stand_in(name)
+        abspath = VROOT + header.path
+        if abspath in self.include_once:
+            return
+        if header.origin == "missing":
+            self.include_once[abspath] = None
+            self.warnings.append(
+                f"{self.where()}: {name} is not in the tree (a build generates it); "
+                "read as an empty header"
+            )
+        if self.include_depth >= self.limits.include_depth:
+            raise LimitError(
+                f"#include nested more than {self.limits.include_depth} deep "
+                "(raise it with --limit-include-depth)",
+                self.where(),
+            )
+        self.opened.append(header)
+        text = directive_skeleton(decode_header(header, self.rev))
+        saved = self._directive_at
+        for tok in self.parsegen(text, name, abspath):
+            yield tok
+        self._directive_at = saved
+
+
+@dataclass
+class MacroTable:
+    """The macros in effect after preprocessing, with where they came from."""
+
+    preprocessor: KernelPreprocessor
+    entries: list[str] = field(default_factory=list)
+
+    @property
+    def macros(self) -> dict[str, Any]:
+        return self.preprocessor.macros  # type: ignore[no-any-return]
+
+    @property
+    def definitions(self) -> dict[str, Definition]:
+        return self.preprocessor.definitions
+
+    @property
+    def opened(self) -> list[Header]:
+        return self.preprocessor.opened
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.preprocessor.warnings
+
+    @property
+    def tested(self) -> set[str]:
+        return self.preprocessor.tested
+
+    def include(self, entries: list[str]) -> None:
+        """Include more headers after those already read (same macro state)."""
+        pp = self.preprocessor
+        try:
+            for entry in entries:
+                pp._directive_at = ("", 0)
+                for _ in pp.include_header(entry, False):
+                    pass
+                if pp._frames:
+                    frame = pp._frames[-1]
+                    raise PreprocessError(
+                        f"unterminated {frame.directive}", Location(pp.rev, frame.path, frame.line)
+                    )
+        except RecursionError:
+            raise LimitError("preprocessing nested too deeply", pp.where()) from None
+        except ExtractorError:
+            raise
+        except Exception as err:  # pcpp's own failures on hostile input
+            raise PreprocessError(f"preprocessor failed: {err.__class__.__name__}: {err}", pp.where()) from err
+        self.entries += entries
+
+    def expand(self, name: str) -> str:
+        """``name`` with every macro in it expanded, as one line of C."""
+        pp = self.preprocessor
+        try:
+            tokens = pp.expand_macros(pp.tokenize(name))
+        except RecursionError:
+            raise LimitError(f"expanding {name} nested too deeply", Location(pp.rev)) from None
+        except ExtractorError:
+            raise
+        except Exception as err:
+            raise PreprocessError(f"cannot expand {name}: {err}", Location(pp.rev)) from err
+        return " ".join("".join(t.value for t in tokens).split())
+
+
+def preprocess(layout: Layout, entries: list[str], limits: Limits | None = None) -> MacroTable:
+    """Read the force-included headers and ``entries``; return the macro table."""
+    table = MacroTable(KernelPreprocessor(layout, limits or Limits()))
+    table.include(layout.force_includes)
+    table.entries = []
+    table.include(entries)
+    return table

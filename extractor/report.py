@@ -1,0 +1,160 @@
+"""Report stage: results rendered for people and for programs.
+
+In: a list of ``Result`` cells.
+Out: text in one of the formats ``table`` (the terminal default), ``json``
+(the documented contract), ``csv`` (one row per constant) and ``markdown``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+
+from . import __version__
+from .scan import Constant, Result
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def cell_text(constant: Constant | None) -> str:
+    if constant is None:
+        return "-"
+    if constant.status == "not-a-macro":
+        return "(enum)"
+    if constant.value is None:
+        return "?"
+    return str(constant.value)
+
+
+def constant_names(results: list[Result]) -> list[str]:
+    """Every constant any result reports, in first-seen order."""
+    names: dict[str, None] = {}
+    for result in results:
+        names.update(dict.fromkeys(result.constants))
+    return list(names)
+
+
+def _rows(results: list[Result]) -> tuple[list[str], list[list[str]]]:
+    names = constant_names(results)
+    header = ["rev", "arch", "config", *names]
+    rows = []
+    for result in results:
+        row = [result.rev or "(dir)", result.arch, result.config]
+        if result.error is not None:
+            row += [f"error: {result.error}"] + [""] * (len(names) - 1 if names else 0)
+        else:
+            row += [cell_text(result.constants.get(n)) for n in names]
+        rows.append(row)
+    return header, rows
+
+
+def _notes(results: list[Result]) -> list[str]:
+    """Unknown values with their reasons, then warnings, each once."""
+    notes: dict[str, None] = {}
+    for result in results:
+        where = f"{result.rev or '(dir)'} {result.arch} {result.config}"
+        for constant in result.constants.values():
+            if constant.status == "unknown":
+                notes[f"{where}: {constant.name} unknown: {constant.reason}"] = None
+        for warning in result.warnings:
+            notes[f"warning: {warning}"] = None
+    return list(notes)
+
+
+def render_table(results: list[Result]) -> str:
+    header, rows = _rows(results)
+    if results and all(r.error is not None for r in results):
+        header = header[:3] + ["error"]
+    widths = [max(len(r[i]) for r in [header, *rows] if i < len(r)) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=False)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows]
+    lines += _notes(results)
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(results: list[Result]) -> str:
+    header, rows = _rows(results)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = row + [""] * (len(header) - len(row))
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    notes = _notes(results)
+    if notes:
+        lines += [""] + [f"- {n}" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def render_json(results: list[Result]) -> str:
+    document = {"kstack": __version__, "results": [r.as_dict() for r in results]}
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+CSV_FIELDS = ["rev", "arch", "config", "constant", "value", "type", "status", "file", "line",
+              "expression", "reason", "error"]
+
+
+def render_csv(results: list[Result]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for r in results:
+        base = [r.rev or "", r.arch, r.config]
+        if r.error is not None:
+            writer.writerow(base + [""] * 8 + [str(r.error)])
+            continue
+        for c in r.constants.values():
+            writer.writerow(base + [c.name, "" if c.value is None else c.value, c.ctype or "",
+                                    c.status, c.path or "", c.line or "", c.expression or "",
+                                    c.reason or "", ""])
+    return out.getvalue()
+
+
+RENDERERS: dict[str, Callable[[list[Result]], str]] = {
+    "table": render_table,
+    "json": render_json,
+    "csv": render_csv,
+    "markdown": render_markdown,
+}
+
+
+def render(results: list[Result], fmt: str) -> str:
+    return RENDERERS[fmt](results)
+
+
+def thread_size_cell(result: Result, *, with_order: bool) -> str:
+    """``THREAD_SIZE 16384, from THREAD_SIZE_ORDER 2`` (the demo's seed table)."""
+    if result.error is not None:
+        return f"error: {result.error}"
+    size = result.constants.get("THREAD_SIZE")
+    if size is None:
+        return "-"
+    if not with_order:
+        return cell_text(size)
+    text = f"THREAD_SIZE {cell_text(size)}"
+    for order in ("THREAD_SIZE_ORDER", "THREAD_ORDER"):
+        if order in result.constants:
+            return f"{text}, from {order} {cell_text(result.constants[order])}"
+    return text
+
+
+def render_pivot(results: list[Result]) -> str:
+    """One row per revision, one column per arch and config: THREAD_SIZE."""
+    columns: dict[tuple[str, str], None] = {}
+    revs: dict[str | None, dict[tuple[str, str], Result]] = {}
+    for result in results:
+        key = (result.arch, result.config)
+        columns[key] = None
+        revs.setdefault(result.rev, {})[key] = result
+    keys = list(columns)
+    lines = ["| tag | " + " | ".join(f"{a} {c}" for a, c in keys) + " |"]
+    lines.append("|---|" + "---|" * len(keys))
+    for rev, cells in revs.items():
+        texts = [
+            thread_size_cell(cells[k], with_order=i == 0) if k in cells else "-"
+            for i, k in enumerate(keys)
+        ]
+        lines.append(f"| {rev or '(dir)'} | " + " | ".join(texts) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,323 @@
+"""Scan: the pipeline run for every (revision, arch, config) cell.
+
+In: a ``Selection`` (a directory, or revisions of a repository), arches,
+config profiles and extra macro names.
+Out: one ``Result`` per cell: each constant's value, C type, fully expanded
+expression, the file and line of its definition and the chain of macros
+behind it, plus warnings, or the error that stopped that cell.
+
+source -> layout -> preprocess -> evaluate happens here; rendering is the
+report module's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import evaluate
+from .arches import Arch, arch as get_arch
+from .config import Config, make_config, read_config_file
+from .errors import EscapeError, ExtractorError, Location, SourceError
+from .layout import Layout, make_layout, mentions, textual_includes
+from .preprocess import Condition, Limits, MacroTable, preprocess
+from .source import DirectoryTree, GitObjects, Selection, Tree, revisions
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One macro on the way from a constant to its number."""
+
+    macro: str
+    path: str
+    line: int | None
+    #: the replacement list as defined, with parameters for function-like macros
+    definition: str
+    conditions: tuple[Condition, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "macro": self.macro,
+            "file": self.path,
+            "line": self.line,
+            "definition": self.definition,
+            "conditions": [
+                {"file": c.path, "line": c.line, "directive": c.directive, "taken": c.taken}
+                for c in self.conditions
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class Constant:
+    name: str
+    value: int | None
+    ctype: str | None
+    expression: str | None
+    path: str | None
+    line: int | None
+    chain: tuple[ChainLink, ...] = ()
+    #: "ok", "unknown" (a value could not be determined), "not-a-macro"
+    status: str = "ok"
+    reason: str | None = None
+    #: config symbols tested by the #if branches on the chain
+    symbols: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.value,
+            "type": self.ctype,
+            "expression": self.expression,
+            "file": self.path,
+            "line": self.line,
+            "status": self.status,
+            "reason": self.reason,
+            "config_symbols": list(self.symbols),
+            "chain": [link.as_dict() for link in self.chain],
+        }
+
+
+@dataclass
+class Result:
+    rev: str | None
+    arch: str
+    config: str
+    constants: dict[str, Constant] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: ExtractorError | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rev": self.rev,
+            "arch": self.arch,
+            "config": self.config,
+            "constants": {name: c.as_dict() for name, c in self.constants.items()},
+            "warnings": list(self.warnings),
+            "error": self.error.as_dict() if self.error else None,
+        }
+
+
+@dataclass
+class ScanRequest:
+    selection: Selection
+    arches: list[str] = field(default_factory=lambda: ["x86_64"])
+    profiles: list[str] = field(default_factory=lambda: ["default"])
+    sets: list[str] = field(default_factory=list)
+    config_file: Path | None = None
+    macros: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+
+
+Progress = Callable[[int, int, str | None], None]
+
+
+def _definition_text(macro: Any) -> str:
+    body = " ".join("".join(t.value for t in macro.value).split())
+    if macro.arglist is None:
+        return body
+    params = ", ".join(macro.arglist)
+    return f"({params}) {body}"
+
+
+def _chain(table: MacroTable, name: str) -> tuple[ChainLink, ...]:
+    links: list[ChainLink] = []
+    seen: set[str] = set()
+    stack = [name]
+    while stack:
+        current = stack.pop()
+        if current in seen or current not in table.macros:
+            continue
+        seen.add(current)
+        macro = table.macros[current]
+        where = table.definitions.get(current)
+        links.append(
+            ChainLink(
+                current,
+                where.path if where else "<builtin>",
+                where.line if where else None,
+                _definition_text(macro),
+                where.conditions if where else (),
+            )
+        )
+        idents = [t.value for t in macro.value if t.type == "CPP_ID"]
+        stack.extend(reversed(idents))
+    return tuple(links)
+
+
+def fold(table: MacroTable, name: str, model: evaluate.DataModel) -> Constant:
+    """One macro to a ``Constant``: expanded, evaluated, with its chain."""
+    where = table.definitions.get(name)
+    chain = _chain(table, name)
+    symbols = sorted(
+        {s for link in chain for c in link.conditions for s in c.symbols if s.startswith("CONFIG_")}
+        | {link.macro for link in chain if link.macro.startswith("CONFIG_")}
+    )
+    expression = table.expand(name)
+    if table.macros[name].arglist is not None:
+        value = evaluate.Value(None, None, "function-like macro; name it with arguments instead")
+    else:
+        value = evaluate.evaluate(expression, model)
+    return Constant(
+        name=name,
+        value=value.value,
+        ctype=value.ctype.name if value.ctype else None,
+        expression=expression,
+        path=where.path if where else None,
+        line=where.line if where else None,
+        chain=chain,
+        status="ok" if value.known else "unknown",
+        reason=value.reason,
+        symbols=tuple(symbols),
+    )
+
+
+def _reachable(layout: Layout, table: MacroTable) -> set[str]:
+    """Headers the ones read could include under some other config."""
+    paths = {h.path for h in table.opened}
+    for header in table.opened:
+        for quoted, name in textual_includes(header.text):
+            try:
+                found = layout.find(name, quoted=quoted, includer=header.path)
+            except EscapeError:
+                continue
+            if found is not None:
+                paths.add(found.path)
+    return paths
+
+
+def _find_more(layout: Layout, table: MacroTable, missing: set[str]) -> tuple[list[str], dict]:
+    """Headers outside the entries' include graph that define a missing name."""
+    found = mentions(layout, missing, [layout.asm_dir])
+    reachable = _reachable(layout, table)
+    extras: list[str] = []
+    for name in sorted(found):
+        for mention in found[name]:
+            if mention.defines and mention.path not in reachable:
+                include = mention.path[len(layout.asm_dir) + 1 :]
+                if f"asm/{include}" not in extras:
+                    extras.append(f"asm/{include}")
+    return extras, found
+
+
+def scan_tree(
+    tree: Tree,
+    arch: Arch,
+    config: Config,
+    macros: list[str] | tuple[str, ...] = (),
+    limits: Limits | None = None,
+) -> Result:
+    """Run the pipeline for one cell; failures land in ``Result.error``."""
+    result = Result(tree.rev, arch.name, config.name)
+    try:
+        layout = make_layout(tree, arch, config)
+        result.warnings.extend(layout.warnings)
+        table = preprocess(layout, list(arch.entries), limits)
+        wanted = list(dict.fromkeys([*arch.constants, *macros]))
+        missing = {n for n in wanted if n not in table.macros}
+        found: dict = {}
+        if missing:
+            extras, found = _find_more(layout, table, missing)
+            if extras:
+                table.include(extras)
+        result.warnings.extend(table.warnings)
+        model = evaluate.data_model(arch.model)
+        for name in wanted:
+            if name in table.macros:
+                result.constants[name] = fold(table, name, model)
+            elif name in found:
+                first = found[name][0]
+                result.constants[name] = Constant(
+                    name, None, None, None, first.path, first.line, status="not-a-macro",
+                    reason=f"declared at {first.path}:{first.line} but not a macro (an enum member?)",
+                )
+            elif name in macros:
+                result.constants[name] = Constant(
+                    name, None, None, None, None, None, status="unknown",
+                    reason="not defined at this revision for this arch and config",
+                )
+        _note_kconfig_defaults(result, arch, config)
+    except ExtractorError as err:
+        result.error = err.at_rev(tree.rev)
+    return result
+
+
+def _note_kconfig_defaults(result: Result, arch: Arch, config: Config) -> None:
+    used = {s for c in result.constants.values() for link in c.chain for s in [link.macro]}
+    for symbol, value in sorted(arch.kconfig_defaults.items()):
+        if symbol in used and config.symbols.get(symbol) == value:
+            result.warnings.append(
+                f"{symbol}={value} is the arch table's Kconfig default "
+                "(this tree's Kconfig files were not read)"
+            )
+
+
+def _configs(request: ScanRequest, arch: Arch) -> list[Config]:
+    file_symbols = read_config_file(request.config_file) if request.config_file else None
+    return [
+        make_config(
+            profile, arch, sets=request.sets, file_symbols=file_symbols, kconfig=arch.kconfig_defaults
+        )
+        for profile in request.profiles
+    ]
+
+
+def _trees(selection: Selection) -> Iterator[tuple[str | None, Tree | ExtractorError]]:
+    if not selection.is_git:
+        path = selection.path
+        if not path.exists():
+            raise SourceError(f"{path}: no such file or directory")
+        if not path.is_dir():
+            raise SourceError(f"{path}: not a directory or a git repository")
+        yield None, DirectoryTree(path, selection.max_file_bytes)
+        return
+    with GitObjects(selection.path) as objects:
+        for rev in revisions(objects, selection):
+            try:
+                tree = objects.resolve(rev)
+                tree.max_file_bytes = selection.max_file_bytes
+                yield rev, tree
+            except ExtractorError as err:
+                yield rev, err.at_rev(rev)
+
+
+def count_trees(selection: Selection) -> int:
+    if not selection.is_git:
+        return 1
+    with GitObjects(selection.path) as objects:
+        return len(revisions(objects, selection))
+
+
+def scan(request: ScanRequest, progress: Progress | None = None) -> list[Result]:
+    """Every cell of the request, in revision order, then arch, then config."""
+    arches = [get_arch(name) for name in request.arches]
+    configs = {a.name: _configs(request, a) for a in arches}
+    total = count_trees(request.selection) if progress else 0
+    results: list[Result] = []
+    for done, (rev, tree) in enumerate(_trees(request.selection), 1):
+        for arch in arches:
+            for config in configs[arch.name]:
+                if isinstance(tree, ExtractorError):
+                    results.append(Result(rev, arch.name, config.name, error=tree))
+                else:
+                    results.append(scan_tree(tree, arch, config, request.macros, request.limits))
+        if progress:
+            progress(done, total, rev)
+    return results
+
+
+def failed(results: list[Result]) -> list[Result]:
+    return [r for r in results if r.error is not None]
+
+
+__all__ = [
+    "ChainLink",
+    "Constant",
+    "Location",
+    "Result",
+    "ScanRequest",
+    "fold",
+    "scan",
+    "scan_tree",
+]

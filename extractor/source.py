@@ -1,0 +1,412 @@
+"""Source stage: a kernel tree, from a directory or straight from git objects.
+
+In: a path (a directory, a git work tree, a bare repository) and optionally
+revisions or tag globs.
+Out: ``Tree`` objects that answer "what bytes are at this path" without ever
+checking anything out, plus the revisions in kernel-version order.
+
+Both kinds of tree refuse to leave their root: a ``..`` path, an absolute path
+or a symbolic link that points outside raises ``EscapeError``. Git trees read
+through one long-lived ``git cat-file --batch`` (GitPython's object database)
+and share parsed tree objects across revisions, so neighbouring tags that share
+most subtrees cost little.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import posixpath
+import re
+import stat
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .errors import EscapeError, LimitError, Location, SourceError
+
+#: a header larger than this is refused (``--limit-file-size`` raises it)
+DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
+#: symbolic links followed while resolving one path
+MAX_LINK_HOPS = 40
+
+_MODE_TREE = 0o040000
+_MODE_LINK = 0o120000
+_MODE_GITLINK = 0o160000
+
+
+def blob_id(data: bytes) -> str:
+    """The git blob id of ``data``: the same key for a file and its blob."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def normalize(path: str, rev: str | None = None) -> str:
+    """A tree-relative POSIX path, or ``EscapeError`` if it leaves the tree."""
+    if path.startswith("/") or "\0" in path:
+        raise EscapeError(f"path {path!r} is absolute, outside the tree", Location(rev, path))
+    norm = posixpath.normpath(path)
+    if norm == ".":
+        return ""
+    if norm == ".." or norm.startswith("../"):
+        raise EscapeError(f"path {path!r} leaves the tree", Location(rev, path))
+    return norm
+
+
+class Tree(Protocol):
+    """What every later stage needs from a kernel tree."""
+
+    #: the revision exactly as the user selected it; None for a directory
+    rev: str | None
+    #: how to name this tree in messages
+    label: str
+
+    def read(self, path: str) -> bytes | None:
+        """The file's bytes, or None when there is no file at ``path``."""
+
+    def is_dir(self, path: str) -> bool: ...
+
+    def listdir(self, path: str) -> list[str]:
+        """Names in a directory (files and subdirectories), sorted; [] if absent."""
+
+    def blob_id(self, path: str) -> str | None:
+        """A content id for the file (the git blob id), None if absent."""
+
+
+@dataclass
+class DirectoryTree:
+    """A plain directory: an unpacked tarball, a headers package, a work tree."""
+
+    root: Path
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    rev: str | None = None
+    _ids: dict[str, str | None] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.root = Path(os.path.realpath(self.root))
+        self.label = str(self.root)
+
+    def _real(self, path: str) -> str | None:
+        rel = normalize(path, self.rev)
+        full = os.path.join(self.root, rel) if rel else str(self.root)
+        if not os.path.lexists(full):
+            return None
+        real = os.path.realpath(full)
+        root = str(self.root)
+        if real != root and not real.startswith(root + os.sep):
+            raise EscapeError(
+                f"{rel} is a symbolic link to {real}, outside the tree", Location(self.rev, rel)
+            )
+        return real
+
+    def read(self, path: str) -> bytes | None:
+        real = self._real(path)
+        if real is None or not os.path.isfile(real):
+            return None
+        size = os.stat(real).st_size
+        if size > self.max_file_bytes:
+            raise LimitError(
+                f"file is {size} bytes, over the {self.max_file_bytes}-byte limit "
+                "(raise it with --limit-file-size)",
+                Location(self.rev, normalize(path)),
+            )
+        with open(real, "rb") as handle:
+            return handle.read()
+
+    def is_dir(self, path: str) -> bool:
+        real = self._real(path)
+        return real is not None and os.path.isdir(real)
+
+    def listdir(self, path: str) -> list[str]:
+        real = self._real(path)
+        if real is None or not os.path.isdir(real):
+            return []
+        return sorted(os.listdir(real))
+
+    def blob_id(self, path: str) -> str | None:
+        if path not in self._ids:
+            data = self.read(path)
+            self._ids[path] = None if data is None else blob_id(data)
+        return self._ids[path]
+
+
+class GitObjects:
+    """One repository's object reader, shared by every revision read from it.
+
+    Parsed trees are kept by id, so a subtree that did not change between two
+    tags is parsed once. Closing it ends GitPython's ``cat-file`` processes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import git  # GitPython: imported here so directory mode never needs it
+
+        self.path = path
+        try:
+            self.repo = git.Repo(path)
+        except git.NoSuchPathError as err:
+            raise SourceError(f"{path}: no such file or directory") from err
+        except git.InvalidGitRepositoryError as err:
+            raise SourceError(f"{path}: not a directory or a git repository") from err
+        self._trees: dict[bytes, dict[str, tuple[int, bytes]]] = {}
+
+    def close(self) -> None:
+        self.repo.close()
+
+    def __enter__(self) -> GitObjects:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read_object(self, binsha: bytes, rev: str | None, path: str) -> tuple[str, bytes]:
+        try:
+            stream = self.repo.odb.stream(binsha)
+            return stream.type.decode(), stream.read()
+        except Exception as err:  # gitdb raises several unrelated types
+            raise SourceError(
+                f"object {binsha.hex()} is missing from the repository (a shallow clone?)",
+                Location(rev, path or None),
+            ) from err
+
+    def tree_entries(self, binsha: bytes, rev: str | None, path: str) -> dict[str, tuple[int, bytes]]:
+        entries = self._trees.get(binsha)
+        if entries is None:
+            from git.objects.fun import tree_entries_from_data
+
+            kind, data = self.read_object(binsha, rev, path)
+            if kind != "tree":
+                raise SourceError(f"expected a tree, found a {kind}", Location(rev, path or None))
+            try:
+                entries = {name: (mode, sha) for sha, mode, name in tree_entries_from_data(data)}
+            except ValueError as err:
+                raise SourceError(f"corrupt tree object: {err}", Location(rev, path)) from err
+            self._trees[binsha] = entries
+        return entries
+
+    def resolve(self, rev: str) -> GitTree:
+        """The tree of a tag, branch or commit (a tag may point straight at a tree)."""
+        import git
+
+        try:
+            obj = self.repo.rev_parse(rev)
+        except (git.BadName, git.BadObject, ValueError, IndexError) as err:
+            raise SourceError(f"unknown revision {rev!r}", Location(rev)) from err
+        except Exception as err:
+            raise SourceError(f"cannot read revision: {err}", Location(rev)) from err
+        for _ in range(16):  # tag -> tag -> ... -> commit/tree
+            try:
+                kind = obj.type
+                if kind == "tag":
+                    obj = obj.object
+                    continue
+                if kind == "commit":
+                    return GitTree(self, obj.tree.binsha, rev)
+            except Exception as err:  # missing objects in a shallow clone
+                raise SourceError(
+                    f"the objects of this revision are missing ({err.__class__.__name__})",
+                    Location(rev),
+                ) from err
+            if kind == "tree":
+                return GitTree(self, obj.binsha, rev)
+            raise SourceError(f"revision points at a {kind}, not a commit or tree", Location(rev))
+        raise SourceError("tag chain too long", Location(rev))
+
+    def tags(self) -> list[str]:
+        try:
+            return [ref.name for ref in self.repo.tags]
+        except Exception as err:
+            raise SourceError(f"cannot list tags: {err}") from err
+
+    def commit_of(self, rev: str) -> str | None:
+        """The commit id a revision names, None when it names a tree."""
+        try:
+            obj = self.repo.rev_parse(rev)
+            while obj.type == "tag":
+                obj = obj.object
+            return obj.hexsha if obj.type == "commit" else None
+        except Exception:
+            return None
+
+
+@dataclass
+class GitTree:
+    """One revision's tree, read from objects (nothing is checked out)."""
+
+    objects: GitObjects
+    root_sha: bytes
+    rev: str | None
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+    def __post_init__(self) -> None:
+        self.label = f"{self.objects.path}@{self.rev}"
+
+    @property
+    def tree_id(self) -> str:
+        return self.root_sha.hex()
+
+    def _lookup(self, path: str) -> tuple[int, bytes] | None:
+        """(mode, sha) of the entry at ``path``, following links inside the tree."""
+        parts = normalize(path, self.rev).split("/") if normalize(path, self.rev) else []
+        hops = 0
+        done: list[str] = []
+        mode, sha = _MODE_TREE, self.root_sha
+        while parts:
+            name = parts.pop(0)
+            if mode != _MODE_TREE:
+                return None
+            entry = self.objects.tree_entries(sha, self.rev, "/".join(done)).get(name)
+            if entry is None:
+                return None
+            mode, sha = entry
+            if mode == _MODE_LINK:
+                hops += 1
+                if hops > MAX_LINK_HOPS:
+                    raise EscapeError("too many symbolic links", Location(self.rev, path))
+                _, target = self.objects.read_object(sha, self.rev, "/".join([*done, name]))
+                link = target.decode("utf-8", "replace")
+                joined = posixpath.join("/".join(done), link)
+                try:
+                    rel = normalize(joined, self.rev) if not link.startswith("/") else None
+                except EscapeError:
+                    rel = None
+                if rel is None:
+                    where = "/".join([*done, name])
+                    raise EscapeError(
+                        f"{where} is a symbolic link to {link!r}, outside the tree",
+                        Location(self.rev, where),
+                    )
+                parts = (rel.split("/") if rel else []) + parts
+                done = []
+                mode, sha = _MODE_TREE, self.root_sha
+                continue
+            done.append(name)
+        return mode, sha
+
+    def read(self, path: str) -> bytes | None:
+        entry = self._lookup(path)
+        if entry is None or entry[0] in (_MODE_TREE, _MODE_GITLINK):
+            return None
+        kind, data = self.objects.read_object(entry[1], self.rev, path)
+        if len(data) > self.max_file_bytes:
+            raise LimitError(
+                f"file is {len(data)} bytes, over the {self.max_file_bytes}-byte limit "
+                "(raise it with --limit-file-size)",
+                Location(self.rev, normalize(path)),
+            )
+        return data if kind == "blob" else None
+
+    def is_dir(self, path: str) -> bool:
+        entry = self._lookup(path)
+        return entry is not None and entry[0] == _MODE_TREE
+
+    def listdir(self, path: str) -> list[str]:
+        entry = self._lookup(path)
+        if entry is None or entry[0] != _MODE_TREE:
+            return []
+        return sorted(self.objects.tree_entries(entry[1], self.rev, path))
+
+    def blob_id(self, path: str) -> str | None:
+        entry = self._lookup(path)
+        if entry is None or stat.S_ISDIR(entry[0]):
+            return None
+        return entry[1].hex()
+
+
+# --- revisions in kernel order ------------------------------------------------
+
+_VERSION = re.compile(r"^v?(\d+(?:\.\d+)*)(?:-rc(\d+))?(.*)$")
+
+
+def version_key(tag: str) -> tuple:
+    """Sort key so that v2.6.39 < v3.0-rc1 < v3.0 < v3.0.1 < v3.1.
+
+    Names that are not versions sort after every version, by name.
+    """
+    match = _VERSION.match(tag)
+    if not match:
+        return (1, (), 0, 0, tag)
+    numbers = tuple(int(n) for n in match.group(1).split("."))
+    # trailing zeros do not make a different version: v3.0 == v3.0.0
+    while len(numbers) > 2 and numbers[-1] == 0:
+        numbers = numbers[:-1]
+    rc = match.group(2)
+    return (0, numbers, 0 if rc else 1, int(rc or 0), match.group(3))
+
+
+def is_rc(tag: str) -> bool:
+    match = _VERSION.match(tag)
+    return bool(match and match.group(2))
+
+
+def select_tags(
+    tags: list[str],
+    globs: list[str],
+    *,
+    rc: bool = False,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[str]:
+    """The tags matching any glob, without -rc unless asked, in kernel order."""
+    chosen = {t for t in tags if any(fnmatch.fnmatchcase(t, g) for g in globs)}
+    if not rc:
+        chosen = {t for t in chosen if not is_rc(t)}
+    if since is not None:
+        low = version_key(since)
+        chosen = {t for t in chosen if version_key(t) >= low}
+    if until is not None:
+        high = version_key(until)
+        chosen = {t for t in chosen if version_key(t) <= high}
+    return sorted(chosen, key=version_key)
+
+
+@dataclass
+class Selection:
+    """What the user asked to read: a directory, or revisions of a repository."""
+
+    path: Path
+    revs: list[str] = field(default_factory=list)
+    tag_globs: list[str] = field(default_factory=list)
+    rc: bool = False
+    since: str | None = None
+    until: str | None = None
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+
+    @property
+    def is_git(self) -> bool:
+        return bool(self.revs or self.tag_globs)
+
+
+def revisions(objects: GitObjects, selection: Selection) -> list[str]:
+    """Explicit ``--rev`` values first, then the tags the globs select."""
+    revs = list(selection.revs)
+    if selection.tag_globs:
+        tags = select_tags(
+            objects.tags(),
+            selection.tag_globs,
+            rc=selection.rc,
+            since=selection.since,
+            until=selection.until,
+        )
+        if not tags:
+            globs = " ".join(selection.tag_globs)
+            raise SourceError(f"no tag matches {globs} in {selection.path}")
+        revs += [t for t in tags if t not in revs]
+    return revs
+
+
+def open_trees(selection: Selection) -> Iterator[Tree]:
+    """Every tree the selection names, one at a time; the repository is closed after."""
+    path = selection.path
+    if not selection.is_git:
+        if not path.exists():
+            raise SourceError(f"{path}: no such file or directory")
+        if not path.is_dir():
+            raise SourceError(f"{path}: not a directory or a git repository")
+        yield DirectoryTree(path, selection.max_file_bytes)
+        return
+    with GitObjects(path) as objects:
+        for rev in revisions(objects, selection):
+            tree = objects.resolve(rev)
+            tree.max_file_bytes = selection.max_file_bytes
+            yield tree
