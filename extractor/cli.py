@@ -196,6 +196,154 @@ def demo_command(dest: Path | None) -> None:
     sys.exit(exit_status(results))
 
 
+def _single(request: ScanRequest, what: str) -> tuple[Any, Any, Any]:
+    """The one tree, arch and config that explain-like commands work on."""
+    from .arches import arch as get_arch
+    from .config import make_config, read_config_file
+
+    if len(request.arches) != 1 or len(request.profiles) != 1:
+        raise UsageError(f"{what} takes one --arch and one --config")
+    if len(request.selection.revs) > 1 or request.selection.tag_globs:
+        raise UsageError(f"{what} takes at most one --rev")
+    arch = get_arch(request.arches[0])
+    file_symbols = read_config_file(request.config_file) if request.config_file else None
+    config = make_config(request.profiles[0], arch, sets=request.sets,
+                         file_symbols=file_symbols, kconfig=arch.kconfig_defaults)
+    return arch, config, request.selection
+
+
+@cli.command("explain", epilog=EPILOG_EXIT)
+@selection_options
+@click.argument("name", metavar="MACRO")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def explain_command(name: str, fmt: str, **kwargs: Any) -> None:
+    """Show the chain of definitions behind MACRO, with the branches taken.
+
+    \b
+    Examples:
+      kstack explain ~/linux --rev v4.4 --config kasan THREAD_SIZE
+      kstack explain /usr/src/linux-headers-6.1.0-56-common THREAD_SIZE --format json
+    """
+    import json
+
+    from .explain import explain, render_text
+    from .scan import _trees
+
+    request = make_request(kwargs)
+    arch, config, selection = _single(request, "explain")
+    for _, tree in _trees(selection):
+        if isinstance(tree, ExtractorError):
+            raise tree
+        result = explain(tree, arch, config, name, request.limits)
+        if fmt == "json":
+            click.echo(json.dumps(result.as_dict(), indent=2))
+        else:
+            click.echo(render_text(result), nl=False)
+        return
+
+
+@cli.command("history", epilog=EPILOG_EXIT)
+@selection_options
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def history_command(fmt: str, **kwargs: Any) -> None:
+    """Fold a constant's values over tags into ranges, naming the commit of each change.
+
+    \b
+    Examples:
+      kstack history ~/linux --tags 'v3.*' --tags 'v4.*' --macro THREAD_SIZE
+      kstack history ~/linux --tags 'v*' --config kasan --config kasan-extra
+    """
+    import json
+
+    from .compare import history, render_history
+
+    request = make_request(kwargs)
+    series = history(request, progress=_progress())
+    if request.macros:
+        series = [s for s in series if s.constant in request.macros]
+    if fmt == "json":
+        click.echo(json.dumps([s.as_dict() for s in series], indent=2))
+    else:
+        click.echo(render_history(series), nl=False)
+
+
+@cli.command("diff", epilog=EPILOG_EXIT)
+@selection_options
+@click.argument("old_rev", metavar="A")
+@click.argument("new_rev", metavar="[B]", required=False)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Output format.")
+def diff_command(old_rev: str, new_rev: str | None, fmt: str, **kwargs: Any) -> None:
+    """List the constants that differ between revision A and B (default: the work tree).
+
+    \b
+    Examples:
+      kstack diff ~/linux v4.19 v5.0 --config kasan-extra
+      kstack diff ~/linux HEAD                 # HEAD against your uncommitted edits
+    """
+    import json
+
+    from .compare import diff, render_differences
+
+    request = make_request(kwargs)
+    differences = diff(request, old_rev, new_rev)
+    if fmt == "json":
+        click.echo(json.dumps([d.as_dict() for d in differences], indent=2))
+    else:
+        click.echo(render_differences(differences), nl=False)
+
+
+@cli.command("baseline", epilog=EPILOG_EXIT)
+@selection_options
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The baseline file to write.")
+def baseline_command(output: Path, **kwargs: Any) -> None:
+    """Record the constants of a tree (or one --rev) in a stable, sorted JSON file.
+
+    \b
+    Examples:
+      kstack baseline ~/linux --arch x86_64 --arch i386 --config default --config kasan -o kstack.json
+      kstack baseline ~/linux --rev v6.1 -o kstack-6.1.json
+    """
+    from .compare import write_baseline
+
+    document = write_baseline(make_request(kwargs), output)
+    cells = len(document["cells"])
+    click.echo(f"wrote {output}: {cells} cells", err=True)
+
+
+@cli.command("check", epilog=EPILOG_EXIT)
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--baseline", "baseline_file", type=click.Path(path_type=Path, dir_okay=False),
+              required=True, help="A file written by `kstack baseline`.")
+@click.option("--rev", help="Check this revision instead of the directory.")
+@click.option("--strict", is_flag=True, help="Fail on changed expressions too, not only values.")
+def check_command(path: Path, baseline_file: Path, rev: str | None, strict: bool) -> None:
+    """Exit 1 if a constant's value changed against the baseline, 0 if not.
+
+    The arches, configs and macros come from the baseline. A changed expression
+    with an unchanged value is a note (a failure with --strict).
+
+    \b
+    Examples:
+      kstack check ~/linux --baseline kstack.json
+      kstack check ~/linux --baseline kstack.json --rev HEAD --strict
+    """
+    from .compare import check, render_differences
+    from .errors import EXIT_CHANGED
+
+    outcome = check(path, baseline_file, rev)
+    for difference in outcome.failures:
+        click.echo("changed: " + render_differences([difference]), nl=False)
+    for difference in outcome.notes:
+        click.echo(("changed: " if strict else "") + render_differences([difference]), nl=False)
+    if outcome.failures or (strict and outcome.notes):
+        sys.exit(EXIT_CHANGED)
+    click.echo(f"ok: no constant changed against {baseline_file}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command, turning every failure into one line."""
     try:

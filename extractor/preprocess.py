@@ -50,14 +50,18 @@ class Limits:
 class Condition:
     """One ``#if``-family branch that enclosed a definition."""
 
+    #: where the branch directive is: the ``#if``, or the ``#elif``/``#else`` reached
     path: str
     line: int
-    #: the directive as written, e.g. ``#ifdef CONFIG_KASAN``
+    #: the branch directive as written, e.g. ``#else``
     directive: str
-    #: True when this is the branch that was taken
+    #: True when this branch was taken (always so for a definition's conditions)
     taken: bool
-    #: the identifiers it tested (CONFIG_ symbols among them)
+    #: identifiers the #if/#elif directives of this group tested
     symbols: tuple[str, ...]
+    #: the group's opening directive, e.g. ``#ifdef CONFIG_KASAN``, and its line
+    opening: str = ""
+    opening_line: int = 0
 
 
 @dataclass(frozen=True)
@@ -77,12 +81,17 @@ class _Frame:
     line: int
     directive: str
     parent_active: bool
+    opening: str
+    opening_line: int
     active: bool = False
     triggered: bool = False
     symbols: tuple[str, ...] = ()
 
     def condition(self) -> Condition:
-        return Condition(self.path, self.line, self.directive, self.active, self.symbols)
+        return Condition(
+            self.path, self.line, self.directive, self.active, self.symbols,
+            self.opening, self.opening_line,
+        )
 
 
 _COMMENT_OR_LITERAL = re.compile(
@@ -223,7 +232,7 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         active = self._frames[-1].active if self._frames else True
         idents = tuple(t.value for t in toks if t.type == self.t_ID and t.value != "defined")
         if name in ("if", "ifdef", "ifndef"):
-            frame = _Frame(path, line, text, parent_active=active, symbols=idents)
+            frame = _Frame(path, line, text, active, text, line, symbols=idents)
             self._frames.append(frame)
             if active:
                 self.tested.update(idents)
@@ -235,7 +244,8 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
                     frame.triggered = frame.active
         elif name in ("elif", "else") and self._frames:
             frame = self._frames[-1]
-            frame.path, frame.line, frame.directive, frame.symbols = path, line, text, idents
+            frame.path, frame.line, frame.directive = path, line, text
+            frame.symbols = tuple(dict.fromkeys(frame.symbols + idents))
             frame.active = False
             if frame.parent_active and not frame.triggered:
                 if name == "elif":

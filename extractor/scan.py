@@ -87,6 +87,8 @@ class Result:
     constants: dict[str, Constant] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     error: ExtractorError | None = None
+    #: the tree headers read, by path, with their blob ids (what the cell depends on)
+    inputs: dict[str, str] = field(default_factory=dict, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +123,20 @@ def _definition_text(macro: Any) -> str:
     return f"({params}) {body}"
 
 
+def _invoked(table: MacroTable, body: list[Any]) -> list[str]:
+    """Macro names a replacement list expands: a function-like one only before '('."""
+    tokens = [t for t in body if t.type not in ("CPP_WS", "CPP_COMMENT1", "CPP_COMMENT2")]
+    names = []
+    for i, tok in enumerate(tokens):
+        macro = table.macros.get(tok.value) if tok.type == "CPP_ID" else None
+        if macro is None:
+            continue
+        if macro.arglist is not None and (i + 1 >= len(tokens) or tokens[i + 1].value != "("):
+            continue
+        names.append(tok.value)
+    return names
+
+
 def _chain(table: MacroTable, name: str) -> tuple[ChainLink, ...]:
     links: list[ChainLink] = []
     seen: set[str] = set()
@@ -141,8 +157,7 @@ def _chain(table: MacroTable, name: str) -> tuple[ChainLink, ...]:
                 where.conditions if where else (),
             )
         )
-        idents = [t.value for t in macro.value if t.type == "CPP_ID"]
-        stack.extend(reversed(idents))
+        stack.extend(reversed(_invoked(table, macro.value)))
     return tuple(links)
 
 
@@ -201,19 +216,29 @@ def _find_more(layout: Layout, table: MacroTable, missing: set[str]) -> tuple[li
     return extras, found
 
 
-def scan_tree(
+@dataclass
+class Analysis:
+    """A cell's result with the stages behind it, for commands that look deeper."""
+
+    result: Result
+    layout: Layout | None = None
+    table: MacroTable | None = None
+
+
+def analyse(
     tree: Tree,
     arch: Arch,
     config: Config,
     macros: list[str] | tuple[str, ...] = (),
     limits: Limits | None = None,
-) -> Result:
-    """Run the pipeline for one cell; failures land in ``Result.error``."""
-    result = Result(tree.rev, arch.name, config.name)
+) -> Analysis:
+    """Run the pipeline for one cell; failures land in ``result.error``."""
+    analysis = Analysis(Result(tree.rev, arch.name, config.name))
+    result = analysis.result
     try:
-        layout = make_layout(tree, arch, config)
+        layout = analysis.layout = make_layout(tree, arch, config)
         result.warnings.extend(layout.warnings)
-        table = preprocess(layout, list(arch.entries), limits)
+        table = analysis.table = preprocess(layout, list(arch.entries), limits)
         wanted = list(dict.fromkeys([*arch.constants, *macros]))
         missing = {n for n in wanted if n not in table.macros}
         found: dict = {}
@@ -222,6 +247,7 @@ def scan_tree(
             if extras:
                 table.include(extras)
         result.warnings.extend(table.warnings)
+        result.inputs = {h.path: h.blob for h in table.opened if h.origin == "tree"}
         model = evaluate.data_model(arch.model)
         for name in wanted:
             if name in table.macros:
@@ -240,7 +266,18 @@ def scan_tree(
         _note_kconfig_defaults(result, arch, config)
     except ExtractorError as err:
         result.error = err.at_rev(tree.rev)
-    return result
+    return analysis
+
+
+def scan_tree(
+    tree: Tree,
+    arch: Arch,
+    config: Config,
+    macros: list[str] | tuple[str, ...] = (),
+    limits: Limits | None = None,
+) -> Result:
+    """One cell's ``Result``."""
+    return analyse(tree, arch, config, macros, limits).result
 
 
 def _note_kconfig_defaults(result: Result, arch: Arch, config: Config) -> None:

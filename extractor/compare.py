@@ -1,0 +1,435 @@
+"""Compare: constants across revisions, and the gate against a baseline.
+
+In: scan results (from ``scan``), a repository for history, a baseline file.
+Out:
+- ``history``: per (arch, config, constant), ranges of tags with one value,
+  and for each change the commit that made it;
+- ``diff``: the constants that differ between two trees, with the definitions
+  that changed;
+- ``baseline`` / ``check``: a stable JSON file of the constants and the
+  changes against it (values fail, expression-only changes are notes).
+
+The commit behind a change is found without preprocessing every commit: only
+commits that touch a header the constant's cell read (its include closure)
+are candidates, and the constant is evaluated on a bisection of those.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .arches import arch as get_arch
+from .config import make_config, read_config_file
+from .errors import ConfigError, ExtractorError, Location, SourceError, UsageError
+from .preprocess import Limits
+from .scan import Constant, Result, ScanRequest, scan, scan_tree
+from .source import DirectoryTree, GitObjects, GitTree, Selection
+
+BASELINE_FORMAT = 1
+
+
+# --- values as comparable text -------------------------------------------------
+
+
+def value_text(result: Result, name: str) -> str:
+    """What a cell says of a constant, as one comparable string."""
+    if result.error is not None:
+        return f"error ({result.error.kind})"
+    constant = result.constants.get(name)
+    if constant is None:
+        return "absent"
+    if constant.status == "not-a-macro":
+        return "not a macro"
+    if constant.value is None:
+        return "unknown"
+    return str(constant.value)
+
+
+# --- history -----------------------------------------------------------------------
+
+
+@dataclass
+class Span:
+    first: str
+    last: str
+    value: str
+
+
+@dataclass
+class Change:
+    before: str
+    after: str
+    old: str
+    new: str
+    commit: str | None = None
+    subject: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class Series:
+    arch: str
+    config: str
+    constant: str
+    spans: list[Span] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "arch": self.arch,
+            "config": self.config,
+            "constant": self.constant,
+            "ranges": [vars(s) for s in self.spans],
+            "changes": [vars(c) for c in self.changes],
+        }
+
+
+def fold_series(results: list[Result], names: list[str]) -> list[Series]:
+    """Ranges of equal value, per (arch, config, constant), in revision order."""
+    cells: dict[tuple[str, str], list[Result]] = {}
+    for result in results:
+        cells.setdefault((result.arch, result.config), []).append(result)
+    out: list[Series] = []
+    for (arch, config), column in cells.items():
+        for name in names:
+            series = Series(arch, config, name)
+            previous: Result | None = None
+            for result in column:
+                text = value_text(result, name)
+                rev = result.rev or "(dir)"
+                if series.spans and series.spans[-1].value == text:
+                    series.spans[-1].last = rev
+                else:
+                    if series.spans and previous is not None:
+                        series.changes.append(
+                            Change(previous.rev or "(dir)", rev, series.spans[-1].value, text)
+                        )
+                    series.spans.append(Span(rev, rev, text))
+                previous = result
+            if any(s.value != "absent" for s in series.spans):
+                out.append(series)
+    return out
+
+
+@dataclass
+class _Blame:
+    """Finds the commit behind one change by looking at blobs, then bisecting."""
+
+    objects: GitObjects
+    evaluate_at: Callable[[GitTree], str]
+
+    def find(self, before: str, after: str, paths: set[str], new: str) -> Change | None:
+        repo = self.objects.repo
+        start, end = self.objects.commit_of(before), self.objects.commit_of(after)
+        if start is None or end is None:
+            return None
+        commits = list(
+            repo.iter_commits(f"{start}..{end}", topo_order=True, reverse=True, ancestry_path=True)
+        )
+        candidates = [c for c in commits if self._touches(c, paths)]
+        if not candidates:
+            return None
+        low, high = 0, len(candidates) - 1
+        while low < high:  # the first candidate whose value is already the new one
+            middle = (low + high) // 2
+            tree = GitTree(self.objects, candidates[middle].tree.binsha, candidates[middle].hexsha)
+            if self.evaluate_at(tree) == new:
+                high = middle
+            else:
+                low = middle + 1
+        commit = candidates[low]
+        return Change(before, after, "", new, commit.hexsha, commit.summary)
+
+    def _touches(self, commit: Any, paths: set[str]) -> bool:
+        tree = GitTree(self.objects, commit.tree.binsha, commit.hexsha)
+        if not commit.parents:
+            return True
+        parent = GitTree(self.objects, commit.parents[0].tree.binsha, commit.parents[0].hexsha)
+        return any(tree.blob_id(p) != parent.blob_id(p) for p in paths)
+
+
+def history(request: ScanRequest, progress: Callable[[int, int, str | None], None] | None = None) -> list[Series]:
+    """The value ranges of each constant over the selected tags, with blame."""
+    if not request.selection.is_git:
+        raise UsageError("history needs --tags or --rev: it reads a repository's revisions")
+    results = scan(request, progress)
+    names = list(dict.fromkeys(n for r in results for n in r.constants))
+    series = fold_series(results, names)
+    by_cell = {(r.rev, r.arch, r.config): r for r in results}
+    with GitObjects(request.selection.path) as objects:
+        for entry in series:
+            arch = get_arch(entry.arch)
+            config = _config_named(request, entry.arch, entry.config)
+
+            def value_at(tree: GitTree, arch=arch, config=config, name=entry.constant) -> str:
+                return value_text(scan_tree(tree, arch, config, request.macros, request.limits), name)
+
+            blame = _Blame(objects, value_at)
+            for change in entry.changes:
+                before = by_cell[(change.before, entry.arch, entry.config)]
+                after = by_cell[(change.after, entry.arch, entry.config)]
+                paths = set(before.inputs) | set(after.inputs)
+                found = blame.find(change.before, change.after, paths, change.new) if paths else None
+                if found is None:
+                    change.note = "no commit between these revisions touches the headers read"
+                else:
+                    change.commit, change.subject = found.commit, found.subject
+    return series
+
+
+def _config_named(request: ScanRequest, arch_name: str, name: str) -> Any:
+    arch = get_arch(arch_name)
+    file_symbols = read_config_file(request.config_file) if request.config_file else None
+    for profile in request.profiles:
+        config = make_config(profile, arch, sets=request.sets, file_symbols=file_symbols,
+                             kconfig=arch.kconfig_defaults)
+        if config.name == name:
+            return config
+    raise ConfigError(f"no config named {name}")
+
+
+def render_history(series: list[Series]) -> str:
+    lines: list[str] = []
+    for entry in series:
+        lines.append(f"{entry.constant} ({entry.arch}, {entry.config})")
+        for span in entry.spans:
+            reach = span.first if span.first == span.last else f"{span.first} .. {span.last}"
+            lines.append(f"  {reach}: {span.value}")
+        for change in entry.changes:
+            head = f"  {change.before} -> {change.after}: {change.old} -> {change.new}"
+            if change.commit:
+                head += f"  by {change.commit[:12]} {change.subject}"
+            elif change.note:
+                head += f"  ({change.note})"
+            lines.append(head)
+        lines.append("")
+    return "\n".join(lines)
+
+
+# --- diff ------------------------------------------------------------------------
+
+
+@dataclass
+class Difference:
+    arch: str
+    config: str
+    constant: str
+    old: str
+    new: str
+    #: "file:line NAME: old definition -> new definition" for each moved link
+    definitions: list[str] = field(default_factory=list)
+    #: True when only the expression changed, not the value
+    expression_only: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return vars(self).copy()
+
+
+def _links(constant: Constant | None) -> dict[str, tuple[str, str]]:
+    if constant is None:
+        return {}
+    return {l.macro: (f"{l.path}:{l.line}", l.definition) for l in constant.chain}
+
+
+def differences(old: list[Result], new: list[Result]) -> list[Difference]:
+    """Constants whose value or expression differs, cell by cell."""
+    before = {(r.arch, r.config): r for r in old}
+    out: list[Difference] = []
+    for result in new:
+        previous = before.get((result.arch, result.config))
+        if previous is None:
+            continue
+        names = list(dict.fromkeys([*previous.constants, *result.constants]))
+        for name in names:
+            a, b = value_text(previous, name), value_text(result, name)
+            ca, cb = previous.constants.get(name), result.constants.get(name)
+            expr_a = ca.expression if ca else None
+            expr_b = cb.expression if cb else None
+            if a == b and expr_a == expr_b:
+                continue
+            links_a, links_b = _links(ca), _links(cb)
+            moved = [
+                f"{links_b.get(m, links_a.get(m, ('?', '')))[0]} {m}: "
+                f"{links_a[m][1] if m in links_a else '(none)'} -> "
+                f"{links_b[m][1] if m in links_b else '(none)'}"
+                for m in dict.fromkeys([*links_a, *links_b])
+                if (links_a.get(m) or ("", None))[1] != (links_b.get(m) or ("", None))[1]
+            ]
+            out.append(Difference(result.arch, result.config, name, a, b, moved, a == b))
+    return out
+
+
+def render_differences(diffs: list[Difference], *, label: str = "") -> str:
+    lines = []
+    for d in diffs:
+        kind = "note: expression changed" if d.expression_only else f"{d.old} -> {d.new}"
+        lines.append(f"{d.constant} ({d.arch}, {d.config}): {kind}")
+        lines += [f"    {m}" for m in d.definitions]
+    if not lines:
+        lines.append(f"no constant changed{label}")
+    return "\n".join(lines) + "\n"
+
+
+def diff(request: ScanRequest, old_rev: str, new_rev: str | None) -> list[Difference]:
+    """``old_rev`` against ``new_rev``, or against the work tree when it is None."""
+    old = _scan_one(request, old_rev)
+    new = _scan_one(request, new_rev)
+    return differences(old, new)
+
+
+def _scan_one(request: ScanRequest, rev: str | None) -> list[Result]:
+    selection = Selection(
+        path=request.selection.path,
+        revs=[rev] if rev else [],
+        max_file_bytes=request.selection.max_file_bytes,
+    )
+    one = ScanRequest(selection, request.arches, request.profiles, request.sets,
+                      request.config_file, request.macros, request.limits)
+    results = scan(one)
+    for result in results:
+        if result.error is not None:
+            raise result.error
+    return results
+
+
+# --- baseline and check --------------------------------------------------------------
+
+
+def baseline_document(request: ScanRequest, results: list[Result]) -> dict[str, Any]:
+    cells: dict[str, dict[str, Any]] = {}
+    for result in results:
+        if result.error is not None:
+            raise result.error
+        key = f"{result.arch}/{result.config}"
+        cells[key] = {
+            name: {
+                "value": c.value,
+                "status": c.status,
+                "expression": c.expression,
+                "file": c.path,
+                "line": c.line,
+                "chain": [f"{l.macro} = {l.definition}  [{l.path}:{l.line}]" for l in c.chain],
+            }
+            for name, c in sorted(result.constants.items())
+        }
+    revs = sorted({r.rev for r in results if r.rev})
+    return {
+        "kstack_baseline": BASELINE_FORMAT,
+        "revisions": revs,
+        "arches": request.arches,
+        "configs": request.profiles,
+        "sets": request.sets,
+        "macros": request.macros,
+        "cells": cells,
+    }
+
+
+def write_baseline(request: ScanRequest, path: Path) -> dict[str, Any]:
+    if len(request.selection.revs) > 1 or request.selection.tag_globs:
+        raise UsageError("a baseline records one tree: give at most one --rev")
+    results = scan(request)
+    document = baseline_document(request, results)
+    try:
+        path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise UsageError(f"cannot write baseline {path}: {err.strerror}") from err
+    return document
+
+
+def read_baseline(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise SourceError("baseline file not found", Location(None, str(path))) from err
+    except (OSError, UnicodeDecodeError) as err:
+        raise SourceError(f"cannot read baseline: {err}", Location(None, str(path))) from err
+    except json.JSONDecodeError as err:
+        raise SourceError(f"baseline is not JSON: {err.msg}", Location(None, str(path), err.lineno)) from err
+    if not isinstance(document, dict) or document.get("kstack_baseline") != BASELINE_FORMAT:
+        raise SourceError("not a kstack baseline (format 1)", Location(None, str(path)))
+    return document
+
+
+@dataclass
+class CheckReport:
+    failures: list[Difference]
+    notes: list[Difference]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"failures": [d.as_dict() for d in self.failures], "notes": [d.as_dict() for d in self.notes]}
+
+
+def check(path: Path, baseline_file: Path, rev: str | None, limits: Limits | None = None,
+          max_file_bytes: int | None = None) -> CheckReport:
+    """The tree at ``path`` (or ``rev`` of it) against a baseline."""
+    document = read_baseline(baseline_file)
+    selection = Selection(path=path, revs=[rev] if rev else [])
+    if max_file_bytes:
+        selection.max_file_bytes = max_file_bytes
+    request = ScanRequest(
+        selection=selection,
+        arches=list(document["arches"]),
+        profiles=list(document["configs"]),
+        sets=list(document.get("sets", [])),
+        macros=list(document.get("macros", [])),
+        limits=limits or Limits(),
+    )
+    results = scan(request)
+    for result in results:
+        if result.error is not None:
+            raise result.error
+    current = baseline_document(request, results)["cells"]
+    failures: list[Difference] = []
+    notes: list[Difference] = []
+    for key, constants in sorted(document["cells"].items()):
+        arch, _, config = key.partition("/")
+        now = current.get(key, {})
+        for name in sorted({*constants, *now}):
+            old, new = constants.get(name), now.get(name)
+            old_value = _baseline_value(old)
+            new_value = _baseline_value(new)
+            if old_value != new_value:
+                failures.append(Difference(arch, config, name, old_value, new_value,
+                                           _moved(old, new)))
+            elif (old or {}).get("expression") != (new or {}).get("expression"):
+                notes.append(Difference(arch, config, name, old_value, new_value,
+                                        _moved(old, new), expression_only=True))
+    return CheckReport(failures, notes)
+
+
+def _baseline_value(entry: dict[str, Any] | None) -> str:
+    if entry is None:
+        return "absent"
+    if entry.get("status") == "not-a-macro":
+        return "not a macro"
+    return "unknown" if entry.get("value") is None else str(entry["value"])
+
+
+def _moved(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+    """The chain definitions that differ, named with their current file:line."""
+    before = {item.split(" = ", 1)[0]: item for item in (old or {}).get("chain", [])}
+    after = {item.split(" = ", 1)[0]: item for item in (new or {}).get("chain", [])}
+    out = []
+    for macro in dict.fromkeys([*before, *after]):
+        a, b = before.get(macro), after.get(macro)
+        if a is None or b is None or a.rsplit("  [", 1)[0] != b.rsplit("  [", 1)[0]:
+            out.append(f"was: {a or '(none)'}")
+            out.append(f"now: {b or '(none)'}")
+    return out
+
+
+__all__ = [
+    "CheckReport",
+    "Difference",
+    "ExtractorError",
+    "Series",
+    "check",
+    "diff",
+    "history",
+    "write_baseline",
+]
+_ = DirectoryTree  # directory mode is Selection without revisions

@@ -1,0 +1,40 @@
+"""Fixtures for the real-data tier: Debian's kernel headers, fetched once and cached.
+
+Without apt or a network the tier cannot run. Under CI (``$CI`` set) that fails the
+run; elsewhere the tests skip, and the run ends with a banner saying so.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from .debian import DebianTierError, ensure
+
+_skipped: list[str] = []
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def debian_repo() -> tuple[Path, dict[str, Path]]:
+    """(bare repo with one ``v<version>`` tag per Debian headers tree, {tag: tree})."""
+    try:
+        return ensure()
+    except DebianTierError as err:
+        message = f"real-data tier: Debian kernel headers unavailable: {err}"
+        if _in_ci():
+            pytest.fail(f"{message}\n(CI is set, so this is an error, not a skip)", pytrace=False)
+        _skipped.append(message)
+        pytest.skip(f"REAL-DATA TIER NOT RUN: {message}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _skipped:
+        terminalreporter.section("real-data tier NOT RUN", sep="!", yellow=True, bold=True)
+        terminalreporter.line(_skipped[0], yellow=True)
+        terminalreporter.line("warm the cache with: python -m tests.realdata.debian", yellow=True)
