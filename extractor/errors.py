@@ -127,3 +127,23 @@ class CacheError(ExtractorError):
     """The result cache could not be used."""
 
     kind = "cache"
+
+
+def error_from_dict(data: dict[str, object]) -> ExtractorError:
+    """The error ``ExtractorError.as_dict`` described (for results that crossed a process)."""
+    kinds = {cls.kind: cls for cls in _all_subclasses(ExtractorError)}
+    cls = kinds.get(str(data.get("kind")), ExtractorError)
+    line = data.get("line")
+    location = Location(
+        data.get("rev"),  # type: ignore[arg-type]
+        data.get("file"),  # type: ignore[arg-type]
+        int(line) if isinstance(line, int) else None,
+    )
+    return cls(str(data.get("message", "")), location)
+
+
+def _all_subclasses(cls: type) -> list[type]:
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out += _all_subclasses(sub)
+    return out

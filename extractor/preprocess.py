@@ -139,13 +139,63 @@ def directive_skeleton(text: str) -> str:
     return "\n".join(out)
 
 
-def decode_header(header: Header, rev: str | None) -> str:
-    if b"\0" in header.text:
-        raise PreprocessError("binary file (contains NUL bytes), not a header", Location(rev, header.path))
-    text = header.text.decode("utf-8", errors="replace")
+_DIRECTIVE = re.compile(r"^\s*#\s*([A-Za-z_]\w*)?(.*)$")
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+_PASTED_LEFT = re.compile(r"([A-Za-z_]\w*)\s*##")
+_PASTED_RIGHT = re.compile(r"##\s*([A-Za-z_]\w*)")
+CONDITIONALS = frozenset({"if", "ifdef", "ifndef", "elif"})
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One directive of a header, as the cache's per-blob facts see it."""
+
+    line: int
+    kind: str
+    #: the macro a #define/#undef names, else ""
+    name: str
+    #: the directive with whitespace collapsed
+    text: str
+    #: identifiers after the directive name (a define's body, an #if's expression)
+    identifiers: tuple[str, ...]
+    #: identifiers pasted with ## in a define's body (names built from them matter)
+    pasted: tuple[str, ...] = ()
+
+
+def directive_facts(text: str) -> list[Directive]:
+    """Every directive of a header's text with its line: what can change macros."""
+    facts: list[Directive] = []
+    for number, line in enumerate(directive_skeleton(text).split("\n"), 1):
+        if not line:
+            continue
+        match = _DIRECTIVE.match(line)
+        if not match:
+            continue
+        kind = match.group(1) or ""
+        rest = match.group(2)
+        words = _IDENT.findall(re.sub(r'"(?:\\.|[^"\\])*"|<[^>]*>', "", rest) if kind == "include" else rest)
+        name = words[0] if kind in ("define", "undef") and words else ""
+        body = words[1:] if name else words
+        pasted = (
+            tuple(_PASTED_LEFT.findall(rest) + _PASTED_RIGHT.findall(rest)) if kind == "define" else ()
+        )
+        normalized = " ".join(f"#{kind}{rest}".split())
+        facts.append(Directive(number, kind, name, normalized, tuple(body), pasted))
+    return facts
+
+
+def decode_text(data: bytes) -> str:
+    """Header bytes as text, the way the preprocessor reads them."""
+    text = data.decode("utf-8", errors="replace")
     if text.startswith("\ufeff"):
         text = text[1:]
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def decode_header(header: Header, rev: str | None) -> str:
+    if b"\0" in header.text:
+        raise PreprocessError("binary file (contains NUL bytes), not a header", Location(rev, header.path))
+    return decode_text(header.text)
 
 
 class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
@@ -162,6 +212,10 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         self.opened: list[Header] = []
         self.warnings: list[str] = []
         self.tested: set[str] = set()
+        #: per header, (line, whether the lines after it are in a taken branch)
+        self.regions: dict[str, list[tuple[int, bool]]] = {}
+        #: every include followed: (includer, quoted, name, resolved path)
+        self.resolutions: list[tuple[str | None, bool, str, str]] = []
         self._frames: list[_Frame] = []
         self._pending: _Frame | None = None
         self._deadline = time.monotonic() + limits.seconds
@@ -190,6 +244,14 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
             return Location(self.rev, path or None, line or None)
         return Location(self.rev, self.tree_path(source), line)
 
+    def _here(self, source: Any = None, line: int | None = None) -> str:
+        """``path:line`` without the revision: warnings are kept per content, not per tag."""
+        if source is None:
+            path, line = self._directive_at
+        else:
+            path = self.tree_path(source)
+        return f"{path}:{line}"
+
     def _check_time(self) -> None:
         if time.monotonic() > self._deadline:
             raise LimitError(
@@ -209,14 +271,14 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         if name == "error":
             raise PreprocessError(f"#error {text}", self.where(directive.source, directive.lineno))
         if name == "warning":
-            self.warnings.append(f"{self.where(directive.source, directive.lineno)}: #warning {text}")
+            self.warnings.append(f"{self._here(directive.source, directive.lineno)}: #warning {text}")
             return True
         if name in ("pragma", "ident", "sccs", "line", "assert", "unassert"):
             return True
         if name == "include_next":
             # only for headers that wrap the compiler's own; nothing to follow
             self.warnings.append(
-                f"{self.where(directive.source, directive.lineno)}: #include_next {text} not followed"
+                f"{self._here(directive.source, directive.lineno)}: #include_next {text} not followed"
             )
             return True
         raise PreprocessError(f"invalid preprocessing directive #{name}", self.where(directive.source, directive.lineno))
@@ -255,7 +317,21 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
                     frame.active = frame.triggered = True
         elif name == "endif" and self._frames:
             self._frames.pop()
+        if name in ("if", "ifdef", "ifndef", "elif", "else", "endif"):
+            now = self._frames[-1].active if self._frames else True
+            self.regions.setdefault(path, []).append((line, now))
         return True
+
+    def line_active(self, path: str, line: int) -> bool | None:
+        """Whether ``line`` of a header read here was in a taken branch (None: not read)."""
+        if path not in {h.path for h in self.opened}:
+            return None
+        active = True
+        for start, state in self.regions.get(path, []):
+            if start > line:
+                break
+            active = state
+        return active
 
     def _conditions(self) -> tuple[Condition, ...]:
         return tuple(frame.condition() for frame in self._frames)
@@ -417,13 +493,14 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
             raise
         if header is None:
             header = self.layout.stand_in(name)
+        self.resolutions.append((includer, quoted, name, header.path))
         abspath = VROOT + header.path
         if abspath in self.include_once:
             return
         if header.origin == "missing":
             self.include_once[abspath] = None
             self.warnings.append(
-                f"{self.where()}: {name} is not in the tree (a build generates it); "
+                f"{self._here()}: {name} is not in the tree (a build generates it); "
                 "read as an empty header"
             )
         if self.include_depth >= self.limits.include_depth:

@@ -20,7 +20,7 @@ from typing import Any
 from . import evaluate
 from .arches import Arch, arch as get_arch
 from .config import Config, make_config, read_config_file
-from .errors import EscapeError, ExtractorError, Location, SourceError
+from .errors import EscapeError, ExtractorError, Location, SourceError, error_from_dict
 from .layout import Layout, make_layout, mentions, textual_includes
 from .preprocess import Condition, Limits, MacroTable, preprocess
 from .source import DirectoryTree, GitObjects, Selection, Tree, revisions
@@ -44,10 +44,27 @@ class ChainLink:
             "line": self.line,
             "definition": self.definition,
             "conditions": [
-                {"file": c.path, "line": c.line, "directive": c.directive, "taken": c.taken}
+                {
+                    "file": c.path,
+                    "line": c.line,
+                    "directive": c.directive,
+                    "taken": c.taken,
+                    "opening": c.opening,
+                    "opening_line": c.opening_line,
+                    "symbols": list(c.symbols),
+                }
                 for c in self.conditions
             ],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChainLink:
+        conditions = tuple(
+            Condition(c["file"], c["line"], c["directive"], c["taken"], tuple(c["symbols"]),
+                      c["opening"], c["opening_line"])
+            for c in data["conditions"]
+        )
+        return cls(data["macro"], data["file"], data["line"], data["definition"], conditions)
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,21 @@ class Constant:
             "chain": [link.as_dict() for link in self.chain],
         }
 
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> Constant:
+        return cls(
+            name=name,
+            value=data["value"],
+            ctype=data["type"],
+            expression=data["expression"],
+            path=data["file"],
+            line=data["line"],
+            chain=tuple(ChainLink.from_dict(link) for link in data["chain"]),
+            status=data["status"],
+            reason=data["reason"],
+            symbols=tuple(data["config_symbols"]),
+        )
+
 
 @dataclass
 class Result:
@@ -99,6 +131,19 @@ class Result:
             "warnings": list(self.warnings),
             "error": self.error.as_dict() if self.error else None,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        error = data.get("error")
+        return cls(
+            rev=data["rev"],
+            arch=data["arch"],
+            config=data["config"],
+            constants={n: Constant.from_dict(n, c) for n, c in data["constants"].items()},
+            warnings=list(data["warnings"]),
+            error=error_from_dict(error) if error else None,
+            inputs=dict(data.get("inputs", {})),
+        )
 
 
 @dataclass
@@ -244,6 +289,12 @@ def analyse(
         found: dict = {}
         if missing:
             extras, found = _find_more(layout, table, missing)
+            opened = {h.path for h in table.opened}
+            for name in missing:
+                for mention in _enumerator(found.get(name, [])):
+                    include = "asm/" + mention.path[len(layout.asm_dir) + 1 :]
+                    if mention.path not in opened and include not in extras:
+                        extras.append(include)
             if extras:
                 table.include(extras)
         result.warnings.extend(table.warnings)
@@ -252,11 +303,14 @@ def analyse(
         for name in wanted:
             if name in table.macros:
                 result.constants[name] = fold(table, name, model)
-            elif name in found:
-                first = found[name][0]
+            elif declared := [
+                m for m in _enumerator(found.get(name, []))
+                if table.preprocessor.line_active(m.path, m.line)
+            ]:
+                first = declared[0]
                 result.constants[name] = Constant(
                     name, None, None, None, first.path, first.line, status="not-a-macro",
-                    reason=f"declared at {first.path}:{first.line} but not a macro (an enum member?)",
+                    reason=f"an enum member at {first.path}:{first.line}, not a macro",
                 )
             elif name in macros:
                 result.constants[name] = Constant(
@@ -278,6 +332,11 @@ def scan_tree(
 ) -> Result:
     """One cell's ``Result``."""
     return analyse(tree, arch, config, macros, limits).result
+
+
+def _enumerator(mentions: list[Any]) -> list[Any]:
+    """Lines that declare the name as an enum member (taken or not)."""
+    return [m for m in mentions if m.enumerator]
 
 
 def _note_kconfig_defaults(result: Result, arch: Arch, config: Config) -> None:

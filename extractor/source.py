@@ -67,6 +67,9 @@ class Tree(Protocol):
 
     def is_dir(self, path: str) -> bool: ...
 
+    def exists(self, path: str) -> bool:
+        """Whether a file (not a directory) is at ``path``, without reading it."""
+
     def listdir(self, path: str) -> list[str]:
         """Names in a directory (files and subdirectories), sorted; [] if absent."""
 
@@ -117,6 +120,10 @@ class DirectoryTree:
     def is_dir(self, path: str) -> bool:
         real = self._real(path)
         return real is not None and os.path.isdir(real)
+
+    def exists(self, path: str) -> bool:
+        real = self._real(path)
+        return real is not None and os.path.isfile(real)
 
     def listdir(self, path: str) -> list[str]:
         real = self._real(path)
@@ -299,6 +306,10 @@ class GitTree:
     def is_dir(self, path: str) -> bool:
         entry = self._lookup(path)
         return entry is not None and entry[0] == _MODE_TREE
+
+    def exists(self, path: str) -> bool:
+        entry = self._lookup(path)
+        return entry is not None and entry[0] not in (_MODE_TREE, _MODE_GITLINK)
 
     def listdir(self, path: str) -> list[str]:
         entry = self._lookup(path)
