@@ -128,7 +128,29 @@ def exit_status(results: list[Result]) -> int:
     return EXIT_ERROR if len(revs) == 1 else EXIT_PARTIAL
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class KstackGroup(click.Group):
+    """Maps every failure to one line on stderr and a documented exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ExtractorError as err:
+            click.echo(f"kstack: {err}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except KeyboardInterrupt:
+            click.echo("kstack: interrupted", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except BrokenPipeError:
+            ctx.exit(EXIT_OK)
+        except Exception as err:  # a bug: still one line, never a traceback
+            click.echo(f"kstack: internal error: {err.__class__.__name__}: {err}", err=True)
+            ctx.exit(EXIT_INTERNAL)
+
+
+@click.group(cls=KstackGroup,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="kstack")
 def cli() -> None:
     """kstack: the Linux kernel's stack constants at any revision, arch and config.
