@@ -33,13 +33,19 @@ error, or the only revision failed; 3 a batch finished but some cells failed;
 70 internal error (a bug: please report it); 130 interrupted."""
 
 
-def _progress() -> Callable[[int, int, str | None], None] | None:
+def _progress() -> Callable[..., None] | None:
+    """A one-line progress bar on stderr when it is a terminal, else nothing."""
     if not sys.stderr.isatty():
         return None
 
-    def show(done: int, total: int, rev: str | None) -> None:
+    def show(done: int, total: int, rev: str | None, stats: Any) -> None:
+        width = 24
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
         end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r\x1b[K[{done}/{total}] {rev or ''}{end}")
+        sys.stderr.write(
+            f"\r\x1b[K[{bar}] {done}/{total} tags, {stats.hits}/{stats.cells} cached  {rev or ''}{end}"
+        )
         sys.stderr.flush()
 
     return show
@@ -75,6 +81,13 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
                      show_default=True, help="Deepest macro expansion nesting allowed."),
         click.option("--limit-file-size", type=int, default=DEFAULT_MAX_FILE_BYTES,
                      show_default=True, help="Largest header read, in bytes."),
+        click.option("--cache", "cache_path", type=click.Path(path_type=Path, dir_okay=False),
+                     help="The result cache file [default: $XDG_CACHE_HOME/kstack/cache.sqlite]."),
+        click.option("--no-cache", is_flag=True, help="Keep no results between runs."),
+        click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
+                     help="Worker processes for git revisions [default: one per core]."),
+        click.option("--stats", "show_stats", is_flag=True,
+                     help="Print how the cells were answered (cache hits, time) to stderr."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -96,6 +109,8 @@ def make_request(kwargs: dict[str, Any]) -> ScanRequest:
         include_depth=kwargs["limit_include_depth"],
         expansion_depth=kwargs["limit_expansion_depth"],
     )
+    from .cache import default_path
+
     return ScanRequest(
         selection=selection,
         arches=list(dict.fromkeys(kwargs["arches"])),
@@ -104,6 +119,9 @@ def make_request(kwargs: dict[str, Any]) -> ScanRequest:
         config_file=kwargs["config_file"],
         macros=list(kwargs["macros"]),
         limits=limits,
+        cache_path=kwargs["cache_path"] or default_path(),
+        use_cache=not kwargs["no_cache"],
+        jobs=kwargs["jobs"],
     )
 
 
@@ -183,10 +201,18 @@ def scan_command(fmt: str, output: Path | None, **kwargs: Any) -> None:
       kstack scan ~/linux --tags 'v3.*' --tags 'v4.*' --arch x86_64 --arch i386
       kstack scan ~/linux --tags 'v*' --since v4.0 --until v5.0 --macro IRQ_STACK_ORDER
     """
+    from .batch import Stats
+
+    show_stats = kwargs.pop("show_stats")
     request = make_request(kwargs)
-    results = scan(request, progress=_progress())
+    stats = Stats()
+    results = scan(request, progress=_progress(), stats=stats)
     if any(r.error is None for r in results):
         write_output(report.render(results, fmt), output)
+    for warning in stats.warnings:
+        click.echo(f"kstack: warning: {warning}", err=True)
+    if show_stats:
+        click.echo(f"kstack: {stats.summary()}", err=True)
     sys.exit(exit_status(results))
 
 
@@ -250,7 +276,7 @@ def explain_command(name: str, fmt: str, **kwargs: Any) -> None:
     import json
 
     from .explain import explain, render_text
-    from .scan import _trees
+    from .scan import trees as _trees
 
     request = make_request(kwargs)
     arch, config, selection = _single(request, "explain")
@@ -369,7 +395,9 @@ def check_command(path: Path, baseline_file: Path, rev: str | None, strict: bool
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command, turning every failure into one line."""
     try:
-        cli.main(args=argv, prog_name="kstack", standalone_mode=False)
+        # without standalone mode, click returns the status of ctx.exit(n) instead
+        # of raising it; KstackGroup maps errors to statuses that way
+        status = cli.main(args=argv, prog_name="kstack", standalone_mode=False)
     except click.exceptions.Exit as stop:
         sys.exit(stop.exit_code)
     except click.ClickException as err:
@@ -389,4 +417,4 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # a bug: still one line, never a traceback
         click.echo(f"kstack: internal error: {err.__class__.__name__}: {err}", err=True)
         sys.exit(EXIT_INTERNAL)
-    sys.exit(EXIT_OK)
+    sys.exit(status if isinstance(status, int) else EXIT_OK)

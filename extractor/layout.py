@@ -282,35 +282,39 @@ class Mention:
 _ENUMERATOR = re.compile(rb"^\s*([A-Za-z_]\w*)\s*(=[^,;{}()]*)?,?\s*(/\*.*\*/|//.*)?\s*$")
 
 
-def mentions(layout: Layout, names: set[str], directories: list[str]) -> dict[str, list[Mention]]:
-    """Scan the headers under ``directories`` (not recursively) for ``names``.
+def mentions(
+    layout: Layout, names: set[str], directories: list[str], only: list[str] | None = None
+) -> dict[str, list[Mention]]:
+    """Scan the headers under ``directories`` (not recursively), or the ``only``
+    paths, for ``names``.
 
     This finds headers that define a constant but are not on the include path
     of the arch's entry headers (old trees keep some in processor.h), and
     names that are declared but are not macros (an enum member).
     """
     found: dict[str, list[Mention]] = {}
+    if not names:
+        return found
     words = re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
+    paths = list(only or [])
     for directory in directories:
-        for name in layout.tree.listdir(directory):
-            if not name.endswith(".h"):
-                continue
-            path = f"{directory}/{name}"
-            data = layout.tree.read(path)
-            if not data or not words.search(data):
-                continue
-            for match in words.finditer(data):
-                start = data.rfind(b"\n", 0, match.start()) + 1
-                end = data.find(b"\n", match.end())
-                text = data[start : end if end >= 0 else len(data)]
-                define = _DEFINE.match(text)
-                enumerator = _ENUMERATOR.match(text)
-                found.setdefault(match.group(1).decode(), []).append(
-                    Mention(
-                        path,
-                        data.count(b"\n", 0, match.start()) + 1,
-                        bool(define and define.group(1) == match.group(1)),
-                        bool(enumerator and enumerator.group(1) == match.group(1)),
-                    )
+        paths += [f"{directory}/{n}" for n in layout.tree.listdir(directory) if n.endswith(".h")]
+    for path in paths:
+        data = layout.tree.read(path)
+        if not data or not words.search(data):
+            continue
+        for match in words.finditer(data):
+            start = data.rfind(b"\n", 0, match.start()) + 1
+            end = data.find(b"\n", match.end())
+            text = data[start : end if end >= 0 else len(data)]
+            define = _DEFINE.match(text)
+            enumerator = _ENUMERATOR.match(text)
+            found.setdefault(match.group(1).decode(), []).append(
+                Mention(
+                    path,
+                    data.count(b"\n", 0, match.start()) + 1,
+                    bool(define and define.group(1) == match.group(1)),
+                    bool(enumerator and enumerator.group(1) == match.group(1)),
                 )
+            )
     return found

@@ -29,6 +29,7 @@ from pcpp import Preprocessor  # type: ignore[import-untyped]
 from . import evaluate
 from .errors import EscapeError, ExtractorError, LimitError, Location, PreprocessError
 from .layout import Header, Layout
+from .result import Condition
 
 #: pcpp wants absolute paths; every header lives under this fake root
 VROOT = "/@kstack/"
@@ -44,24 +45,6 @@ class Limits:
     seconds: float = 120.0
     include_depth: int = 200
     expansion_depth: int = 400
-
-
-@dataclass(frozen=True)
-class Condition:
-    """One ``#if``-family branch that enclosed a definition."""
-
-    #: where the branch directive is: the ``#if``, or the ``#elif``/``#else`` reached
-    path: str
-    line: int
-    #: the branch directive as written, e.g. ``#else``
-    directive: str
-    #: True when this branch was taken (always so for a definition's conditions)
-    taken: bool
-    #: identifiers the #if/#elif directives of this group tested
-    symbols: tuple[str, ...]
-    #: the group's opening directive, e.g. ``#ifdef CONFIG_KASAN``, and its line
-    opening: str = ""
-    opening_line: int = 0
 
 
 @dataclass(frozen=True)
@@ -405,7 +388,11 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
                 spec = "".join(parts).strip()
                 quoted = spec.startswith('"')
                 name = spec.strip('<>"')
-                header = self.layout.find(name, quoted=quoted, includer=self._directive_at[0])
+                try:
+                    header = self.layout.find(name, quoted=quoted, includer=self._directive_at[0])
+                except EscapeError as err:
+                    err.location = self.where()
+                    raise
                 present = header is not None and tok.value == "__has_include"
                 out.append(self._int_token(tok, 1 if present else 0))
                 i = j + 1

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from . import __version__
 from .scan import Constant, Result
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "html")
 
 
 def cell_text(constant: Constant | None) -> str:
@@ -112,11 +112,18 @@ def render_csv(results: list[Result]) -> str:
     return out.getvalue()
 
 
+def render_html(results: list[Result]) -> str:
+    from .report_html import render_html as page
+
+    return page([r.as_dict() for r in results])
+
+
 RENDERERS: dict[str, Callable[[list[Result]], str]] = {
     "table": render_table,
     "json": render_json,
     "csv": render_csv,
     "markdown": render_markdown,
+    "html": render_html,
 }
 
 

@@ -19,131 +19,12 @@ from typing import Any
 
 from . import evaluate
 from .arches import Arch, arch as get_arch
+from .result import ChainLink, Constant, Result
 from .config import Config, make_config, read_config_file
-from .errors import EscapeError, ExtractorError, Location, SourceError, error_from_dict
+from .errors import EscapeError, ExtractorError, Location, SourceError
 from .layout import Layout, make_layout, mentions, textual_includes
 from .preprocess import Condition, Limits, MacroTable, preprocess
 from .source import DirectoryTree, GitObjects, Selection, Tree, revisions
-
-
-@dataclass(frozen=True)
-class ChainLink:
-    """One macro on the way from a constant to its number."""
-
-    macro: str
-    path: str
-    line: int | None
-    #: the replacement list as defined, with parameters for function-like macros
-    definition: str
-    conditions: tuple[Condition, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "macro": self.macro,
-            "file": self.path,
-            "line": self.line,
-            "definition": self.definition,
-            "conditions": [
-                {
-                    "file": c.path,
-                    "line": c.line,
-                    "directive": c.directive,
-                    "taken": c.taken,
-                    "opening": c.opening,
-                    "opening_line": c.opening_line,
-                    "symbols": list(c.symbols),
-                }
-                for c in self.conditions
-            ],
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ChainLink:
-        conditions = tuple(
-            Condition(c["file"], c["line"], c["directive"], c["taken"], tuple(c["symbols"]),
-                      c["opening"], c["opening_line"])
-            for c in data["conditions"]
-        )
-        return cls(data["macro"], data["file"], data["line"], data["definition"], conditions)
-
-
-@dataclass(frozen=True)
-class Constant:
-    name: str
-    value: int | None
-    ctype: str | None
-    expression: str | None
-    path: str | None
-    line: int | None
-    chain: tuple[ChainLink, ...] = ()
-    #: "ok", "unknown" (a value could not be determined), "not-a-macro"
-    status: str = "ok"
-    reason: str | None = None
-    #: config symbols tested by the #if branches on the chain
-    symbols: tuple[str, ...] = ()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "value": self.value,
-            "type": self.ctype,
-            "expression": self.expression,
-            "file": self.path,
-            "line": self.line,
-            "status": self.status,
-            "reason": self.reason,
-            "config_symbols": list(self.symbols),
-            "chain": [link.as_dict() for link in self.chain],
-        }
-
-    @classmethod
-    def from_dict(cls, name: str, data: dict[str, Any]) -> Constant:
-        return cls(
-            name=name,
-            value=data["value"],
-            ctype=data["type"],
-            expression=data["expression"],
-            path=data["file"],
-            line=data["line"],
-            chain=tuple(ChainLink.from_dict(link) for link in data["chain"]),
-            status=data["status"],
-            reason=data["reason"],
-            symbols=tuple(data["config_symbols"]),
-        )
-
-
-@dataclass
-class Result:
-    rev: str | None
-    arch: str
-    config: str
-    constants: dict[str, Constant] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    error: ExtractorError | None = None
-    #: the tree headers read, by path, with their blob ids (what the cell depends on)
-    inputs: dict[str, str] = field(default_factory=dict, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rev": self.rev,
-            "arch": self.arch,
-            "config": self.config,
-            "constants": {name: c.as_dict() for name, c in self.constants.items()},
-            "warnings": list(self.warnings),
-            "error": self.error.as_dict() if self.error else None,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Result:
-        error = data.get("error")
-        return cls(
-            rev=data["rev"],
-            arch=data["arch"],
-            config=data["config"],
-            constants={n: Constant.from_dict(n, c) for n, c in data["constants"].items()},
-            warnings=list(data["warnings"]),
-            error=error_from_dict(error) if error else None,
-            inputs=dict(data.get("inputs", {})),
-        )
 
 
 @dataclass
@@ -155,9 +36,12 @@ class ScanRequest:
     config_file: Path | None = None
     macros: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
+    #: the SQLite cache file; with ``use_cache`` False results live only for the run
+    cache_path: Path | None = None
+    use_cache: bool = False
+    #: worker processes for git revisions; 0 means one per available core
+    jobs: int = 0
 
-
-Progress = Callable[[int, int, str | None], None]
 
 
 def _definition_text(macro: Any) -> str:
@@ -349,7 +233,8 @@ def _note_kconfig_defaults(result: Result, arch: Arch, config: Config) -> None:
             )
 
 
-def _configs(request: ScanRequest, arch: Arch) -> list[Config]:
+def configs_for(request: ScanRequest, arch: Arch) -> list[Config]:
+    """The request's profiles for one arch, with ``--set`` and ``--config-file`` applied."""
     file_symbols = read_config_file(request.config_file) if request.config_file else None
     return [
         make_config(
@@ -359,7 +244,8 @@ def _configs(request: ScanRequest, arch: Arch) -> list[Config]:
     ]
 
 
-def _trees(selection: Selection) -> Iterator[tuple[str | None, Tree | ExtractorError]]:
+def trees(selection: Selection) -> Iterator[tuple[str | None, Tree | ExtractorError]]:
+    """The selected trees one by one (a revision that cannot be read is its error)."""
     if not selection.is_git:
         path = selection.path
         if not path.exists():
@@ -378,29 +264,14 @@ def _trees(selection: Selection) -> Iterator[tuple[str | None, Tree | ExtractorE
                 yield rev, err.at_rev(rev)
 
 
-def count_trees(selection: Selection) -> int:
-    if not selection.is_git:
-        return 1
-    with GitObjects(selection.path) as objects:
-        return len(revisions(objects, selection))
+def scan(request: ScanRequest, progress: Any = None, stats: Any = None) -> list[Result]:
+    """Every cell of the request, in revision order, then arch, then config.
 
+    ``progress(done, total, rev, stats)`` is called after each revision.
+    """
+    from .batch import run
 
-def scan(request: ScanRequest, progress: Progress | None = None) -> list[Result]:
-    """Every cell of the request, in revision order, then arch, then config."""
-    arches = [get_arch(name) for name in request.arches]
-    configs = {a.name: _configs(request, a) for a in arches}
-    total = count_trees(request.selection) if progress else 0
-    results: list[Result] = []
-    for done, (rev, tree) in enumerate(_trees(request.selection), 1):
-        for arch in arches:
-            for config in configs[arch.name]:
-                if isinstance(tree, ExtractorError):
-                    results.append(Result(rev, arch.name, config.name, error=tree))
-                else:
-                    results.append(scan_tree(tree, arch, config, request.macros, request.limits))
-        if progress:
-            progress(done, total, rev)
-    return results
+    return run(request, progress, stats)
 
 
 def failed(results: list[Result]) -> list[Result]:

@@ -23,7 +23,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import EscapeError, LimitError, Location, SourceError
 
@@ -138,27 +138,98 @@ class DirectoryTree:
         return self._ids[path]
 
 
+def git_dir(path: Path) -> Path:
+    """The repository directory of a work tree or a bare repository."""
+    dot = path / ".git"
+    if dot.is_dir():
+        return dot
+    if dot.is_file():
+        text = dot.read_text(errors="replace").strip()
+        if text.startswith("gitdir:"):
+            found = Path(text[len("gitdir:") :].strip())
+            return found if found.is_absolute() else (path / found).resolve()
+    if (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir():
+        return path
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or directory")
+    raise SourceError(f"{path}: not a directory or a git repository")
+
+
+def read_refs(directory: Path) -> dict[str, str]:
+    """Every ref of a repository and the object id it names, from the files.
+
+    Reading packed-refs and refs/ directly answers "which tags, pointing at
+    what" without a git process, which a warm scan of thousands of tags needs.
+    """
+    common = directory
+    commondir = directory / "commondir"
+    if commondir.is_file():
+        common = (directory / commondir.read_text().strip()).resolve()
+    refs: dict[str, str] = {}
+    packed = common / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text(errors="replace").splitlines():
+            if line and line[0] not in "#^":
+                sha, _, name = line.partition(" ")
+                refs[name.strip()] = sha.strip()
+    base = common / "refs"
+    for root, _, files in os.walk(base):
+        for name in files:
+            full = Path(root) / name
+            try:
+                sha = full.read_text(errors="replace").strip()
+            except OSError:
+                continue
+            if len(sha) == 40 and all(c in "0123456789abcdef" for c in sha):
+                refs[full.relative_to(common).as_posix()] = sha
+    return refs
+
+
 class GitObjects:
     """One repository's object reader, shared by every revision read from it.
 
     Parsed trees are kept by id, so a subtree that did not change between two
-    tags is parsed once. Closing it ends GitPython's ``cat-file`` processes.
+    tags is parsed once. GitPython (and its one ``cat-file`` process) starts
+    only when an object must be read; closing it ends that process.
     """
 
     def __init__(self, path: Path) -> None:
-        import git  # GitPython: imported here so directory mode never needs it
-
         self.path = path
-        try:
-            self.repo = git.Repo(path)
-        except git.NoSuchPathError as err:
-            raise SourceError(f"{path}: no such file or directory") from err
-        except git.InvalidGitRepositoryError as err:
-            raise SourceError(f"{path}: not a directory or a git repository") from err
+        self.git_dir = git_dir(path)
+        self._repo: Any = None
+        self._refs: dict[str, str] | None = None
         self._trees: dict[bytes, dict[str, tuple[int, bytes]]] = {}
 
+    @property
+    def repo(self) -> Any:
+        if self._repo is None:
+            import git  # GitPython, only when objects are read
+
+            try:
+                self._repo = git.Repo(self.path)
+            except git.NoSuchPathError as err:
+                raise SourceError(f"{self.path}: no such file or directory") from err
+            except git.InvalidGitRepositoryError as err:
+                raise SourceError(f"{self.path}: not a directory or a git repository") from err
+        return self._repo
+
+    def refs(self) -> dict[str, str]:
+        if self._refs is None:
+            self._refs = read_refs(self.git_dir)
+        return self._refs
+
+    def target(self, rev: str) -> str | None:
+        """The object id a tag or branch name points at, from the ref files."""
+        refs = self.refs()
+        for name in (f"refs/tags/{rev}", f"refs/heads/{rev}", rev):
+            if name in refs:
+                return refs[name]
+        return None
+
     def close(self) -> None:
-        self.repo.close()
+        if self._repo is not None:
+            self._repo.close()
+            self._repo = None
 
     def __enter__(self) -> GitObjects:
         return self
@@ -220,10 +291,7 @@ class GitObjects:
         raise SourceError("tag chain too long", Location(rev))
 
     def tags(self) -> list[str]:
-        try:
-            return [ref.name for ref in self.repo.tags]
-        except Exception as err:
-            raise SourceError(f"cannot list tags: {err}") from err
+        return [name[len("refs/tags/") :] for name in self.refs() if name.startswith("refs/tags/")]
 
     def commit_of(self, rev: str) -> str | None:
         """The commit id a revision names, None when it names a tree."""

@@ -1,0 +1,254 @@
+"""Batch: every cell of a request, reusing what the cache knows, on worker processes.
+
+In: a ``ScanRequest`` (trees, arches, configs, names, limits, cache, jobs).
+Out: ``Result`` cells in revision, then arch, then config order, and the
+``Stats`` of how each was answered.
+
+A cell is answered, cheapest first, by its tree id (a revision seen before),
+by its content key under the last template of the same (arch, config) (a
+revision whose relevant directives are the ones already evaluated), or by
+running the pipeline. Revisions are split into contiguous runs, one per task,
+so each worker sees neighbouring tags and their shared subtrees.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from typing import Any
+
+from .arches import Arch
+from .arches import arch as get_arch
+from .cache import Cache, Template, cell_id, relevant_names
+from .config import Config
+from .errors import ExtractorError
+from .layout import make_layout
+from .result import Result
+from .scan import ScanRequest, analyse, configs_for
+from .source import DirectoryTree, GitObjects, GitTree, Tree, revisions
+
+Progress = Callable[[int, int, str | None, "Stats"], None]
+
+
+@dataclass
+class Stats:
+    """How the cells of one run were answered."""
+
+    trees: int = 0
+    cells: int = 0
+    tree_hits: int = 0
+    content_hits: int = 0
+    computed: int = 0
+    errors: int = 0
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def hits(self) -> int:
+        return self.tree_hits + self.content_hits
+
+    def add(self, other: Stats) -> None:
+        for name in ("trees", "cells", "tree_hits", "content_hits", "computed", "errors"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.warnings += [w for w in other.warnings if w not in self.warnings]
+
+    def summary(self) -> str:
+        rate = 100.0 * self.hits / self.cells if self.cells else 0.0
+        return (
+            f"{self.trees} trees, {self.cells} cells: {self.hits} from the cache ({rate:.1f}%: "
+            f"{self.tree_hits} by tree, {self.content_hits} by content), {self.computed} "
+            f"preprocessed, {self.errors} failed, in {self.seconds:.2f} s"
+        )
+
+
+class _Cells:
+    """Answers the cells of one process: the cache, then the pipeline."""
+
+    def __init__(self, request: ScanRequest) -> None:
+        self.request = request
+        self.cache = Cache(request.cache_path if request.use_cache else None)
+        self.stats = Stats(warnings=list(self.cache.warnings))
+        self.arches: list[Arch] = [get_arch(name) for name in request.arches]
+        self.configs = {a.name: configs_for(request, a) for a in self.arches}
+
+    def close(self) -> None:
+        self.cache.close()
+
+    def tree(self, objects: GitObjects, rev: str) -> GitTree:
+        """A revision's tree; a tag seen before costs no object read."""
+        target = objects.target(rev)
+        if target is not None:
+            known = self.cache.tree_of(target)
+            if known is not None:
+                return GitTree(objects, bytes.fromhex(known), rev,
+                               self.request.selection.max_file_bytes)
+        tree = objects.resolve(rev)
+        tree.max_file_bytes = self.request.selection.max_file_bytes
+        if target is not None:
+            self.cache.remember_tree(target, tree.tree_id)
+        return tree
+
+    def all(self, rev: str | None, tree: Tree | ExtractorError) -> list[Result]:
+        self.stats.trees += 1
+        out = []
+        for arch in self.arches:
+            for config in self.configs[arch.name]:
+                if isinstance(tree, ExtractorError):
+                    result = Result(rev, arch.name, config.name, error=tree)
+                else:
+                    result = self.one(tree, arch, config)
+                self.stats.cells += 1
+                self.stats.errors += result.error is not None
+                out.append(result)
+        return out
+
+    def one(self, tree: Tree, arch: Arch, config: Config) -> Result:
+        names = self.request.macros
+        cell = cell_id(arch.name, config, [*arch.constants, *names])
+        tree_id = tree.tree_id if isinstance(tree, GitTree) else None
+        if tree_id is not None:
+            known = self.cache.by_tree(tree_id, cell)
+            if known is not None:
+                self.stats.tree_hits += 1
+                return _as_rev(known, tree.rev)
+        template = self.cache.template(cell)
+        if template is not None:
+            try:
+                keyed = self.cache.content_key(cell, template, make_layout(tree, arch, config))
+            except ExtractorError:
+                keyed = None  # the pipeline will report it properly
+            if keyed is not None:
+                known = self.cache.by_content(keyed)
+                if known is not None:
+                    self.stats.content_hits += 1
+                    known.inputs = {p: b for p in template.files if (b := tree.blob_id(p))}
+                    if tree_id is not None:
+                        self.cache.store_tree(cell, tree_id, known)
+                    return _as_rev(known, tree.rev)
+        analysis = analyse(tree, arch, config, names, self.request.limits)
+        self.stats.computed += 1
+        result = analysis.result
+        if result.error is None and analysis.table is not None and analysis.layout is not None:
+            template = _template(analysis, [*arch.constants, *names], self.cache)
+            keyed = self.cache.content_key(cell, template, analysis.layout)
+            self.cache.store(cell, tree_id, result, template, keyed)
+        return result
+
+
+def _as_rev(result: Result, rev: str | None) -> Result:
+    result.rev = rev
+    return result
+
+
+def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
+    """What this evaluation read, and the names whose definitions matter to it."""
+    table, layout, result = analysis.table, analysis.layout, analysis.result
+    files = list(dict.fromkeys(h.path for h in table.opened if h.origin == "tree"))
+    facts = [cache.facts(layout.tree, p, b) for p in files if (b := layout.tree.blob_id(p))]
+    seeds = set(wanted) | {link.macro for c in result.constants.values() for link in c.chain}
+    missing = sorted(n for n in wanted if n not in table.macros)
+    return Template(
+        files=files,
+        resolutions=list(dict.fromkeys(table.preprocessor.resolutions)),
+        names=sorted(relevant_names(facts, seeds)),
+        scanned=layout.asm_dir if missing else None,
+        scanned_names=missing,
+    )
+
+
+# --- driving a whole request ----------------------------------------------------------
+
+
+def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[dict[str, Any]], Stats]:
+    """One worker task: a contiguous run of revisions (results cross as dicts)."""
+    cells = _Cells(request)
+    out: list[dict[str, Any]] = []
+    try:
+        with GitObjects(request.selection.path) as objects:
+            for rev in revs:
+                try:
+                    tree: Tree | ExtractorError = cells.tree(objects, rev)
+                except ExtractorError as err:
+                    tree = err.at_rev(rev)
+                for result in cells.all(rev, tree):
+                    document = result.as_dict()
+                    document["inputs"] = result.inputs
+                    out.append(document)
+    finally:
+        cells.close()
+    return out, cells.stats
+
+
+def run(request: ScanRequest, progress: Progress | None = None, stats: Stats | None = None) -> list[Result]:
+    """Every cell of the request (``stats``, if given, is filled in)."""
+    started = time.monotonic()
+    stats = stats if stats is not None else Stats()
+    selection = request.selection
+    if not selection.is_git:
+        if not selection.path.is_dir():
+            from .errors import SourceError
+
+            what = "no such file or directory" if not selection.path.exists() else \
+                "not a directory or a git repository"
+            raise SourceError(f"{selection.path}: {what}")
+        cells = _Cells(request)
+        try:
+            results = cells.all(None, DirectoryTree(selection.path, selection.max_file_bytes))
+        finally:
+            cells.close()
+        stats.add(cells.stats)
+        if progress:
+            progress(1, 1, None, stats)
+    else:
+        with GitObjects(selection.path) as objects:
+            revs = revisions(objects, selection)
+        jobs = min(request.jobs or os.cpu_count() or 1, max(1, len(revs) // 8))
+        results = _serial(request, revs, progress, stats) if jobs <= 1 else \
+            _parallel(request, revs, jobs, progress, stats)
+    stats.seconds = time.monotonic() - started
+    return results
+
+
+def _serial(request: ScanRequest, revs: list[str], progress: Progress | None, stats: Stats) -> list[Result]:
+    cells = _Cells(request)
+    results: list[Result] = []
+    try:
+        with GitObjects(request.selection.path) as objects:
+            for done, rev in enumerate(revs, 1):
+                try:
+                    tree: Tree | ExtractorError = cells.tree(objects, rev)
+                except ExtractorError as err:
+                    tree = err.at_rev(rev)
+                results += cells.all(rev, tree)
+                if progress:
+                    progress(done, len(revs), rev, cells.stats)
+    finally:
+        cells.close()
+        stats.add(cells.stats)
+    return results
+
+
+def _parallel(request: ScanRequest, revs: list[str], jobs: int, progress: Progress | None,
+              stats: Stats) -> list[Result]:
+    size = max(1, min(64, len(revs) // (jobs * 4) or 1))
+    chunks = [revs[i : i + size] for i in range(0, len(revs), size)]
+    parts: dict[int, list[dict[str, Any]]] = {}
+    done = 0
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+        futures = {pool.submit(_chunk, request, chunk): i for i, chunk in enumerate(chunks)}
+        for future in as_completed(futures):
+            documents, chunk_stats = future.result()
+            parts[futures[future]] = documents
+            stats.add(chunk_stats)
+            done += len(chunks[futures[future]])
+            if progress:
+                progress(done, len(revs), chunks[futures[future]][-1], stats)
+    results = []
+    for index in range(len(chunks)):
+        for document in parts[index]:
+            results.append(Result.from_dict(document))
+    return results

@@ -1,0 +1,373 @@
+"""Cache: cell results kept in SQLite, keyed by exactly what they depend on.
+
+In: a cell (a tree, an arch, a config, the names asked for) and, after the
+pipeline ran, what it read.
+Out: a ``Result`` that is known to be exact for the cell without running the
+preprocessor, or None; and the records that make later cells cheap.
+
+Two keys:
+
+- the *tree key*: (tree id, cell). A revision whose tree was evaluated before
+  costs one lookup.
+- the *content key*: a hash over the headers one evaluation of the cell read
+  (its *template*), but only of the directives in them that can change the
+  cell's macros: conditionals, includes, #error, and the #define/#undef of
+  *relevant* names (the chain macros, every name an #if tests, and what their
+  bodies use). A comment, or a #define of an unrelated macro in a header on
+  the include path, leaves the key unchanged; an ``#undef`` of a chain macro
+  in the same header changes it.
+
+Results are stored with each line number written as the ordinal of its
+directive among the relevant ones of its header, and read back with the
+lines of the cell at hand, so a comment added above a definition moves the
+reported line without a re-run.
+
+Per-blob directive facts are computed once per blob id and shared by every
+revision. The file is in WAL mode so concurrent runs can share it; each cell
+is written in one transaction, so an interrupted run leaves it consistent; a
+file that is not a usable database is set aside and rebuilt, with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import Config
+from .layout import Layout, mentions
+from .preprocess import CONDITIONALS, Directive, decode_text, directive_facts
+from .result import Result
+from .source import Tree
+
+SCHEMA = 1
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tree_results (
+    tree_id TEXT NOT NULL, cell TEXT NOT NULL, result TEXT NOT NULL,
+    PRIMARY KEY (tree_id, cell));
+CREATE TABLE IF NOT EXISTS content_results (key TEXT PRIMARY KEY, result TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS templates (cell TEXT PRIMARY KEY, template TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS facts (blob TEXT PRIMARY KEY, facts TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ref_trees (target TEXT PRIMARY KEY, tree_id TEXT NOT NULL);
+"""
+
+
+def default_path() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kstack" / "cache.sqlite"
+
+
+def cell_id(arch: str, config: Config, names: list[str] | tuple[str, ...]) -> str:
+    """Everything besides the tree that a cell's result depends on."""
+    document = [SCHEMA, __version__, arch, config.name, sorted(config.symbols.items()), list(names)]
+    return hashlib.sha256(json.dumps(document).encode()).hexdigest()
+
+
+# --- templates: what one evaluation read ------------------------------------------
+
+
+@dataclass
+class Template:
+    """The headers a cell's evaluation read, and the names that matter in them."""
+
+    files: list[str]
+    resolutions: list[tuple[str | None, bool, str, str]]
+    names: list[str]
+    #: the asm directory scanned for names the entry headers did not define
+    scanned: str | None = None
+    scanned_names: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(vars(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Template:
+        data = json.loads(text)
+        data["resolutions"] = [tuple(r) for r in data["resolutions"]]
+        return cls(**data)
+
+
+@dataclass
+class Keyed:
+    """A content key, and the line numbers it lets a stored result be read back with."""
+
+    key: str
+    #: per header, the lines of its relevant directives (ordinal -> line)
+    lines: dict[str, list[int]]
+    #: per (header, name), the lines where the scan saw the name
+    mention_lines: dict[str, list[int]] = field(default_factory=dict)
+
+
+def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
+    """Names whose definitions can change a cell: the seeds, every name a
+    conditional or include tests, and, transitively, what their bodies use."""
+    definitions: dict[str, list[Directive]] = {}
+    names = set(seeds)
+    for header in facts:
+        for directive in header:
+            if directive.kind in ("define", "undef"):
+                definitions.setdefault(directive.name, []).append(directive)
+            elif directive.kind in CONDITIONALS or directive.kind == "include":
+                names.update(directive.identifiers)
+    defined = list(definitions)
+    queue = list(names)
+    while queue:
+        name = queue.pop()
+        for directive in definitions.get(name, []):
+            more = set(directive.identifiers)
+            for fragment in directive.pasted:
+                more.update(n for n in defined if fragment in n)
+            for new in more - names:
+                names.add(new)
+                queue.append(new)
+    return names
+
+
+def projection(facts: list[Directive], names: set[str]) -> list[Directive]:
+    """The directives of a header that can matter to a cell with these names."""
+    return [d for d in facts if d.kind not in ("define", "undef") or d.name in names]
+
+
+# --- the store ----------------------------------------------------------------------
+
+
+class Cache:
+    """The SQLite store, or an in-memory one (``path=None``, for --no-cache)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.warnings: list[str] = []
+        self.hits = 0
+        self.misses = 0
+        self._facts: dict[str, list[Directive]] = {}
+        self._mentions: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, bool, bool]]] = {}
+        self._templates: dict[str, Template] = {}
+        self.db = self._open(path)
+
+    def _open(self, path: Path | None) -> sqlite3.Connection:
+        if path is None:
+            return self._init(sqlite3.connect(":memory:"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            return self._init(sqlite3.connect(path, timeout=30))
+        except sqlite3.DatabaseError as err:
+            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+            os.replace(path, aside)
+            for suffix in ("-wal", "-shm"):
+                side = path.with_name(path.name + suffix)
+                if side.exists():
+                    side.unlink()
+            self.warnings.append(
+                f"cache {path} was not a usable database ({err}); set aside as {aside.name}, rebuilt"
+            )
+            return self._init(sqlite3.connect(path, timeout=30))
+
+    def _init(self, db: sqlite3.Connection) -> sqlite3.Connection:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise sqlite3.DatabaseError("quick_check failed")
+        with db:
+            db.executescript(_TABLES)
+            row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+            if row is None:
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
+            elif row[0] != str(SCHEMA):
+                raise sqlite3.DatabaseError(f"schema {row[0]}, expected {SCHEMA}")
+        return db
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Cache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- per-blob facts --------------------------------------------------------
+
+    def facts(self, tree: Tree, path: str, blob: str) -> list[Directive]:
+        found = self._facts.get(blob)
+        if found is not None:
+            return found
+        row = self.db.execute("SELECT facts FROM facts WHERE blob=?", (blob,)).fetchone()
+        if row is not None:
+            found = [Directive(*d[:4], tuple(d[4]), tuple(d[5])) for d in json.loads(row[0])]
+        else:
+            data = tree.read(path) or b""
+            found = [] if b"\0" in data else directive_facts(decode_text(data))
+            rows = [[d.line, d.kind, d.name, d.text, d.identifiers, d.pasted] for d in found]
+            with self.db:
+                self.db.execute("INSERT OR IGNORE INTO facts VALUES (?, ?)", (blob, json.dumps(rows)))
+        self._facts[blob] = found
+        return found
+
+    # -- tree key --------------------------------------------------------------
+
+    def by_tree(self, tree_id: str, cell: str) -> Result | None:
+        row = self.db.execute(
+            "SELECT result FROM tree_results WHERE tree_id=? AND cell=?", (tree_id, cell)
+        ).fetchone()
+        return Result.from_dict(json.loads(row[0])) if row else None
+
+    def tree_of(self, target: str) -> str | None:
+        row = self.db.execute("SELECT tree_id FROM ref_trees WHERE target=?", (target,)).fetchone()
+        return row[0] if row else None
+
+    def remember_tree(self, target: str, tree_id: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO ref_trees VALUES (?, ?)", (target, tree_id))
+
+    # -- content key -----------------------------------------------------------
+
+    def template(self, cell: str) -> Template | None:
+        if cell not in self._templates:
+            row = self.db.execute("SELECT template FROM templates WHERE cell=?", (cell,)).fetchone()
+            if row is None:
+                return None
+            self._templates[cell] = Template.from_json(row[0])
+        return self._templates[cell]
+
+    def content_key(self, cell: str, template: Template, layout: Layout) -> Keyed | None:
+        """The content key of this tree under ``template`` (None: not keyable)."""
+        tree = layout.tree
+        names = set(template.names)
+        parts: list[Any] = [cell, layout.era, layout.asm_dir, layout.include_dirs,
+                            list(layout.gcc), layout.force_includes]
+        keyed = Keyed("", {})
+        for path in template.files:
+            blob = tree.blob_id(path)
+            if blob is None:
+                parts.append([path, None])
+                continue
+            kept = projection(self.facts(tree, path, blob), names)
+            if any("__has_include" in d.text for d in kept):
+                return None  # depends on which files exist: not keyed here
+            keyed.lines[path] = [d.line for d in kept]
+            parts.append([path, hashlib.sha1("\n".join(d.text for d in kept).encode()).hexdigest()])
+        for includer, quoted, name, _ in template.resolutions:
+            parts.append(layout.locate(name, quoted=quoted, includer=includer))
+        if template.scanned:
+            parts.append(self._scan_signature(layout, template, keyed))
+        keyed.key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+        return keyed
+
+    def _scan_signature(self, layout: Layout, template: Template, keyed: Keyed) -> list[Any]:
+        """What the textual scan for undefined names would see, without lines."""
+        tree = layout.tree
+        out: list[Any] = []
+        wanted = tuple(sorted(template.scanned_names))
+        for name in tree.listdir(template.scanned or ""):
+            if not name.endswith(".h"):
+                continue
+            path = f"{template.scanned}/{name}"
+            blob = tree.blob_id(path)
+            if blob is None:
+                continue
+            key = (blob, wanted)
+            if key not in self._mentions:
+                found = mentions(layout, set(wanted), [], only=[path])
+                self._mentions[key] = [
+                    (n, m.line, m.defines, m.enumerator) for n, ms in sorted(found.items()) for m in ms
+                ]
+            seen = self._mentions[key]
+            for n, line, _, _ in seen:
+                keyed.mention_lines.setdefault(f"{path}\0{n}", []).append(line)
+            out.append([path, [[n, d, e] for n, _, d, e in seen]])
+        return out
+
+    def by_content(self, keyed: Keyed) -> Result | None:
+        row = self.db.execute("SELECT result FROM content_results WHERE key=?", (keyed.key,)).fetchone()
+        if row is None:
+            return None
+        document = relocate(json.loads(row[0]), keyed, to_lines=True)
+        return Result.from_dict(document) if document is not None else None
+
+    # -- storing ---------------------------------------------------------------
+
+    def store(self, cell: str, tree_id: str | None, result: Result, template: Template | None,
+              keyed: Keyed | None) -> None:
+        """Everything learnt from one computed cell, in one transaction."""
+        document = result.as_dict()
+        document["inputs"] = result.inputs
+        with self.db:
+            if tree_id is not None:
+                self.db.execute("INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?)",
+                                (tree_id, cell, json.dumps(document)))
+            if template is not None:
+                self._templates[cell] = template
+                self.db.execute("INSERT OR REPLACE INTO templates VALUES (?, ?)",
+                                (cell, template.to_json()))
+            if keyed is not None:
+                relocatable = relocate(document, keyed, to_lines=False)
+                if relocatable is not None:
+                    self.db.execute("INSERT OR REPLACE INTO content_results VALUES (?, ?)",
+                                    (keyed.key, json.dumps(relocatable)))
+
+    def store_tree(self, cell: str, tree_id: str, result: Result) -> None:
+        document = result.as_dict()
+        document["inputs"] = result.inputs
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?)",
+                            (tree_id, cell, json.dumps(document)))
+
+
+# --- line relocation ---------------------------------------------------------------
+
+
+def relocate(document: dict[str, Any], keyed: Keyed, *, to_lines: bool) -> Any:
+    """Line numbers to ordinals (``to_lines=False``), or ordinals back to lines.
+
+    A definition's or branch's line becomes the ordinal of its directive among
+    its header's relevant ones; an enum member's line, the ordinal of the
+    scan's mention. Returns None when a line is neither (such a result is
+    simply not stored).
+    """
+
+    def move(table: dict[str, list[int]], key: str, line: int | None) -> int | None:
+        if line is None or key not in table:
+            return line
+        if to_lines:
+            if not 0 <= line < len(table[key]):
+                raise LookupError(key)
+            return table[key][line]
+        return table[key].index(line)  # ValueError when not a relevant directive
+
+    def at(path: str | None, line: int | None) -> int | None:
+        return move(keyed.lines, path or "", line)
+
+    out = json.loads(json.dumps(document))
+    try:
+        for name, constant in out["constants"].items():
+            if constant["status"] == "not-a-macro":
+                constant["line"] = move(keyed.mention_lines, f"{constant['file']}\0{name}", constant["line"])
+                if to_lines:
+                    constant["reason"] = f"an enum member at {constant['file']}:{constant['line']}, not a macro"
+                continue
+            constant["line"] = at(constant["file"], constant["line"])
+            for link in constant["chain"]:
+                link["line"] = at(link["file"], link["line"])
+                for condition in link["conditions"]:
+                    condition["line"] = at(condition["file"], condition["line"])
+                    condition["opening_line"] = at(condition["file"], condition["opening_line"])
+        out["warnings"] = [_move_warning(w, at) for w in out["warnings"]]
+    except (LookupError, ValueError):
+        return None
+    return out
+
+
+def _move_warning(text: str, at: Any) -> str:
+    path, sep, rest = text.partition(":")
+    number, sep2, tail = rest.partition(":")
+    if sep and sep2 and number.isdigit():
+        return f"{path}:{at(path, int(number))}:{tail}"
+    return text
