@@ -1,0 +1,188 @@
+"""The result cache: never stale, shared by concurrent runs, safe to interrupt,
+rebuilt when corrupt. Every cached answer is compared with a run without the cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "eras" / "4.4"
+TYPES = "include/linux/types.h"
+PAGE64 = "arch/x86/include/asm/page_64_types.h"
+
+
+def git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
+           "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z", "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
+                          text=True, env=env).stdout
+
+
+def kstack(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([sys.executable, "-m", "extractor", *args], capture_output=True,
+                          text=True, timeout=300)
+    assert "Traceback" not in proc.stderr
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def values(document: str) -> list[tuple]:
+    """Everything a result says, as comparable rows (lines included)."""
+    rows = []
+    for r in json.loads(document)["results"]:
+        for name, c in sorted(r["constants"].items()):
+            rows.append((r["rev"], r["config"], name, c["value"], c["expression"], c["file"],
+                         c["line"], json.dumps(c["chain"], sort_keys=True)))
+        rows.append((r["rev"], r["config"], "warnings", json.dumps(r["warnings"])))
+    return rows
+
+
+def stats(stderr: str) -> str:
+    return next(line for line in stderr.splitlines() if "cells:" in line)
+
+
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    work = tmp_path / "linux"
+    shutil.copytree(FIXTURE, work)
+    git(work, "init", "-q", "-b", "main")
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", "base")
+    git(work, "tag", "v1.0")
+    return work
+
+
+def edit(repo: Path, path: str, change) -> None:
+    file = repo / path
+    file.write_text(change(file.read_text()))
+
+
+def prepend_comment(text: str) -> str:
+    return "/* a comment\n   over two lines */\n" + text
+
+
+def add_unrelated_define(text: str) -> str:
+    return text.rstrip("\n").rsplit("#endif", 1)[0] + "#define UNRELATED_MACRO 7\n#endif\n"
+
+
+def undef_chain_macro(text: str) -> str:
+    return text.rstrip("\n").rsplit("#endif", 1)[0] + (
+        "#undef THREAD_SIZE_ORDER\n#define THREAD_SIZE_ORDER 5\n#endif\n")
+
+
+def comment_above_definition(text: str) -> str:
+    return text.replace("#define THREAD_SIZE_ORDER", "/* moved down */\n\n#define THREAD_SIZE_ORDER", 1)
+
+
+def change_value(text: str) -> str:
+    return text.replace("(2 + KASAN_STACK_ORDER)", "(3 + KASAN_STACK_ORDER)", 1)
+
+
+EDITS = [
+    # what changes between v1.0 and v1.1; whether v1.1 may be answered from the cache
+    ("comment in a header on the path", TYPES, prepend_comment, True),
+    ("unrelated #define in a header on the path", TYPES, add_unrelated_define, True),
+    ("comment above a definition (lines move)", PAGE64, comment_above_definition, True),
+    ("an #undef of a chain macro in an unrelated header", TYPES, undef_chain_macro, False),
+    ("the value itself", PAGE64, change_value, False),
+]
+
+
+@pytest.mark.parametrize(("what", "path", "change", "reused"), EDITS, ids=[e[0] for e in EDITS])
+def test_cached_answers_equal_uncached_ones(repo, tmp_path, what, path, change, reused):
+    edit(repo, path, change)
+    git(repo, "commit", "-qam", what)
+    git(repo, "tag", "v1.1")
+    args = ["scan", str(repo), "--tags", "v*", "--config", "default", "--config", "kasan",
+            "--format", "json", "-j", "1", "--stats"]
+    cached = kstack(*args, "--cache", str(tmp_path / "c.sqlite"))
+    fresh = kstack(*args, "--no-cache")
+    assert values(cached.stdout) == values(fresh.stdout)
+    line = stats(cached.stderr)
+    assert ("2 preprocessed" in line) == reused, line  # v1.0's two configs only
+    warm = kstack(*args, "--cache", str(tmp_path / "c.sqlite"))
+    assert values(warm.stdout) == values(fresh.stdout)
+    assert "by tree" in stats(warm.stderr) and "0 preprocessed" in stats(warm.stderr)
+
+
+def test_work_tree_edits_are_seen_through_the_cache(repo, tmp_path):
+    cache = str(tmp_path / "c.sqlite")
+    before = kstack("scan", str(repo), "--format", "json", "--cache", cache)
+    edit(repo, PAGE64, change_value)
+    after = kstack("scan", str(repo), "--format", "json", "--cache", cache)
+    size = [json.loads(d.stdout)["results"][0]["constants"]["THREAD_SIZE"]["value"]
+            for d in (before, after)]
+    assert size == [16384, 32768]
+
+
+def test_concurrent_runs_share_one_cache(repo, tmp_path):
+    for n in range(2, 12):
+        edit(repo, TYPES, lambda t, n=n: t + f"/* {n} */\n")
+        git(repo, "commit", "-qam", f"c{n}")
+        git(repo, "tag", f"v1.{n}")
+    cache = str(tmp_path / "c.sqlite")
+    args = [sys.executable, "-m", "extractor", "scan", str(repo), "--tags", "v*", "--format",
+            "json", "-j", "1", "--cache", cache]
+    runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(3)]
+    outputs = [p.communicate(timeout=300) for p in runs]
+    assert [p.returncode for p in runs] == [0, 0, 0], [e for _, e in outputs]
+    fresh = kstack("scan", str(repo), "--tags", "v*", "--format", "json", "--no-cache")
+    for out, _ in outputs:
+        assert values(out) == values(fresh.stdout)
+    db = sqlite3.connect(cache)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_interrupted_scan_leaves_the_cache_consistent(tmp_path):
+    from extractor.demo import build_demo_repo
+
+    repo = build_demo_repo(tmp_path / "demo.git")
+    cache = tmp_path / "c.sqlite"
+    args = [sys.executable, "-m", "extractor", "scan", str(repo), "--tags", "v*", "--arch",
+            "x86_64", "--arch", "i386", "--config", "default", "--config", "kasan",
+            "--format", "json", "-j", "1", "--cache", str(cache)]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (cache.exists() and _cells(cache) >= 4):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, 130), err
+    assert "Traceback" not in err
+    assert sqlite3.connect(cache).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    again = kstack(*args[3:])
+    fresh = kstack(*args[3:-2], "--no-cache")
+    assert values(again.stdout) == values(fresh.stdout)
+
+
+def _cells(cache: Path) -> int:
+    try:
+        return sqlite3.connect(cache, timeout=1).execute(
+            "SELECT count(*) FROM tree_results").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_a_corrupt_cache_is_set_aside_and_rebuilt(repo, tmp_path):
+    cache = tmp_path / "c.sqlite"
+    cache.write_bytes(b"this is not a database" * 100)
+    proc = kstack("scan", str(repo), "--format", "json", "--cache", str(cache))
+    assert "set aside" in proc.stderr and proc.stderr.count("\n") == 1
+    assert [p.name for p in tmp_path.glob("c.sqlite.corrupt-*")]
+    fresh = kstack("scan", str(repo), "--format", "json", "--no-cache")
+    assert values(proc.stdout) == values(fresh.stdout)
+    assert _cells(cache) == 0 and sqlite3.connect(cache).execute(
+        "SELECT count(*) FROM content_results").fetchone()[0] >= 1
