@@ -130,7 +130,7 @@ def write_output(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
         return
     try:
-        output.write_text(text, encoding="utf-8")
+        output.write_text(text, encoding="utf-8", errors="backslashreplace")
     except OSError as err:
         raise UsageError(f"cannot write {output}: {err.strerror}") from err
 
@@ -141,9 +141,11 @@ def exit_status(results: list[Result]) -> int:
     if not bad:
         return EXIT_OK
     revs = {r.rev for r in results}
-    for result in bad:
-        click.echo(f"kstack: {result.error}", err=True)
-    return EXIT_ERROR if len(revs) == 1 else EXIT_PARTIAL
+    # a revision that cannot be read fails every arch and config the same way
+    for line in dict.fromkeys(f"kstack: {result.error}" for result in bad):
+        click.echo(line, err=True)
+    # one tree whose cells all failed printed nothing; any value printed makes it partial
+    return EXIT_ERROR if len(revs) == 1 and len(bad) == len(results) else EXIT_PARTIAL
 
 
 class KstackGroup(click.Group):
@@ -187,7 +189,10 @@ def cli() -> None:
               show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
               help="Write to this file instead of stdout.")
-def scan_command(fmt: str, output: Path | None, **kwargs: Any) -> None:
+@click.option("--all-configs", is_flag=True,
+              help="Try every combination of the config symbols each constant's #if branches "
+                   "test, and fold equal values (refused above 2^10 combinations).")
+def scan_command(fmt: str, output: Path | None, all_configs: bool, **kwargs: Any) -> None:
     """Fold the stack constants of a tree, or of git revisions, to numbers.
 
     PATH is a kernel tree (a directory, an unpacked headers package, or a git
@@ -200,8 +205,14 @@ def scan_command(fmt: str, output: Path | None, **kwargs: Any) -> None:
       kstack scan ~/linux --rev v4.4 --config kasan --format json
       kstack scan ~/linux --tags 'v3.*' --tags 'v4.*' --arch x86_64 --arch i386
       kstack scan ~/linux --tags 'v*' --since v4.0 --until v5.0 --macro IRQ_STACK_ORDER
+      kstack scan ~/linux --rev v5.0 --all-configs
     """
     from .batch import Stats
+
+    if all_configs:
+        kwargs.pop("show_stats")
+        _all_configs(make_request(kwargs), fmt, output)
+        return
 
     show_stats = kwargs.pop("show_stats")
     request = make_request(kwargs)
@@ -214,6 +225,30 @@ def scan_command(fmt: str, output: Path | None, **kwargs: Any) -> None:
     if show_stats:
         click.echo(f"kstack: {stats.summary()}", err=True)
     sys.exit(exit_status(results))
+
+
+def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
+    import json
+
+    from .arches import arch as get_arch
+    from .configspace import explore
+    from .scan import configs_for, trees
+
+    if fmt not in ("table", "json"):
+        raise UsageError("--all-configs writes --format table or json")
+    spaces = []
+    for _, tree in trees(request.selection):
+        if isinstance(tree, ExtractorError):
+            raise tree
+        for arch_name in request.arches:
+            arch = get_arch(arch_name)
+            for base in configs_for(request, arch):
+                spaces += explore(tree, arch, base, request.macros, request.limits)
+    if fmt == "json":
+        text = json.dumps([s.as_dict() for s in spaces], indent=2) + "\n"
+    else:
+        text = "".join(s.text() + "\n" for s in spaces)
+    write_output(text, output)
 
 
 @cli.command("demo", epilog=EPILOG_EXIT)
@@ -394,6 +429,9 @@ def check_command(path: Path, baseline_file: Path, rev: str | None, strict: bool
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command, turning every failure into one line."""
+    # a tag or path name that is not UTF-8 (git allows it) must not crash the output
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         # without standalone mode, click returns the status of ctx.exit(n) instead
         # of raising it; KstackGroup maps errors to statuses that way

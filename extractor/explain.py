@@ -198,6 +198,8 @@ def render_text(explanation: Explanation) -> str:
             lines.append("    " + _branch_text(branch, step))
         lines.append("")
     value = "unknown: " + (c.reason or "") if c.value is None else f"{c.value} ({c.ctype})"
+    if c.symbols:
+        lines.append("config symbols tested on this chain: " + ", ".join(c.symbols))
     lines.append(f"{c.name} = {c.expression} = {value}")
     lines += [f"warning: {w}" for w in explanation.warnings]
     return "\n".join(lines) + "\n"

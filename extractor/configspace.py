@@ -1,0 +1,168 @@
+"""Config space: which config symbols a constant depends on, and its value under each.
+
+In: a tree, an arch, a base config and the constants to report.
+Out: per constant, the config symbols that the ``#if``/``#ifdef`` branches on
+its definition chain tested, and its value under every combination of them,
+folded to a short answer such as
+``THREAD_SIZE: 16384; 32768 if KASAN; 65536 if KASAN && KASAN_EXTRA``.
+
+Symbols are discovered as they show up: setting one can reach a branch that
+tests another (KASAN_EXTRA is tested only inside ``#ifdef CONFIG_KASAN``), so
+the enumeration repeats until no new symbol appears. The arch's own symbols
+(CONFIG_X86_64 for x86_64) are fixed, not enumerated. Above ``MAX_SYMBOLS``
+symbols the enumeration is refused.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from .arches import Arch
+from .config import Config
+from .errors import ExtractorError, Location, UsageError
+from .preprocess import Limits
+from .result import Result
+from .scan import scan_tree
+from .source import Tree
+
+MAX_SYMBOLS = 10  # 2**10 combinations
+
+
+@dataclass
+class Case:
+    value: str
+    #: symbols that must be set for this case (a later case wins over an earlier one)
+    when: tuple[str, ...]
+
+
+@dataclass
+class Space:
+    rev: str | None
+    arch: str
+    constant: str
+    symbols: list[str]
+    cases: list[Case] = field(default_factory=list)
+    #: every combination: the set symbols and the value
+    table: list[tuple[tuple[str, ...], str]] = field(default_factory=list)
+
+    def text(self) -> str:
+        parts = []
+        for case in self.cases:
+            condition = " && ".join(s.removeprefix("CONFIG_") for s in case.when)
+            parts.append(case.value + (f" if {condition}" if condition else ""))
+        where = f" on {self.rev}" if self.rev else ""
+        return f"{self.constant}{where} {self.arch}: " + "; ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rev": self.rev,
+            "arch": self.arch,
+            "constant": self.constant,
+            "symbols": self.symbols,
+            "cases": [{"value": c.value, "when": list(c.when)} for c in self.cases],
+            "combinations": [{"set": list(s), "value": v} for s, v in self.table],
+        }
+
+
+def _value(result: Result, name: str) -> str:
+    if result.error is not None:
+        return f"error ({result.error.kind})"
+    constant = result.constants.get(name)
+    if constant is None:
+        return "absent"
+    if constant.value is None:
+        return "not a macro" if constant.status == "not-a-macro" else "unknown"
+    return str(constant.value)
+
+
+def _tested(result: Result, fixed: set[str]) -> set[str]:
+    return {s for c in result.constants.values() for s in c.symbols} - fixed
+
+
+def explore(
+    tree: Tree, arch: Arch, base: Config, macros: list[str], limits: Limits | None = None
+) -> list[Space]:
+    """Every reported constant's value over the config symbols its chain tests."""
+    from .arches import ARCHES
+
+    # the symbols that say which arch this is (CONFIG_X86_64 and CONFIG_X86_32
+    # for x86) are not enumerated, nor are int/hex/string values
+    identity = {s for a in ARCHES.values() if a.srcarch == arch.srcarch for s in a.base_config}
+    fixed = identity | {s for s, v in base.symbols.items() if v not in ("y", "n", "m")}
+    runs: dict[frozenset[str], Result] = {}
+
+    def run(on: frozenset[str], symbols: set[str]) -> Result:
+        if on not in runs:
+            values = {s: ("y" if s in on else "n") for s in symbols}
+            config = Config(base.name, {**base.symbols, **values})
+            runs[on] = scan_tree(tree, arch, config, macros, limits)
+            if runs[on].error is not None:
+                raise runs[on].error
+        return runs[on]
+
+    start = frozenset(s for s, v in base.symbols.items() if v == "y") - fixed
+    symbols = _tested(run(start, set()), fixed) | set(start)
+    while True:
+        if len(symbols) > MAX_SYMBOLS:
+            names = ", ".join(sorted(symbols))
+            raise UsageError(
+                f"the constants depend on {len(symbols)} config symbols ({names}): "
+                f"{2 ** len(symbols)} combinations, over the limit of {2 ** MAX_SYMBOLS}",
+                Location(tree.rev),
+            )
+        order = sorted(symbols)
+        found = set(symbols)
+        for bits in itertools.product((False, True), repeat=len(order)):
+            on = frozenset(s for s, b in zip(order, bits, strict=True) if b)
+            found |= _tested(run(on, symbols), fixed)
+        if found == symbols:
+            break
+        symbols = found
+    order = sorted(symbols)
+    combos = [frozenset(s for s, b in zip(order, bits, strict=True) if b)
+              for bits in itertools.product((False, True), repeat=len(order))]
+    names = list(dict.fromkeys(n for on in combos for n in run(on, symbols).constants))
+    spaces = []
+    for name in names:
+        tested: set[str] = set()
+        for on in combos:
+            constant = run(on, symbols).constants.get(name)
+            tested |= set(constant.symbols) if constant else set()
+        relevant = sorted(tested - fixed)
+        table = [(tuple(sorted(on)), _value(run(on, symbols), name)) for on in combos]
+        spaces.append(Space(tree.rev, arch.name, name, relevant, fold(table), table))
+    return spaces
+
+
+def fold(table: list[tuple[tuple[str, ...], str]]) -> list[Case]:
+    """The shortest priority list of cases that reproduces ``table``.
+
+    Each value is described by the symbols of the smallest combination giving
+    it; cases are ordered by how many symbols they need, and a later case wins.
+    If that does not reproduce the table, the exact combinations are listed.
+    """
+    smallest: dict[str, tuple[str, ...]] = {}
+    for on, value in sorted(table, key=lambda row: (len(row[0]), row[0])):
+        smallest.setdefault(value, on)
+    cases = [Case(v, on) for v, on in sorted(smallest.items(), key=lambda i: (len(i[1]), i[1]))]
+
+    def decide(on: tuple[str, ...]) -> str:
+        value = cases[0].value
+        for case in cases[1:]:
+            if set(case.when) <= set(on):
+                value = case.value
+        return value
+
+    if all(decide(on) == value for on, value in table):
+        return cases
+    return [Case(value, on) for on, value in table]
+
+
+def explore_all(tree: Tree, arch: Arch, base: Config, macros: list[str],
+                limits: Limits | None = None) -> list[Space] | ExtractorError:
+    try:
+        return explore(tree, arch, base, macros, limits)
+    except ExtractorError as err:
+        return err.at_rev(tree.rev)
