@@ -438,6 +438,9 @@ def main(argv: list[str] | None = None) -> None:
         status = cli.main(args=argv, prog_name="kstack", standalone_mode=False)
     except click.exceptions.Exit as stop:
         sys.exit(stop.exit_code)
+    except click.exceptions.NoArgsIsHelpError as err:
+        click.echo(err.format_message())
+        sys.exit(EXIT_OK)
     except click.ClickException as err:
         click.echo(f"kstack: {err.format_message()}", err=True)
         sys.exit(EXIT_ERROR)

@@ -1,0 +1,110 @@
+"""The command line: help with examples, both entry points, output formats, exit statuses."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from extractor.cli import cli
+from extractor.demo import build_demo_repo
+
+COMMANDS = sorted(cli.commands)
+
+
+def test_every_command_is_listed():
+    assert COMMANDS == ["baseline", "check", "demo", "diff", "explain", "history", "scan"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_has_an_example(command):
+    result = CliRunner().invoke(cli, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output and f"kstack {command}" in result.output
+    assert "Exit status" in result.output
+
+
+def test_python_dash_m_and_the_console_script_agree():
+    by_module = subprocess.run([sys.executable, "-m", "extractor", "--version"],
+                               capture_output=True, text=True, check=True).stdout
+    script = shutil.which("kstack", path=str(__import__("pathlib").Path(sys.executable).parent))
+    assert script, "the kstack console script is installed next to the interpreter"
+    by_script = subprocess.run([script, "--version"], capture_output=True, text=True,
+                               check=True).stdout
+    assert by_module == by_script and "kstack" in by_module
+
+
+@pytest.fixture(scope="module")
+def demo_repo(tmp_path_factory):
+    return build_demo_repo(tmp_path_factory.mktemp("demo") / "repo.git")
+
+
+def scan(repo, *args):
+    return CliRunner().invoke(cli, ["scan", str(repo), "--tags", "v4.*", "--config", "default",
+                                    "--config", "kasan", "--no-cache", *args])
+
+
+def test_formats_say_the_same_thing(demo_repo):
+    document = json.loads(scan(demo_repo, "--format", "json").output)
+    sizes = {(r["rev"], r["config"]): r["constants"]["THREAD_SIZE"]["value"]
+             for r in document["results"]}
+    assert sizes[("v4.4", "kasan")] == 32768 and sizes[("v4.10", "default")] == 16384
+    rows = list(csv.DictReader(io.StringIO(scan(demo_repo, "--format", "csv").output)))
+    assert {(r["rev"], r["config"]): int(r["value"]) for r in rows
+            if r["constant"] == "THREAD_SIZE"} == sizes
+    markdown = scan(demo_repo, "--format", "markdown").output
+    assert "| v4.4 | x86_64 | kasan | 32768 |" in markdown
+    table = scan(demo_repo).output.splitlines()
+    assert table[0].split()[:4] == ["rev", "arch", "config", "THREAD_SIZE"]
+    assert any(line.split()[:4] == ["v4.4", "x86_64", "kasan", "32768"] for line in table)
+
+
+def test_json_contract_fields(demo_repo):
+    document = json.loads(scan(demo_repo, "--format", "json").output)
+    result = document["results"][0]
+    assert set(result) >= {"rev", "arch", "config", "constants", "warnings", "error"}
+    constant = result["constants"]["THREAD_SIZE"]
+    assert set(constant) >= {"value", "expression", "file", "line", "chain"}
+    assert [link["macro"] for link in constant["chain"]][:2] == ["THREAD_SIZE", "PAGE_SIZE"]
+    assert all({"macro", "file", "line"} <= set(link) for link in constant["chain"])
+
+
+def test_html_report_written(demo_repo, tmp_path):
+    out = tmp_path / "report.html"
+    result = scan(demo_repo, "--format", "html", "-o", str(out))
+    assert result.exit_code == 0
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>") and 'id="results"' in page
+
+
+EXITS = [
+    (["scan", "/nonexistent/kernel"], 2, "no such file or directory"),
+    (["scan", "{repo}", "--rev", "v9.9"], 2, "v9.9: unknown revision"),
+    (["scan", "{repo}", "--arch", "sparc"], 2, "unknown arch 'sparc'"),
+    (["scan", "{repo}", "--rev", "v4.4", "--config", "nope"], 2, "unknown config profile"),
+    (["scan", "{repo}", "--rev", "v4.4", "--set", "KASAN"], 2, "expected CONFIG_NAME="),
+    (["scan", "{repo}", "--tags", "nothing*"], 2, "no tag matches nothing*"),
+    (["scan", "{repo}", "--rev", "v4.4", "--rev", "v9.9"], 3, "v9.9: unknown revision"),
+    (["explain", "{repo}", "--rev", "v4.4", "NO_SUCH_MACRO"], 2, "NO_SUCH_MACRO is not defined"),
+    (["scan", "{repo}", "--frobnicate"], 2, "No such option"),
+]
+
+
+@pytest.mark.parametrize(("args", "status", "message"), EXITS, ids=[" ".join(a) for a, *_ in EXITS])
+def test_errors_are_one_line_with_a_status(demo_repo, args, status, message):
+    argv = [a.replace("{repo}", str(demo_repo)) for a in args]
+    proc = subprocess.run([sys.executable, "-m", "extractor", *argv, "--no-cache"]
+                          if argv[0] == "scan" and "--frobnicate" not in argv else
+                          [sys.executable, "-m", "extractor", *argv],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == status, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert "Traceback" not in proc.stderr
+    assert any(message in line for line in lines), proc.stderr
+    assert len([l for l in lines if l.startswith("kstack:")]) == 1 or "Usage" in proc.stderr
