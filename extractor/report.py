@@ -29,11 +29,15 @@ def cell_text(constant: Constant | None) -> str:
 
 
 def constant_names(results: list[Result]) -> list[str]:
-    """Every constant any result reports, in first-seen order."""
+    """Every constant any result reports: the arch table's order, then the rest."""
+    from .arches import ARCHES
+
+    canonical = list(dict.fromkeys(n for a in ARCHES.values() for n in a.constants))
     names: dict[str, None] = {}
     for result in results:
         names.update(dict.fromkeys(result.constants))
-    return list(names)
+    rank = {name: i for i, name in enumerate(canonical)}
+    return sorted(names, key=lambda n: (rank.get(n, len(rank)), list(names).index(n)))
 
 
 def _rows(results: list[Result]) -> tuple[list[str], list[list[str]]]:
