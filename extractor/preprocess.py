@@ -25,11 +25,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pcpp import Preprocessor  # type: ignore[import-untyped]
+from pcpp.parser import LexToken  # type: ignore[import-untyped]  # the class pcpp's lexer makes
 
 from . import evaluate
 from .errors import EscapeError, ExtractorError, LimitError, Location, PreprocessError
 from .layout import Header, Layout
 from .result import Condition
+
+
+def _copy_token(token: Any) -> Any:
+    new = LexToken.__new__(LexToken)
+    new.__dict__.update(token.__dict__)
+    return new
+
+
+# pcpp copies every token of every #define and expansion with copy.copy, whose
+# generic path (__reduce_ex__) was a third of the run time; a plain token needs
+# only its attributes copied.
+LexToken.__copy__ = _copy_token
 
 #: pcpp wants absolute paths; every header lives under this fake root
 VROOT = "/@kstack/"
@@ -181,6 +194,21 @@ def decode_header(header: Header, rev: str | None) -> str:
     return decode_text(header.text)
 
 
+_LEXED: dict[tuple[str, str], list[list[Any]]] = {}
+_LEXED_TOKENS = [0]
+#: tokens kept lexed across cells (about 200 bytes each)
+MAX_LEXED_TOKENS = 2_000_000
+
+
+def _remember_lexed(key: tuple[str, str], lines: list[list[Any]]) -> None:
+    count = sum(len(line) for line in lines)
+    if _LEXED_TOKENS[0] + count > MAX_LEXED_TOKENS:
+        _LEXED.clear()
+        _LEXED_TOKENS[0] = 0
+    _LEXED[key] = lines
+    _LEXED_TOKENS[0] += count
+
+
 class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
     """pcpp with includes, ``#if`` and errors done kstack's way."""
 
@@ -242,6 +270,24 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
                 "(raise it with --limit-seconds)",
                 self.where(),
             )
+
+    # -- lexing, once per header text ------------------------------------------
+
+    def group_lines(self, input: str, abssource: str) -> Iterator[list[Any]]:
+        """pcpp's lines of tokens, lexed once per (header, text) in this process.
+
+        The same header text is read by every config and most revisions; the
+        lexer was the largest cost left. Each use gets its own line lists; the
+        tokens are shared, which is safe because pcpp copies a token before it
+        changes one (and kstack hands it no comments, the one exception).
+        """
+        key = (abssource, input)
+        lines = _LEXED.get(key)
+        if lines is None:
+            lines = list(super().group_lines(input, abssource))
+            _remember_lexed(key, lines)
+        for line in lines:
+            yield list(line)
 
     # -- errors: every one is fatal -------------------------------------------
 
@@ -545,7 +591,12 @@ class MacroTable:
                         f"unterminated {frame.directive}", Location(pp.rev, frame.path, frame.line)
                     )
         except RecursionError:
-            raise LimitError("preprocessing nested too deeply", pp.where()) from None
+            # Python's own stack ran out before the --limit-* bound the user raised
+            raise LimitError(
+                "preprocessing nested too deeply for kstack "
+                "(lower --limit-include-depth or --limit-expansion-depth)",
+                pp.where(),
+            ) from None
         except ExtractorError:
             raise
         except Exception as err:  # pcpp's own failures on hostile input
