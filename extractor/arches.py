@@ -3,10 +3,17 @@
 In: an arch name from the command line.
 Out: an ``Arch`` saying where its headers live in each era, its data model,
 the macros its compiler predefines, the config symbols every build of it has,
-the headers kernel code includes to reach the stack constants, and which
-constants to report.
+the Kconfig int values a build derives, the headers kernel code includes to
+reach the stack constants, which constants to report, and its own profiles.
 
 Every later stage reads these fields; no stage branches on an arch name.
+
+Kconfig values (``kconfig_defaults`` and the int symbols inside profiles) stand
+in for the arch's Kconfig files, which header-only trees do not carry: each is
+the Kconfig ``default`` that applies under the entry's base config (or under the
+profile that changes it), and the comment next to it says which default that is.
+A profile that switches a choice (page size) switches the ints derived from it
+too, because nothing else would.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from dataclasses import dataclass, field
 from .errors import UsageError
 
 _LP64_BUILTINS = {
+    "__SIZEOF_SHORT__": "2",
     "__LP64__": "1",
     "_LP64": "1",
     "__SIZEOF_INT__": "4",
@@ -27,6 +35,7 @@ _LP64_BUILTINS = {
     "__CHAR_BIT__": "8",
 }
 _ILP32_BUILTINS = {
+    "__SIZEOF_SHORT__": "2",
     "__ILP32__": "1",
     "__SIZEOF_INT__": "4",
     "__SIZEOF_LONG__": "4",
@@ -40,6 +49,11 @@ _LITTLE_ENDIAN = {
     "__ORDER_BIG_ENDIAN__": "4321",
     "__BYTE_ORDER__": "__ORDER_LITTLE_ENDIAN__",
 }
+_BIG_ENDIAN = {
+    "__ORDER_LITTLE_ENDIAN__": "1234",
+    "__ORDER_BIG_ENDIAN__": "4321",
+    "__BYTE_ORDER__": "__ORDER_BIG_ENDIAN__",
+}
 #: what any Linux-targeting gcc predefines, whatever the arch
 _COMMON_BUILTINS = {
     "__linux__": "1",
@@ -52,6 +66,19 @@ _COMMON_BUILTINS = {
     "__KERNEL__": "1",
 }
 
+#: arm64's page-size choice and the ints derived from it, per granule. From 6.9
+#: the generic CONFIG_PAGE_SHIFT (mm/Kconfig: 12/14/16 for PAGE_SIZE_4KB/16KB/64KB)
+#: replaces CONFIG_ARM64_PAGE_SHIFT (arch/arm64/Kconfig: 16 if ARM64_64K_PAGES,
+#: 14 if ARM64_16K_PAGES, else 12); both are set so that either era reads right.
+_ARM64_GRANULES = ("4K", "16K", "64K")
+
+
+def _arm64_pages(granule: str) -> dict[str, str]:
+    shift = {"4K": "12", "16K": "14", "64K": "16"}[granule]
+    symbols = {f"CONFIG_ARM64_{g}_PAGES": "y" if g == granule else "n" for g in _ARM64_GRANULES}
+    symbols |= {f"CONFIG_PAGE_SIZE_{g}B": "y" if g == granule else "n" for g in _ARM64_GRANULES}
+    return symbols | {"CONFIG_ARM64_PAGE_SHIFT": shift, "CONFIG_PAGE_SHIFT": shift}
+
 
 @dataclass(frozen=True)
 class Arch:
@@ -63,7 +90,8 @@ class Arch:
     #: the include/asm-<name> directories that the pre-2.6.28 ``asm`` link
     #: pointed at, in the order the build preferred them
     legacy_asm: tuple[str, ...]
-    #: macros the compiler predefines for this target
+    #: macros the compiler predefines for this target (and any the arch
+    #: Makefile passes with -D to every file)
     builtins: Mapping[str, str]
     #: config symbols every build of this arch has
     base_config: Mapping[str, str]
@@ -73,8 +101,13 @@ class Arch:
     entries: tuple[str, ...]
     #: the constants reported by default, each only where a revision defines it
     constants: tuple[str, ...]
-    #: profiles only this arch has (added to the common ones)
+    #: profiles only this arch has (added to the common ones; one with a common
+    #: name replaces it for this arch)
     profiles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: directories under the arch's asm directory that the arch Makefile adds
+    #: to the include path after kbuild's own (x86's old ``mach-default``,
+    #: mips's ``mach-generic``), where the tree has them
+    mach_dirs: tuple[str, ...] = ()
 
     def predefined(self) -> dict[str, str]:
         return {**_COMMON_BUILTINS, **self.builtins}
@@ -97,6 +130,7 @@ ARCHES: dict[str, Arch] = {
                 "__amd64": "1",
             },
             base_config={"CONFIG_X86": "y", "CONFIG_X86_64": "y", "CONFIG_64BIT": "y"},
+            # mm/Kconfig (6.9+): 12 under PAGE_SIZE_4KB, x86's only page size
             kconfig_defaults={"CONFIG_PAGE_SHIFT": "12"},
             entries=("asm/page.h", "asm/thread_info.h"),
             constants=(
@@ -111,6 +145,7 @@ ARCHES: dict[str, Arch] = {
                 "N_EXCEPTION_STACKS",
                 "PAGE_SIZE",
             ),
+            mach_dirs=("mach-default",),
         ),
         Arch(
             name="i386",
@@ -124,10 +159,390 @@ ARCHES: dict[str, Arch] = {
                 "__i386": "1",
                 "__i686__": "1",
             },
-            base_config={"CONFIG_X86": "y", "CONFIG_X86_32": "y"},
-            kconfig_defaults={"CONFIG_PAGE_SHIFT": "12", "CONFIG_PAGE_OFFSET": "0xC0000000"},
+            # "n" for the 64-bit symbols, as a real .config says: a tree's Kconfig
+            # would otherwise derive them from SRCARCH, which is x86 for both
+            base_config={
+                "CONFIG_X86": "y",
+                "CONFIG_X86_32": "y",
+                "CONFIG_64BIT": "n",
+                "CONFIG_X86_64": "n",
+            },
+            kconfig_defaults={
+                # mm/Kconfig (6.9+): 12 under PAGE_SIZE_4KB
+                "CONFIG_PAGE_SHIFT": "12",
+                # arch/x86/Kconfig: 0xC0000000 under the default VMSPLIT_3G
+                "CONFIG_PAGE_OFFSET": "0xC0000000",
+            },
             entries=("asm/page.h", "asm/thread_info.h"),
             constants=("THREAD_SIZE", "THREAD_ORDER", "THREAD_SIZE_ORDER", "PAGE_SIZE"),
+            mach_dirs=("mach-default",),
+        ),
+        Arch(
+            name="arm64",
+            srcarch="arm64",
+            model="LP64",
+            legacy_asm=(),  # arm64 arrived in 3.7 with arch/arm64/include
+            builtins={
+                **_LP64_BUILTINS,
+                **_LITTLE_ENDIAN,
+                "__aarch64__": "1",
+                "__AARCH64EL__": "1",
+                "__ARM_64BIT_STATE": "1",
+                "__ARM_ARCH": "8",
+                "__ARM_ARCH_8A": "1",
+                "__CHAR_UNSIGNED__": "1",
+            },
+            base_config={
+                "CONFIG_ARM64": "y",
+                "CONFIG_64BIT": "y",
+                # the page-size choice: "default ARM64_4K_PAGES"
+                "CONFIG_ARM64_4K_PAGES": "y",
+                "CONFIG_PAGE_SIZE_4KB": "y",
+                # VMAP_STACK: "default y" where the arch has it (4.14+),
+                # mandatory by 6.19
+                "CONFIG_VMAP_STACK": "y",
+            },
+            kconfig_defaults={
+                # arch/arm64/Kconfig (4.14-6.8): "default 12" under ARM64_4K_PAGES
+                "CONFIG_ARM64_PAGE_SHIFT": "12",
+                # mm/Kconfig (6.9+): "default 12 if PAGE_SIZE_4KB"
+                "CONFIG_PAGE_SHIFT": "12",
+            },
+            # THREAD_SIZE is in asm/thread_info.h up to 4.12, in asm/memory.h after
+            entries=("asm/page.h", "asm/memory.h", "asm/thread_info.h"),
+            constants=(
+                "THREAD_SIZE",
+                "THREAD_SHIFT",
+                "MIN_THREAD_SHIFT",
+                "THREAD_SIZE_ORDER",
+                "IRQ_STACK_SIZE",
+                "OVERFLOW_STACK_SIZE",
+                "SDEI_STACK_SIZE",
+                "PAGE_SIZE",
+            ),
+            profiles={
+                "16k-pages": _arm64_pages("16K"),
+                "64k-pages": _arm64_pages("64K"),
+                # a tag-based KASAN build carries its mode and not GENERIC; from
+                # 5.11 the stack doubling tests GENERIC || SW_TAGS, so HW tags
+                # never double it
+                "kasan-sw-tags": {"CONFIG_KASAN": "y", "CONFIG_KASAN_SW_TAGS": "y"},
+                "kasan-hw-tags": {"CONFIG_KASAN": "y", "CONFIG_KASAN_HW_TAGS": "y"},
+                "no-vmap-stack": {"CONFIG_VMAP_STACK": "n"},
+            },
+        ),
+        Arch(
+            name="arm",
+            srcarch="arm",
+            model="ILP32",
+            legacy_asm=("asm-arm",),
+            builtins={
+                **_ILP32_BUILTINS,
+                **_LITTLE_ENDIAN,
+                # an ARMv7-A EABI little-endian target (gcc -march=armv7-a)
+                "__arm__": "1",
+                "__ARMEL__": "1",
+                "__ARM_EABI__": "1",
+                "__ARM_ARCH": "7",
+                "__ARM_ARCH_7A__": "1",
+                "__CHAR_UNSIGNED__": "1",
+                # arch/arm/Makefile passes it to every file: the CPU's architecture
+                "__LINUX_ARM_ARCH__": "7",
+            },
+            base_config={
+                "CONFIG_ARM": "y",
+                "CONFIG_MMU": "y",
+                "CONFIG_AEABI": "y",
+                # what CPU_V7 selects; page.h needs a user copy model
+                "CONFIG_CPU_V7": "y",
+                "CONFIG_CPU_32v7": "y",
+                "CONFIG_CPU_COPY_V6": "y",
+                "CONFIG_CPU_CACHE_V7": "y",
+                "CONFIG_CPU_TLB_V7": "y",
+                "CONFIG_CPU_ABRT_EV7": "y",
+                "CONFIG_CPU_PABRT_V7": "y",
+                "CONFIG_CPU_HAS_ASID": "y",
+            },
+            # mm/Kconfig (6.9+): "default 12 if PAGE_SIZE_4KB", arm's only page size
+            kconfig_defaults={"CONFIG_PAGE_SHIFT": "12"},
+            entries=("asm/page.h", "asm/thread_info.h"),
+            constants=("THREAD_SIZE", "THREAD_SIZE_ORDER", "OVERFLOW_STACK_SIZE", "PAGE_SIZE"),
+        ),
+        Arch(
+            name="riscv",
+            srcarch="riscv",
+            model="LP64",
+            legacy_asm=(),  # riscv arrived in 4.15 with arch/riscv/include
+            builtins={
+                **_LP64_BUILTINS,
+                **_LITTLE_ENDIAN,
+                # rv64 with the kernel's -mabi=lp64 -mcmodel=medany
+                "__riscv": "1",
+                "__riscv_xlen": "64",
+                "__riscv_cmodel_medany": "1",
+                "__riscv_float_abi_soft": "1",
+                "__riscv_compressed": "1",
+            },
+            base_config={
+                "CONFIG_RISCV": "y",
+                "CONFIG_64BIT": "y",
+                "CONFIG_MMU": "y",
+                "CONFIG_PAGE_SIZE_4KB": "y",
+                # VMAP_STACK: "default y"; riscv has it with MMU && 64BIT (5.18+)
+                "CONFIG_VMAP_STACK": "y",
+            },
+            kconfig_defaults={
+                # mm/Kconfig (6.9+): "default 12 if PAGE_SIZE_4KB", riscv's only size
+                "CONFIG_PAGE_SHIFT": "12",
+                # arch/riscv/Kconfig: "default 2" for 64BIT. Between its arrival and
+                # the fix that moved KASAN back into the header (6.12.y), the
+                # default was "3 if 64BIT && KASAN" and the header added nothing;
+                # that era's kasan value needs --set CONFIG_THREAD_SIZE_ORDER=3.
+                "CONFIG_THREAD_SIZE_ORDER": "2",
+            },
+            entries=("asm/page.h", "asm/thread_info.h"),
+            constants=(
+                "THREAD_SIZE",
+                "THREAD_SIZE_ORDER",
+                "THREAD_SHIFT",
+                "KASAN_STACK_ORDER",
+                "IRQ_STACK_SIZE",
+                "OVERFLOW_STACK_SIZE",
+                "PAGE_SIZE",
+            ),
+        ),
+        Arch(
+            name="powerpc64",
+            srcarch="powerpc",
+            model="LP64",
+            legacy_asm=("asm-powerpc", "asm-ppc64"),
+            builtins={
+                **_LP64_BUILTINS,
+                **_BIG_ENDIAN,
+                # the Kconfig default endianness (CPU_BIG_ENDIAN), ELFv1
+                "__powerpc__": "1",
+                "__powerpc": "1",
+                "__powerpc64__": "1",
+                "__PPC__": "1",
+                "__PPC64__": "1",
+                "__PPC": "1",
+                "_ARCH_PPC": "1",
+                "_ARCH_PPC64": "1",
+                "__BIG_ENDIAN__": "1",
+                "_BIG_ENDIAN": "1",
+                "_CALL_ELF": "1",
+                "__CHAR_UNSIGNED__": "1",
+            },
+            base_config={
+                "CONFIG_PPC": "y",
+                "CONFIG_PPC64": "y",
+                "CONFIG_PPC32": "n",
+                "CONFIG_64BIT": "y",
+                "CONFIG_PPC_BOOK3S": "y",
+                "CONFIG_PPC_BOOK3S_64": "y",
+                "CONFIG_CPU_BIG_ENDIAN": "y",
+                # the page-size choice: "default PPC_64K_PAGES if PPC_BOOK3S_64"
+                "CONFIG_PPC_64K_PAGES": "y",
+                "CONFIG_PAGE_SIZE_64KB": "y",
+                # no platform (PSERIES/POWERNV): see CONFIG_THREAD_SHIFT below
+            },
+            kconfig_defaults={
+                # arch/powerpc/Kconfig (up to 6.8): "default 16 if PPC_64K_PAGES"
+                "CONFIG_PPC_PAGE_SHIFT": "16",
+                # mm/Kconfig (6.9+): "default 16 if PAGE_SIZE_64KB"
+                "CONFIG_PAGE_SHIFT": "16",
+                # arch/powerpc/Kconfig: "default 14 if PPC64". From 6.8 a PSERIES
+                # or POWERNV build gets "15"; the base config selects neither.
+                "CONFIG_THREAD_SHIFT": "14",
+            },
+            entries=("asm/page.h", "asm/thread_info.h"),
+            constants=(
+                "THREAD_SIZE",
+                "THREAD_SHIFT",
+                "MIN_THREAD_SHIFT",
+                "THREAD_SIZE_ORDER",
+                "PAGE_SIZE",
+            ),
+            profiles={
+                "4k-pages": {
+                    "CONFIG_PPC_64K_PAGES": "n",
+                    "CONFIG_PAGE_SIZE_64KB": "n",
+                    "CONFIG_PPC_4K_PAGES": "y",
+                    "CONFIG_PAGE_SIZE_4KB": "y",
+                    # the same two defaults under PPC_4K_PAGES: 12
+                    "CONFIG_PPC_PAGE_SHIFT": "12",
+                    "CONFIG_PAGE_SHIFT": "12",
+                },
+            },
+        ),
+        Arch(
+            name="powerpc",
+            srcarch="powerpc",
+            model="ILP32",
+            legacy_asm=("asm-powerpc", "asm-ppc"),
+            builtins={
+                **_ILP32_BUILTINS,
+                **_BIG_ENDIAN,
+                "__powerpc__": "1",
+                "__powerpc": "1",
+                "__PPC__": "1",
+                "__PPC": "1",
+                "_ARCH_PPC": "1",
+                "__BIG_ENDIAN__": "1",
+                "_BIG_ENDIAN": "1",
+                "__CHAR_UNSIGNED__": "1",
+            },
+            base_config={
+                "CONFIG_PPC": "y",
+                "CONFIG_PPC32": "y",
+                # "n" as in a real .config: Kconfig alone cannot tell ppc32 from ppc64
+                "CONFIG_PPC64": "n",
+                "CONFIG_64BIT": "n",
+                # the processor-type choice's default: "6xx/7xx/74xx" (book3s/32)
+                "CONFIG_PPC_BOOK3S": "y",
+                "CONFIG_PPC_BOOK3S_32": "y",
+                "CONFIG_CPU_BIG_ENDIAN": "y",
+                # the page-size choice: "default PPC_4K_PAGES"
+                "CONFIG_PPC_4K_PAGES": "y",
+                "CONFIG_PAGE_SIZE_4KB": "y",
+                # VMAP_STACK: "default y"; book3s/32 has it (5.6+)
+                "CONFIG_VMAP_STACK": "y",
+            },
+            kconfig_defaults={
+                # arch/powerpc/Kconfig (up to 6.8): "default 12" under PPC_4K_PAGES
+                "CONFIG_PPC_PAGE_SHIFT": "12",
+                # mm/Kconfig (6.9+): "default 12 if PAGE_SIZE_4KB"
+                "CONFIG_PAGE_SHIFT": "12",
+                # arch/powerpc/Kconfig: "default 13" (not PPC64, not 256K pages)
+                "CONFIG_THREAD_SHIFT": "13",
+            },
+            entries=("asm/page.h", "asm/thread_info.h"),
+            constants=(
+                "THREAD_SIZE",
+                "THREAD_SHIFT",
+                "MIN_THREAD_SHIFT",
+                "THREAD_SIZE_ORDER",
+                "PAGE_SIZE",
+            ),
+        ),
+        Arch(
+            name="s390",
+            srcarch="s390",
+            model="LP64",
+            legacy_asm=("asm-s390",),
+            builtins={
+                **_LP64_BUILTINS,
+                **_BIG_ENDIAN,
+                # s390x: 64-bit z/Architecture
+                "__s390__": "1",
+                "__s390x__": "1",
+                "__zarch__": "1",
+                "__CHAR_UNSIGNED__": "1",
+            },
+            base_config={
+                "CONFIG_S390": "y",
+                "CONFIG_64BIT": "y",
+                # arch/s390/Kconfig: "def_bool y"
+                "CONFIG_CPU_BIG_ENDIAN": "y",
+                "CONFIG_PAGE_SIZE_4KB": "y",
+            },
+            # mm/Kconfig (6.9+): "default 12 if PAGE_SIZE_4KB", s390's only size
+            kconfig_defaults={"CONFIG_PAGE_SHIFT": "12"},
+            entries=("asm/page.h", "asm/thread_info.h"),
+            constants=("THREAD_SIZE", "THREAD_SIZE_ORDER", "BOOT_STACK_SIZE", "PAGE_SIZE"),
+        ),
+        Arch(
+            name="loongarch",
+            srcarch="loongarch",
+            model="LP64",
+            legacy_asm=(),  # loongarch arrived in 5.19 with arch/loongarch/include
+            builtins={
+                **_LP64_BUILTINS,
+                **_LITTLE_ENDIAN,
+                # loongarch64 with the kernel's -mabi=lp64s
+                "__loongarch__": "1",
+                "__loongarch64": "1",
+                "__loongarch_grlen": "64",
+                "__loongarch_lp64": "1",
+                "__loongarch_soft_float": "1",
+                "_ABILP64": "3",
+                "_LOONGARCH_SIM": "_ABILP64",
+                "_LOONGARCH_SZINT": "32",
+                "_LOONGARCH_SZLONG": "64",
+                "_LOONGARCH_SZPTR": "64",
+            },
+            base_config={
+                "CONFIG_LOONGARCH": "y",
+                "CONFIG_64BIT": "y",
+                # the page-table-layout choice: "default 16KB_3LEVEL if 64BIT"
+                "CONFIG_16KB_3LEVEL": "y",
+                "CONFIG_PAGE_SIZE_16KB": "y",
+                # asm/irq.h reaches rcupdate.h and srcu.h, which want their
+                # flavours: SMP is "default y" on loongarch, so TREE_RCU and
+                # TREE_SRCU (kernel/rcu/Kconfig: "default y if SMP")
+                "CONFIG_SMP": "y",
+                "CONFIG_TREE_RCU": "y",
+                "CONFIG_TREE_SRCU": "y",
+            },
+            kconfig_defaults={
+                # arch/loongarch/Kconfig (up to 6.8) and mm/Kconfig (6.9+):
+                # 14 under PAGE_SIZE_16KB
+                "CONFIG_PAGE_SHIFT": "14",
+                # kernel/Kconfig.hz: the timer-frequency choice's "default HZ_250";
+                # asm/irq.h reaches linux/jiffies.h, which refuses to go without it
+                "CONFIG_HZ": "250",
+            },
+            entries=("asm/page.h", "asm/thread_info.h", "asm/irq.h"),
+            constants=("THREAD_SIZE", "THREAD_SIZE_ORDER", "IRQ_STACK_SIZE", "PAGE_SIZE"),
+        ),
+        Arch(
+            name="mips",
+            srcarch="mips",
+            model="ILP32",
+            legacy_asm=("asm-mips",),
+            builtins={
+                **_ILP32_BUILTINS,
+                **_BIG_ENDIAN,
+                # MIPS32r2, o32 ABI, big-endian (the Kconfig default endianness)
+                "__mips__": "1",
+                "__mips": "32",
+                "mips": "1",
+                "__MIPSEB__": "1",
+                "__MIPSEB": "1",
+                "_MIPSEB": "1",
+                "_ABIO32": "1",
+                "_ABIN32": "2",
+                "_ABI64": "3",
+                "_MIPS_SIM": "_ABIO32",
+                "_MIPS_SZINT": "32",
+                "_MIPS_SZLONG": "32",
+                "_MIPS_SZPTR": "32",
+                "_MIPS_ISA": "_MIPS_ISA_MIPS32",
+                "__mips_isa_rev": "2",
+                "__mips_hard_float": "1",
+                "_MIPS_FPSET": "16",
+            },
+            base_config={
+                "CONFIG_MIPS": "y",
+                "CONFIG_32BIT": "y",
+                "CONFIG_64BIT": "n",
+                "CONFIG_CPU_MIPS32_R2": "y",
+                "CONFIG_CPU_MIPS32": "y",
+                "CONFIG_CPU_MIPSR2": "y",
+                "CONFIG_CPU_BIG_ENDIAN": "y",
+                # the page-size choice: "default PAGE_SIZE_4KB"
+                "CONFIG_PAGE_SIZE_4KB": "y",
+                # arch/mips/Kconfig: "select GENERIC_ATOMIC64 if !64BIT"
+                "CONFIG_GENERIC_ATOMIC64": "y",
+            },
+            # mm/Kconfig (6.9+): "default 12 if PAGE_SIZE_4KB"
+            kconfig_defaults={"CONFIG_PAGE_SHIFT": "12"},
+            # the IRQ stack size is in asm/irq.h, which the others do not include
+            entries=("asm/page.h", "asm/thread_info.h", "asm/irq.h"),
+            constants=("THREAD_SIZE", "THREAD_SIZE_ORDER", "IRQ_STACK_SIZE", "PAGE_SIZE"),
+            # a generic-platform build: arch/mips/Makefile puts mach-generic last
+            # on every build; a board's own mach-<board> would come before it
+            mach_dirs=("mach-generic",),
         ),
     )
 }

@@ -80,6 +80,7 @@ class _Cells:
 
     def tree(self, objects: GitObjects, rev: str) -> GitTree:
         """A revision's tree; a tag seen before costs no object read."""
+        objects.max_object_bytes = max(objects.max_object_bytes, self.request.selection.max_file_bytes)
         target = objects.target(rev)
         if target is not None:
             known = self.cache.tree_of(target)
@@ -157,6 +158,7 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
         names=sorted(relevant_names(facts, seeds)),
         scanned=layout.asm_dir if missing else None,
         scanned_names=missing,
+        kconfig=sorted(analysis.kconfig_files),
     )
 
 
@@ -238,7 +240,8 @@ def _parallel(request: ScanRequest, revs: list[str], jobs: int, progress: Progre
     chunks = [revs[i : i + size] for i in range(0, len(revs), size)]
     parts: dict[int, list[dict[str, Any]]] = {}
     done = 0
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"))
+    try:
         futures = {pool.submit(_chunk, request, chunk): i for i, chunk in enumerate(chunks)}
         for future in as_completed(futures):
             documents, chunk_stats = future.result()
@@ -247,6 +250,14 @@ def _parallel(request: ScanRequest, revs: list[str], jobs: int, progress: Progre
             done += len(chunks[futures[future]])
             if progress:
                 progress(done, len(revs), chunks[futures[future]][-1], stats)
+    except BaseException:
+        # Ctrl-C: stop now rather than after the queued chunks. Each worker
+        # writes a cell in one transaction, so the cache stays consistent.
+        for worker in list((getattr(pool, "_processes", None) or {}).values()):
+            worker.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     results = []
     for index in range(len(chunks)):
         for document in parts[index]:

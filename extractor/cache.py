@@ -84,6 +84,8 @@ class Template:
     #: the asm directory scanned for names the entry headers did not define
     scanned: str | None = None
     scanned_names: list[str] = field(default_factory=list)
+    #: the Kconfig files read for Kconfig-derived values (keyed by whole content)
+    kconfig: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(vars(self))
@@ -258,6 +260,8 @@ class Cache:
             parts.append(layout.locate(name, quoted=quoted, includer=includer))
         if template.scanned:
             parts.append(self._scan_signature(layout, template, keyed))
+        parts.append([tree.blob_id(path) for path in template.kconfig])
+        parts.append([tree.exists(p) for p in ("Kconfig", f"arch/{layout.arch.srcarch}/Kconfig")])
         keyed.key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         return keyed
 

@@ -343,13 +343,18 @@ def history_command(fmt: str, **kwargs: Any) -> None:
     from .compare import history, render_history
 
     request = make_request(kwargs)
-    series = history(request, progress=_progress())
+    if not request.selection.is_git:
+        raise UsageError("history needs --tags or --rev: it reads a repository's revisions")
+    results = scan(request, progress=_progress())
+    series = history(request, results=results)
     if request.macros:
         series = [s for s in series if s.constant in request.macros]
-    if fmt == "json":
-        click.echo(json.dumps([s.as_dict() for s in series], indent=2))
-    else:
-        click.echo(render_history(series), nl=False)
+    if any(r.error is None for r in results):
+        if fmt == "json":
+            click.echo(json.dumps([s.as_dict() for s in series], indent=2))
+        else:
+            click.echo(render_history(series), nl=False)
+    sys.exit(exit_status(results))
 
 
 @cli.command("diff", epilog=EPILOG_EXIT)

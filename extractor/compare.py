@@ -152,11 +152,17 @@ class _Blame:
         return any(tree.blob_id(p) != parent.blob_id(p) for p in paths)
 
 
-def history(request: ScanRequest, progress: Callable[[int, int, str | None], None] | None = None) -> list[Series]:
-    """The value ranges of each constant over the selected tags, with blame."""
+def history(
+    request: ScanRequest, progress: Any = None, results: list[Result] | None = None
+) -> list[Series]:
+    """The value ranges of each constant over the selected tags, with blame.
+
+    ``results``, if given, is the scan of the request (so a caller can see its errors).
+    """
     if not request.selection.is_git:
         raise UsageError("history needs --tags or --rev: it reads a repository's revisions")
-    results = scan(request, progress)
+    if results is None:
+        results = scan(request, progress)
     names = list(dict.fromkeys(n for r in results for n in r.constants))
     series = fold_series(results, names)
     by_cell = {(r.rev, r.arch, r.config): r for r in results}

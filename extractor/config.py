@@ -37,6 +37,20 @@ class Config:
 
     name: str
     symbols: Mapping[str, str] = field(default_factory=dict)
+    #: symbols whose values are the arch table's Kconfig defaults, not chosen by the
+    #: user (a tree's own Kconfig files may give them another value)
+    derived: frozenset[str] = frozenset()
+    #: where a value came from when Kconfig decided it: symbol -> (path, line, reason)
+    origins: Mapping[str, tuple[str, int, str]] = field(default_factory=dict)
+
+    def with_values(self, values: Mapping[str, tuple[str, str, int, str]]) -> Config:
+        """This config with Kconfig-decided values: symbol -> (value, path, line, reason)."""
+        symbols = dict(self.symbols)
+        origins = dict(self.origins)
+        for symbol, (value, path, line, reason) in values.items():
+            symbols[symbol] = value
+            origins[symbol] = (path, line, reason)
+        return Config(self.name, symbols, self.derived - set(values), origins)
 
     def macros(self) -> dict[str, str]:
         """The macros ``generated/autoconf.h`` defines for these symbols."""
@@ -121,6 +135,13 @@ def make_config(
         known = ", ".join(profile_names(arch))
         raise ConfigError(f"unknown config profile {profile!r} (known: {known})")
     symbols.update(kconfig or {})
+    # what makes a sibling arch (CONFIG_X86_64 beside i386) is explicitly off, so
+    # that neither a header nor the tree's Kconfig defaults can turn it on
+    from .arches import ARCHES
+
+    for sibling in ARCHES.values():
+        if sibling.srcarch == arch.srcarch:
+            symbols.update({s: "n" for s in sibling.base_config if s not in arch.base_config})
     symbols.update(arch.base_config)
     symbols.update(chosen)
     symbols.update(file_symbols or {})
@@ -132,4 +153,6 @@ def make_config(
         name += "+file"
     if sets:
         name += "+" + ",".join(s.removeprefix("CONFIG_") for s in sets)
-    return Config(name, symbols)
+    derived = frozenset(k for k, v in (kconfig or {}).items() if symbols.get(k) == v)
+    derived -= {k for k in chosen} | set(file_symbols or {}) | {parse_assignment(i)[0] for i in sets}
+    return Config(name, symbols, derived)

@@ -242,9 +242,9 @@ def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
         ]
     else:
         include_dirs = ["include"]
-    mach_default = f"{asm_dir}/mach-default"
-    if tree.is_dir(mach_default):
-        include_dirs.append(mach_default)
+    for mach in arch.mach_dirs:
+        if tree.is_dir(f"{asm_dir}/{mach}"):
+            include_dirs.append(f"{asm_dir}/{mach}")
     force = ["linux/kconfig.h"] if tree.read("include/linux/kconfig.h") is not None else []
     return Layout(
         tree=tree,

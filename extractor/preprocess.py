@@ -238,9 +238,13 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         for name in _PSEUDO_MACROS[:-2]:
             self.define(f"{name}(x) 0")
         self._origin = "<builtin>"
+        origins = layout.config.origins
         for name, value in layout.predefined().items():
             self._origin = "<config>" if name.startswith("CONFIG_") else "<builtin>"
             self.define(f"{name} {value}")
+            if name in origins:  # decided by the tree's Kconfig: point there
+                path, line, _ = origins[name]
+                self.definitions[name] = Definition(name, path, line)
 
     # -- locations -----------------------------------------------------------
 
@@ -489,8 +493,14 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
             self.definitions[name] = Definition(name, self._origin, None)
             return
         first = tokens[0]
+        path = self.tree_path(first.source)
+        origin = self.layout.config.origins.get(first.value)
+        if origin is not None and path.endswith("/autoconf.h"):
+            # kstack wrote this autoconf.h line from a value the tree's Kconfig gave
+            self.definitions[first.value] = Definition(first.value, origin[0], origin[1])
+            return
         self.definitions[first.value] = Definition(
-            first.value, self.tree_path(first.source), first.lineno, self._conditions()
+            first.value, path, first.lineno, self._conditions()
         )
 
     def undef(self, tokens: Any) -> None:

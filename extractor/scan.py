@@ -152,6 +152,8 @@ class Analysis:
     result: Result
     layout: Layout | None = None
     table: MacroTable | None = None
+    #: the Kconfig files read for this cell, with their blob ids
+    kconfig_files: dict[str, str] = field(default_factory=dict)
 
 
 def analyse(
@@ -161,7 +163,100 @@ def analyse(
     macros: list[str] | tuple[str, ...] = (),
     limits: Limits | None = None,
 ) -> Analysis:
-    """Run the pipeline for one cell; failures land in ``result.error``."""
+    """Run the pipeline for one cell; failures land in ``result.error``.
+
+    When the tree has Kconfig files, the Kconfig-derived values the arch table
+    would otherwise supply come from them, and so do the defaults of bool
+    symbols the constants' branches test that the config leaves unset; the
+    pipeline runs again while that changes the config (at most three times).
+    """
+    kconfig = KconfigSource(tree, arch)
+    notes: list[str] = []
+    config = kconfig.decide(config, set(config.derived), notes)
+    analysis = _pipeline(tree, arch, config, macros, limits)
+    for _ in range(3):
+        if not kconfig.present or analysis.result.error is not None:
+            break
+        asked = _open_symbols(analysis.result, config)
+        decided = kconfig.decide(config, asked, notes)
+        if decided == config:
+            break
+        config = decided
+        analysis = _pipeline(tree, arch, config, macros, limits)
+    analysis.result.warnings[:0] = notes
+    analysis.kconfig_files = kconfig.files()
+    return analysis
+
+
+def _open_symbols(result: Result, config: Config) -> set[str]:
+    """CONFIG_ symbols the constants depend on that the config does not set."""
+    symbols = {s for c in result.constants.values() for s in c.symbols}
+    for constant in result.constants.values():
+        reason = constant.reason or ""
+        if reason.startswith("unknown identifier CONFIG_"):
+            symbols.add(reason.split()[2])
+    return {s for s in symbols if s.startswith("CONFIG_") and s not in config.symbols}
+
+
+class KconfigSource:
+    """The tree's Kconfig files, read only if a cell needs a value from them."""
+
+    _memo: dict[tuple[Any, ...], Any] = {}
+
+    def __init__(self, tree: Tree, arch: Arch) -> None:
+        self.tree = tree
+        self.arch = arch
+        root = ("Kconfig", f"arch/{arch.srcarch}/Kconfig")
+        self.present = any(tree.exists(p) for p in root)
+        self._files: list[str] = []
+
+    def decide(self, config: Config, asked: set[str], notes: list[str]) -> Config:
+        """``config`` with the values Kconfig gives ``asked`` (unchanged without Kconfig)."""
+        if not self.present or not asked:
+            return config
+        from .kconfig import kconfig_values
+
+        user = {k: v for k, v in config.symbols.items() if k not in config.derived}
+        key = (getattr(self.tree, "tree_id", id(self.tree)), self.arch.srcarch,
+               tuple(sorted(user.items())), tuple(sorted(asked)))
+        values = self._memo.get(key)
+        if values is None:
+            try:
+                values = kconfig_values(self.tree, self.arch.srcarch, user, sorted(asked))
+            except ExtractorError as err:
+                notes.append(f"Kconfig not read ({err}); the arch table's defaults are used")
+                self.present = False
+                return config
+            if len(self._memo) > 256:
+                self._memo.clear()
+            self._memo[key] = values
+        self._files = list(values.files) if values is not None else []
+        changes = {}
+        for symbol, found in (values or {}).items():
+            if symbol in user:
+                continue
+            same = config.symbols.get(symbol, "n") == found.value
+            if same and symbol not in config.derived:
+                continue
+            if found.value == "n" and symbol not in config.symbols:
+                continue
+            changes[symbol] = (found.value, found.path, found.line, found.reason)
+            note = f"{symbol}={found.value} from {found.path}:{found.line} ({found.reason})"
+            if note not in notes:
+                notes.append(note)
+        return config.with_values(changes) if changes else config
+
+    def files(self) -> dict[str, str]:
+        return {p: b for p in self._files if (b := self.tree.blob_id(p))}
+
+
+def _pipeline(
+    tree: Tree,
+    arch: Arch,
+    config: Config,
+    macros: list[str] | tuple[str, ...] = (),
+    limits: Limits | None = None,
+) -> Analysis:
     analysis = Analysis(Result(tree.rev, arch.name, config.name))
     result = analysis.result
     try:
@@ -224,13 +319,12 @@ def _enumerator(mentions: list[Any]) -> list[Any]:
 
 
 def _note_kconfig_defaults(result: Result, arch: Arch, config: Config) -> None:
-    used = {s for c in result.constants.values() for link in c.chain for s in [link.macro]}
-    for symbol, value in sorted(arch.kconfig_defaults.items()):
-        if symbol in used and config.symbols.get(symbol) == value:
-            result.warnings.append(
-                f"{symbol}={value} is the arch table's Kconfig default "
-                "(this tree's Kconfig files were not read)"
-            )
+    used = {link.macro for c in result.constants.values() for link in c.chain}
+    for symbol in sorted(config.derived & used):
+        result.warnings.append(
+            f"{symbol}={config.symbols[symbol]} is the arch table's default for {arch.name}: "
+            "this tree has no Kconfig files to take it from"
+        )
 
 
 def configs_for(request: ScanRequest, arch: Arch) -> list[Config]:
@@ -255,6 +349,7 @@ def trees(selection: Selection) -> Iterator[tuple[str | None, Tree | ExtractorEr
         yield None, DirectoryTree(path, selection.max_file_bytes)
         return
     with GitObjects(selection.path) as objects:
+        objects.max_object_bytes = max(objects.max_object_bytes, selection.max_file_bytes)
         for rev in revisions(objects, selection):
             try:
                 tree = objects.resolve(rev)

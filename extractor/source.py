@@ -101,6 +101,8 @@ class DirectoryTree:
             raise EscapeError(
                 f"{rel} is a symbolic link to {real}, outside the tree", Location(self.rev, rel)
             )
+        if os.path.islink(real):  # realpath stops where links go round in a loop
+            raise EscapeError("too many symbolic links", Location(self.rev, rel))
         return real
 
     def read(self, path: str) -> bytes | None:
@@ -190,7 +192,8 @@ def read_refs(directory: Path) -> dict[str, str]:
     refs: dict[str, str] = {}
     packed = common / "packed-refs"
     if packed.is_file():
-        for line in packed.read_text(errors="replace").splitlines():
+        # names are bytes to git; keep them as os.walk keeps the loose ones
+        for line in packed.read_text(errors="surrogateescape").splitlines():
             if line and line[0] not in "#^":
                 sha, _, name = line.partition(" ")
                 refs[name.strip()] = sha.strip()
@@ -198,6 +201,8 @@ def read_refs(directory: Path) -> dict[str, str]:
     for root, _, files in os.walk(base):
         for name in files:
             full = Path(root) / name
+            if not full.is_file():  # a FIFO would block the read forever
+                continue
             try:
                 sha = full.read_text(errors="replace").strip()
             except OSError:
@@ -222,6 +227,8 @@ class GitObjects:
         self._refs: dict[str, str] | None = None
         self._trees: dict[bytes, dict[str, tuple[int, bytes]]] = {}
         self._tree_entries = 0
+        #: objects larger than this are refused before they are read into memory
+        self.max_object_bytes = DEFAULT_MAX_FILE_BYTES
 
     @property
     def repo(self) -> Any:
@@ -266,7 +273,18 @@ class GitObjects:
                 trace.write(binsha.hex() + "\n")
         try:
             stream = self.repo.odb.stream(binsha)
+            if stream.size > self.max_object_bytes:
+                while stream.read(1 << 20):  # drain, so the cat-file pipe stays in step
+                    pass
+                raise LimitError(
+                    f"{'file' if path else 'object'} is {stream.size} bytes, over the "
+                    f"{self.max_object_bytes}-byte limit "
+                    "(raise it with --limit-file-size)",
+                    Location(rev, path or None),
+                )
             return stream.type.decode(), stream.read()
+        except (RecursionError, LimitError):  # not a missing object
+            raise
         except Exception as err:  # gitdb raises several unrelated types
             raise SourceError(
                 f"object {binsha.hex()} is missing from the repository (a shallow clone?)",
@@ -292,9 +310,16 @@ class GitObjects:
         """The tree of a tag, branch or commit (a tag may point straight at a tree)."""
         import git
 
+        # a tag or branch name is looked up in the ref files, which read names as
+        # bytes (GitPython gives up on a packed-refs file that is not UTF-8)
+        target = self.target(rev)
         try:
-            obj = self.repo.rev_parse(rev)
+            obj = self.repo.rev_parse(target or rev)
         except (git.BadName, git.BadObject, ValueError, IndexError) as err:
+            if target is not None:  # the ref is there, its object is not
+                raise SourceError(
+                    "the objects of this revision are missing (a shallow clone?)", Location(rev)
+                ) from err
             raise SourceError(f"unknown revision {rev!r}", Location(rev)) from err
         except Exception as err:
             raise SourceError(f"cannot read revision: {err}", Location(rev)) from err
@@ -322,7 +347,7 @@ class GitObjects:
     def commit_of(self, rev: str) -> str | None:
         """The commit id a revision names, None when it names a tree."""
         try:
-            obj = self.repo.rev_parse(rev)
+            obj = self.repo.rev_parse(self.target(rev) or rev)
             while obj.type == "tag":
                 obj = obj.object
             return obj.hexsha if obj.type == "commit" else None

@@ -32,31 +32,124 @@ class ArchSpec(NamedTuple):
     srcarch: str  # the directory under arch/
     model: str  # "LP64" or "ILP32"
     defines: dict[str, str]  # what the compiler predefines for the arch
-    config: dict[str, str]  # the config symbols every build of the arch has
+    config: dict[str, str]  # the config symbols (and Kconfig ints) every build of the arch has
+    entries: tuple[str, ...] = DEFAULT_ENTRIES  # what kernel code includes to reach the constants
+    mach_dirs: tuple[str, ...] = ()  # asm/<dir> the arch Makefile adds to the include path
 
+
+_LE = {
+    "__ORDER_LITTLE_ENDIAN__": "1234",
+    "__ORDER_BIG_ENDIAN__": "4321",
+    "__BYTE_ORDER__": "__ORDER_LITTLE_ENDIAN__",
+}
+_BE = {**_LE, "__BYTE_ORDER__": "__ORDER_BIG_ENDIAN__"}
 
 # -undef drops GCC's own predefines, so these and _COMMON_DEFINES are the whole
-# environment the headers see.
+# environment the headers see. They are written out here from what each target's
+# gcc predefines (``<cross>-gcc -dM -E - </dev/null``), not taken from kstack's
+# table, so that a slip in either shows up as a disagreement. The config holds the
+# symbols a default build of the arch has and its Kconfig ints (as "1" or a number).
+# fmt: off
 ARCHES = {
     "x86_64": ArchSpec(
-        "x86",
-        "LP64",
+        "x86", "LP64",
         {"__x86_64__": "1", "__LP64__": "1", "_LP64": "1"},
         {"CONFIG_X86": "1", "CONFIG_X86_64": "1", "CONFIG_64BIT": "1"},
     ),
     "i386": ArchSpec(
-        "x86",
-        "ILP32",
+        "x86", "ILP32",
         {"__i386__": "1", "__ILP32__": "1", "_ILP32": "1"},
         {"CONFIG_X86": "1", "CONFIG_X86_32": "1"},
     ),
+    "arm64": ArchSpec(
+        "arm64", "LP64",
+        {"__aarch64__": "1", "__AARCH64EL__": "1", "__LP64__": "1", "_LP64": "1",
+         "__ARM_ARCH": "8", "__CHAR_UNSIGNED__": "1", **_LE},
+        {"CONFIG_ARM64": "1", "CONFIG_64BIT": "1", "CONFIG_ARM64_4K_PAGES": "1",
+         "CONFIG_PAGE_SIZE_4KB": "1", "CONFIG_VMAP_STACK": "1",
+         "CONFIG_ARM64_PAGE_SHIFT": "12", "CONFIG_PAGE_SHIFT": "12"},
+        # SDEI_STACK_SIZE is in asm/sdei.h, which none of the others include
+        ("asm/page.h", "asm/memory.h", "asm/thread_info.h", "asm/sdei.h"),
+    ),
+    "arm": ArchSpec(
+        "arm", "ILP32",
+        {"__arm__": "1", "__ARMEL__": "1", "__ARM_EABI__": "1", "__ARM_ARCH": "7",
+         "__ARM_ARCH_7A__": "1", "__CHAR_UNSIGNED__": "1", "__ILP32__": "1", **_LE,
+         # arch/arm/Makefile: -D__LINUX_ARM_ARCH__=$(arch-y)
+         "__LINUX_ARM_ARCH__": "7"},
+        {"CONFIG_ARM": "1", "CONFIG_MMU": "1", "CONFIG_AEABI": "1", "CONFIG_CPU_V7": "1",
+         "CONFIG_CPU_32v7": "1", "CONFIG_CPU_COPY_V6": "1", "CONFIG_CPU_CACHE_V7": "1",
+         "CONFIG_CPU_TLB_V7": "1", "CONFIG_CPU_ABRT_EV7": "1", "CONFIG_CPU_PABRT_V7": "1",
+         "CONFIG_CPU_HAS_ASID": "1", "CONFIG_PAGE_SHIFT": "12"},
+    ),
+    "riscv": ArchSpec(
+        "riscv", "LP64",
+        {"__riscv": "1", "__riscv_xlen": "64", "__riscv_cmodel_medany": "1",
+         "__riscv_float_abi_soft": "1", "__riscv_compressed": "1", "__LP64__": "1",
+         "_LP64": "1", **_LE},
+        {"CONFIG_RISCV": "1", "CONFIG_64BIT": "1", "CONFIG_MMU": "1",
+         "CONFIG_PAGE_SIZE_4KB": "1", "CONFIG_VMAP_STACK": "1", "CONFIG_PAGE_SHIFT": "12",
+         "CONFIG_THREAD_SIZE_ORDER": "2"},
+    ),
+    "powerpc64": ArchSpec(
+        "powerpc", "LP64",
+        {"__powerpc__": "1", "__powerpc64__": "1", "__PPC__": "1", "__PPC64__": "1",
+         "_ARCH_PPC": "1", "_ARCH_PPC64": "1", "__BIG_ENDIAN__": "1", "_BIG_ENDIAN": "1",
+         "_CALL_ELF": "1", "__CHAR_UNSIGNED__": "1", "__LP64__": "1", "_LP64": "1", **_BE},
+        {"CONFIG_PPC": "1", "CONFIG_PPC64": "1", "CONFIG_64BIT": "1", "CONFIG_PPC_BOOK3S": "1",
+         "CONFIG_PPC_BOOK3S_64": "1", "CONFIG_CPU_BIG_ENDIAN": "1",
+         "CONFIG_PPC_64K_PAGES": "1", "CONFIG_PAGE_SIZE_64KB": "1",
+         "CONFIG_PPC_PAGE_SHIFT": "16", "CONFIG_PAGE_SHIFT": "16", "CONFIG_THREAD_SHIFT": "14"},
+    ),
+    "powerpc": ArchSpec(
+        "powerpc", "ILP32",
+        {"__powerpc__": "1", "__PPC__": "1", "_ARCH_PPC": "1", "__BIG_ENDIAN__": "1",
+         "_BIG_ENDIAN": "1", "__CHAR_UNSIGNED__": "1", "__ILP32__": "1", **_BE},
+        {"CONFIG_PPC": "1", "CONFIG_PPC32": "1", "CONFIG_PPC_BOOK3S": "1",
+         "CONFIG_PPC_BOOK3S_32": "1", "CONFIG_CPU_BIG_ENDIAN": "1", "CONFIG_PPC_4K_PAGES": "1",
+         "CONFIG_PAGE_SIZE_4KB": "1", "CONFIG_VMAP_STACK": "1", "CONFIG_PPC_PAGE_SHIFT": "12",
+         "CONFIG_PAGE_SHIFT": "12", "CONFIG_THREAD_SHIFT": "13"},
+    ),
+    "s390": ArchSpec(
+        "s390", "LP64",
+        {"__s390__": "1", "__s390x__": "1", "__zarch__": "1", "__CHAR_UNSIGNED__": "1",
+         "__LP64__": "1", "_LP64": "1", **_BE},
+        {"CONFIG_S390": "1", "CONFIG_64BIT": "1", "CONFIG_CPU_BIG_ENDIAN": "1",
+         "CONFIG_PAGE_SIZE_4KB": "1", "CONFIG_PAGE_SHIFT": "12"},
+    ),
+    "loongarch": ArchSpec(
+        "loongarch", "LP64",
+        {"__loongarch__": "1", "__loongarch64": "1", "__loongarch_grlen": "64",
+         "__loongarch_lp64": "1", "__loongarch_soft_float": "1", "_ABILP64": "3",
+         "_LOONGARCH_SIM": "_ABILP64", "_LOONGARCH_SZINT": "32", "_LOONGARCH_SZLONG": "64",
+         "_LOONGARCH_SZPTR": "64", "__LP64__": "1", "_LP64": "1", **_LE},
+        {"CONFIG_LOONGARCH": "1", "CONFIG_64BIT": "1", "CONFIG_16KB_3LEVEL": "1",
+         "CONFIG_PAGE_SIZE_16KB": "1", "CONFIG_SMP": "1", "CONFIG_TREE_RCU": "1",
+         "CONFIG_TREE_SRCU": "1", "CONFIG_PAGE_SHIFT": "14", "CONFIG_HZ": "250"},
+        ("asm/page.h", "asm/thread_info.h", "asm/irq.h"),
+    ),
+    "mips": ArchSpec(
+        "mips", "ILP32",
+        {"__mips__": "1", "__mips": "32", "mips": "1", "__MIPSEB__": "1", "__MIPSEB": "1",
+         "_MIPSEB": "1", "_ABIO32": "1", "_ABIN32": "2", "_ABI64": "3", "_MIPS_SIM": "_ABIO32",
+         "_MIPS_SZINT": "32", "_MIPS_SZLONG": "32", "_MIPS_SZPTR": "32",
+         "_MIPS_ISA": "_MIPS_ISA_MIPS32", "__mips_isa_rev": "2", "__mips_hard_float": "1",
+         "_MIPS_FPSET": "16", "__ILP32__": "1", **_BE},
+        {"CONFIG_MIPS": "1", "CONFIG_32BIT": "1", "CONFIG_CPU_MIPS32_R2": "1",
+         "CONFIG_CPU_MIPS32": "1", "CONFIG_CPU_MIPSR2": "1", "CONFIG_CPU_BIG_ENDIAN": "1",
+         "CONFIG_PAGE_SIZE_4KB": "1", "CONFIG_GENERIC_ATOMIC64": "1", "CONFIG_PAGE_SHIFT": "12"},
+        ("asm/page.h", "asm/thread_info.h", "asm/irq.h"),
+        ("mach-generic",),
+    ),
 }
+# fmt: on
 _COMMON_DEFINES = {
     "__KERNEL__": "1",
     "__GNUC__": "12",
     "__GNUC_MINOR__": "2",
     "__GNUC_PATCHLEVEL__": "0",
     "__CHAR_BIT__": "8",
+    "__SIZEOF_SHORT__": "2",
     "__SIZEOF_INT__": "4",
     "__SIZEOF_LONG_LONG__": "8",
 }
@@ -64,7 +157,8 @@ _MODEL_DEFINES = {
     "LP64": {"__SIZEOF_LONG__": "8", "__SIZEOF_POINTER__": "8"},
     "ILP32": {"__SIZEOF_LONG__": "4", "__SIZEOF_POINTER__": "4"},
 }
-# Kconfig ints every x86 build has (6.12 spells PAGE_SHIFT as CONFIG_PAGE_SHIFT).
+# Kconfig ints every x86 build has (6.12 spells PAGE_SHIFT as CONFIG_PAGE_SHIFT);
+# the other arches set theirs in ArchSpec.config.
 _COMMON_CONFIG = {"CONFIG_PAGE_SHIFT": "12"}
 
 _MISSING = re.compile(r"fatal error: (\S+): No such file or directory")
@@ -314,7 +408,10 @@ def _default_workdir(
 ) -> Path:
     from .debian import cache_dir
 
-    key = json.dumps([str(tree.resolve()), arch, sorted(config.items()), list(entries)])
+    # the arch's spec is part of the key: editing its defines or config must not
+    # reuse a directory generated for the old one
+    spec = ARCHES[arch]._asdict()
+    key = json.dumps([str(tree.resolve()), arch, spec, sorted(config.items()), list(entries)])
     return cache_dir() / "gcc-build" / hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
@@ -322,7 +419,7 @@ def prepare_gcc_build(
     tree: Path,
     arch: str,
     config: Mapping[str, str],
-    entries: Sequence[str] = DEFAULT_ENTRIES,
+    entries: Sequence[str] | None = None,
     workdir: Path | None = None,
 ) -> GccBuild:
     """Include dirs, defines and force-includes that let GCC preprocess ``entries``.
@@ -330,10 +427,12 @@ def prepare_gcc_build(
     ``config`` adds to the arch's base config (``{"CONFIG_KASAN": "1"}``); the value
     ``"n"`` leaves a symbol out. The generated directory is cached per (tree, arch,
     config, entries) under the Debian cache; a ``workdir`` given instead is (re)filled
-    every time and should be dedicated to this one call.
+    every time and should be dedicated to this one call. ``entries`` defaults to
+    the arch's own.
     """
     if arch not in ARCHES:
         raise ValueError(f"unknown arch {arch!r}; known: {', '.join(ARCHES)}")
+    entries = ARCHES[arch].entries if entries is None else entries
     if workdir is not None:
         return _fill_generated(tree, arch, config, entries, workdir.resolve())
     generated = _default_workdir(tree, arch, config, entries)
@@ -362,6 +461,7 @@ def _gcc_build(arch: str, generated: Path) -> GccBuild:
             Path("include"),
             Path(f"arch/{spec.srcarch}/include/uapi"),
             Path("include/uapi"),
+            *(Path(f"arch/{spec.srcarch}/include/asm/{d}") for d in spec.mach_dirs),
         ],
         defines={**_COMMON_DEFINES, **_MODEL_DEFINES[spec.model], **spec.defines},
         force_includes=["linux/kconfig.h"],
@@ -405,9 +505,10 @@ def reference_values(
     arch: str,
     config: Mapping[str, str],
     names: Sequence[str],
-    entries: Sequence[str] = DEFAULT_ENTRIES,
+    entries: Sequence[str] | None = None,
 ) -> dict[str, tuple[int, bool, int] | None]:
-    """prepare_gcc_build + gcc_macros + gcc_fold in one call."""
+    """prepare_gcc_build + gcc_macros + gcc_fold in one call (``entries``: the arch's)."""
+    entries = ARCHES[arch].entries if entries is None else entries
     build = prepare_gcc_build(tree, arch, config, entries)
     macros = gcc_macros(tree, *build, entries=entries)
     return gcc_fold(macros.text, names, build.model)

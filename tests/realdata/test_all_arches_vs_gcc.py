@@ -1,0 +1,166 @@
+"""Every arch in kstack's table, on Debian's real headers, agrees with gcc.
+
+kstack runs as a user runs it (``python -m extractor scan <repo> --tags '*'`` with
+every arch, JSON out) over every tag of the Debian repository. The reference is
+gcc with ``-undef`` and each target's predefined macros written out by hand in
+``gcc_reference.ARCHES`` (no cross compiler needed: only the preprocessor reads
+the headers, and the host compiler folds the macro text with ``-m64``/``-m32``),
+under the same config symbols and Kconfig values as kstack's profile. An arch
+whose headers a tree does not have (loongarch before 6.x) is skipped at that tag,
+and the skip is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import warnings
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from extractor.arches import ARCHES as KSTACK_ARCHES
+
+from .gcc_reference import ARCHES as GCC_ARCHES
+from .gcc_reference import reference_values
+
+pytestmark = pytest.mark.realdata
+
+ARCHES = [
+    "x86_64",
+    "i386",
+    "arm64",
+    "arm",
+    "riscv",
+    "powerpc64",
+    "powerpc",
+    "s390",
+    "loongarch",
+    "mips",
+]
+# kstack's profile, as gcc config on top of the arch's base (arches without KASAN
+# simply ignore it, as kstack does)
+CONFIGS = {"default": {}, "kasan": {"CONFIG_KASAN": "1", "CONFIG_KASAN_GENERIC": "1"}}
+# (arch, name): what kstack cannot fold yet although gcc can, and why. The cell must
+# still come out "unknown" with this reason in it, never as a wrong number; once
+# kstack folds it, the value is compared like any other and the entry should go.
+KNOWN_GAPS = {
+    # ilog2() folds through __builtin_constant_p and __builtin_clzll
+    ("loongarch", "THREAD_SIZE_ORDER"): "__builtin_constant_p",
+}
+
+
+def kstack(*args: str) -> tuple[dict, int, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "extractor", *args], capture_output=True, text=True, timeout=1200
+    )
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode in (0, 3), proc.stderr  # 3: some cells failed (an absent arch)
+    return json.loads(proc.stdout), proc.returncode, proc.stderr
+
+
+@cache
+def gcc(tree: Path, arch: str, config: str) -> dict:
+    return reference_values(tree, arch, CONFIGS[config], KSTACK_ARCHES[arch].constants)
+
+
+def c_size(ctype: str, arch: str) -> int:
+    words = ctype.split()
+    if words.count("long") == 2:
+        return 8
+    if "long" in words:
+        return 8 if KSTACK_ARCHES[arch].model == "LP64" else 4
+    return 4
+
+
+def compare(result: dict, tree: Path) -> tuple[list[str], list[str], list[str]]:
+    """(disagreements, names compared, known gaps met) for one kstack cell."""
+    problems, compared, gaps = [], [], []
+    where = f"{result['rev']} {result['arch']} {result['config']}"
+    reference = gcc(tree, result["arch"], result["config"])
+    for name, expected in reference.items():
+        got = result["constants"].get(name)
+        if expected is None:  # gcc does not define it as a constant macro
+            if got is not None and got["status"] == "ok":
+                problems.append(f"{where} {name}: kstack says {got['value']}, gcc defines none")
+            continue
+        value, signed, size = expected
+        gap = KNOWN_GAPS.get((result["arch"], name))
+        if gap and got is not None and got["value"] is None:
+            if got["status"] != "unknown" or gap not in (got["reason"] or ""):
+                problems.append(f"{where} {name}: expected an unknown about {gap}, got {got}")
+            gaps.append(f"{where} {name}: gcc {value}, kstack unknown ({got['reason']})")
+            continue
+        if got is None or got["value"] is None:
+            problems.append(f"{where} {name}: gcc says {value}, kstack reports {got}")
+            continue
+        compared.append(name)
+        mask = (1 << (8 * size)) - 1
+        if got["value"] & mask != value & mask:
+            problems.append(f"{where} {name}: kstack {got['value']} != gcc {value}")
+        if got["type"].startswith("unsigned") == signed:
+            problems.append(f"{where} {name}: kstack type {got['type']}, gcc signed={signed}")
+        if c_size(got["type"], result["arch"]) != size:
+            problems.append(f"{where} {name}: kstack type {got['type']}, gcc size {size}")
+    return problems, compared, gaps
+
+
+def test_the_gcc_reference_covers_every_arch() -> None:
+    assert set(ARCHES) == set(KSTACK_ARCHES) == set(GCC_ARCHES)
+    for name in ARCHES:
+        assert GCC_ARCHES[name].srcarch == KSTACK_ARCHES[name].srcarch
+        assert GCC_ARCHES[name].model == KSTACK_ARCHES[name].model
+
+
+def test_every_arch_agrees_with_gcc_on_every_tag(
+    debian_repo: tuple[Path, dict[str, Path]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo, trees = debian_repo
+    args = ["scan", str(repo), "--tags", "*", "--no-cache", "--format", "json"]
+    for arch in ARCHES:
+        args += ["--arch", arch]
+    for config in CONFIGS:
+        args += ["--config", config]
+    start = time.monotonic()
+    document, status, stderr = kstack(*args)
+    elapsed = time.monotonic() - start
+    results = document["results"]
+    assert len(results) == len(trees) * len(ARCHES) * len(CONFIGS)
+
+    skipped: list[str] = []
+    problems: list[str] = []
+    gaps: list[str] = []
+    compared: dict[str, set[str]] = {arch: set() for arch in ARCHES}
+    cells = 0
+    for result in results:
+        tree = trees[result["rev"]]
+        srcarch = KSTACK_ARCHES[result["arch"]].srcarch
+        if not (tree / "arch" / srcarch / "include").is_dir():
+            # kstack must say so as a layout error of that cell, and only of that cell
+            error = result["error"] or {}
+            assert error.get("kind") == "layout", result
+            assert f"no {result['arch']} headers" in error["message"], result
+            skipped.append(f"{result['rev']} {result['arch']} {result['config']}")
+            continue
+        assert result["error"] is None, f"{result['rev']} {result['arch']}: {result['error']}"
+        found, names, met = compare(result, tree)
+        problems += found
+        gaps += met
+        compared[result["arch"]].update(names)
+        cells += len(names)
+    assert status == (3 if skipped else 0), stderr
+
+    with capsys.disabled():
+        print(f"\nall arches vs gcc: {cells} values compared, kstack took {elapsed:.0f}s")
+        for line in skipped:
+            print(f"  skipped (no arch/<srcarch>/include in that tree): {line}")
+        for line in gaps:
+            print(f"  known gap: {line}")
+    if skipped:
+        warnings.warn(f"arches absent from some Debian trees, skipped: {skipped}", stacklevel=1)
+    assert problems == []
+    # not vacuous: THREAD_SIZE was compared for every arch, somewhere
+    assert [arch for arch in ARCHES if "THREAD_SIZE" not in compared[arch]] == []

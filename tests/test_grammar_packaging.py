@@ -1,0 +1,97 @@
+"""The C expression grammar ships in the wheel and loads from an installed copy.
+
+grammars/ sits at the top of the repo, beside extractor/, and pyproject.toml
+maps it to the package extractor.grammars. A source checkout finds the file by
+path; an installed wheel must find it as package data. This builds the wheel,
+installs it into a fresh venv and evaluates from a directory outside the
+repo, the way a user would. It needs PyPI (build isolation, dependencies).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from extractor import evaluate
+
+ROOT = Path(__file__).resolve().parent.parent
+# Top-level entries that are not part of the package and are large
+# (benchmarks) or live (caches, .venv, other builds).
+NOT_BUILT = {".git", ".venv", "benchmarks", "tests", "build", "dist", ".hypothesis"}
+CACHES = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+
+
+def not_built(directory: str, names: list[str]) -> set[str]:
+    top = Path(directory) == ROOT
+    return {n for n in names if n in CACHES or top and (n in NOT_BUILT or n.endswith(".egg-info"))}
+
+
+PROBE = """
+import pathlib, sys
+import extractor.evaluate as evaluate
+value = evaluate.evaluate("1<<3", evaluate.LP64).value
+print(value, evaluate._grammar_is_packaged(), pathlib.Path(evaluate.__file__).resolve())
+"""
+
+
+def run(*command: str | Path, cwd: Path | None = None) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    result = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Build from a copy: an in-tree build leaves build/ and *.egg-info behind
+    # in a work tree that others are using.
+    source = tmp_path_factory.mktemp("source") / "kstack"
+    shutil.copytree(ROOT, source, ignore=not_built)
+    out = tmp_path_factory.mktemp("wheel")
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, source)
+    (built,) = out.glob("kstack-*.whl")
+    return built
+
+
+@pytest.mark.slow
+def test_wheel_carries_the_grammar(wheel: Path) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "extractor/grammars/c_expr.lark" in names
+    assert "extractor/evaluate.py" in names
+
+
+@pytest.mark.slow
+def test_installed_wheel_loads_the_grammar_as_package_data(wheel: Path, tmp_path: Path) -> None:
+    environment = tmp_path / "venv"
+    venv.create(environment, with_pip=True)
+    python = environment / "bin" / "python"
+    run(python, "-m", "pip", "install", "--quiet", wheel)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    value, packaged, module = run(python, "-c", PROBE, cwd=outside).split()
+    assert value == "8"
+    assert packaged == "True"
+    assert Path(module).is_relative_to(environment.resolve())
+
+
+def test_source_checkout_falls_back_to_the_grammar_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    if not evaluate._SOURCE_GRAMMAR.is_file():
+        pytest.skip("extractor is imported from an installed copy, not a checkout")
+    # In a plain checkout (nothing installed) extractor.grammars does not exist.
+    monkeypatch.setattr(evaluate, "_GRAMMAR_PACKAGE", "extractor.no_such_package")
+    evaluate._parser.cache_clear()
+    try:
+        assert not evaluate._grammar_is_packaged()
+        assert evaluate._parser().parse("1 << 3") is not None
+    finally:
+        evaluate._parser.cache_clear()
