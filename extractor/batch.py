@@ -80,13 +80,16 @@ class _Cells:
 
     def tree(self, objects: GitObjects, rev: str) -> GitTree:
         """A revision's tree; a tag seen before costs no object read."""
-        objects.max_object_bytes = max(objects.max_object_bytes, self.request.selection.max_file_bytes)
+        objects.max_object_bytes = max(
+            objects.max_object_bytes, self.request.selection.max_file_bytes
+        )
         target = objects.target(rev)
         if target is not None:
             known = self.cache.tree_of(target)
             if known is not None:
-                return GitTree(objects, bytes.fromhex(known), rev,
-                               self.request.selection.max_file_bytes)
+                return GitTree(
+                    objects, bytes.fromhex(known), rev, self.request.selection.max_file_bytes
+                )
         tree = objects.resolve(rev)
         tree.max_file_bytes = self.request.selection.max_file_bytes
         if target is not None:
@@ -185,7 +188,9 @@ def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[dict[str, Any]],
     return out, cells.stats
 
 
-def run(request: ScanRequest, progress: Progress | None = None, stats: Stats | None = None) -> list[Result]:
+def run(
+    request: ScanRequest, progress: Progress | None = None, stats: Stats | None = None
+) -> list[Result]:
     """Every cell of the request (``stats``, if given, is filled in)."""
     started = time.monotonic()
     stats = stats if stats is not None else Stats()
@@ -194,8 +199,11 @@ def run(request: ScanRequest, progress: Progress | None = None, stats: Stats | N
         if not selection.path.is_dir():
             from .errors import SourceError
 
-            what = "no such file or directory" if not selection.path.exists() else \
-                "not a directory or a git repository"
+            what = (
+                "no such file or directory"
+                if not selection.path.exists()
+                else "not a directory or a git repository"
+            )
             raise SourceError(f"{selection.path}: {what}")
         cells = _Cells(request)
         try:
@@ -209,13 +217,18 @@ def run(request: ScanRequest, progress: Progress | None = None, stats: Stats | N
         with GitObjects(selection.path) as objects:
             revs = revisions(objects, selection)
         jobs = min(request.jobs or os.cpu_count() or 1, max(1, len(revs) // 8))
-        results = _serial(request, revs, progress, stats) if jobs <= 1 else \
-            _parallel(request, revs, jobs, progress, stats)
+        results = (
+            _serial(request, revs, progress, stats)
+            if jobs <= 1
+            else _parallel(request, revs, jobs, progress, stats)
+        )
     stats.seconds = time.monotonic() - started
     return results
 
 
-def _serial(request: ScanRequest, revs: list[str], progress: Progress | None, stats: Stats) -> list[Result]:
+def _serial(
+    request: ScanRequest, revs: list[str], progress: Progress | None, stats: Stats
+) -> list[Result]:
     cells = _Cells(request)
     results: list[Result] = []
     try:
@@ -234,8 +247,9 @@ def _serial(request: ScanRequest, revs: list[str], progress: Progress | None, st
     return results
 
 
-def _parallel(request: ScanRequest, revs: list[str], jobs: int, progress: Progress | None,
-              stats: Stats) -> list[Result]:
+def _parallel(
+    request: ScanRequest, revs: list[str], jobs: int, progress: Progress | None, stats: Stats
+) -> list[Result]:
     size = max(1, min(64, len(revs) // (jobs * 4) or 1))
     chunks = [revs[i : i + size] for i in range(0, len(revs), size)]
     parts: dict[int, list[dict[str, Any]]] = {}

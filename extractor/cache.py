@@ -168,7 +168,8 @@ class Cache:
                 if side.exists():
                     side.unlink()
             self.warnings.append(
-                f"cache {path} was not a usable database ({err}); set aside as {aside.name}, rebuilt"
+                f"cache {path} was not a usable database ({err}); "
+                f"set aside as {aside.name}, rebuilt"
             )
             return self._init(sqlite3.connect(path, timeout=30))
 
@@ -203,13 +204,18 @@ class Cache:
             return found
         row = self.db.execute("SELECT facts FROM facts WHERE blob=?", (blob,)).fetchone()
         if row is not None:
-            found = [Directive(*d[:4], tuple(d[4]), tuple(d[5])) for d in json.loads(row[0])]
+            found = [
+                Directive(d[0], d[1], d[2], d[3], tuple(d[4]), tuple(d[5]))
+                for d in json.loads(row[0])
+            ]
         else:
             data = tree.read(path) or b""
             found = [] if b"\0" in data else directive_facts(decode_text(data))
             rows = [[d.line, d.kind, d.name, d.text, d.identifiers, d.pasted] for d in found]
             with self.db:
-                self.db.execute("INSERT OR IGNORE INTO facts VALUES (?, ?)", (blob, json.dumps(rows)))
+                self.db.execute(
+                    "INSERT OR IGNORE INTO facts VALUES (?, ?)", (blob, json.dumps(rows))
+                )
         self._facts[blob] = found
         return found
 
@@ -243,8 +249,14 @@ class Cache:
         """The content key of this tree under ``template`` (None: not keyable)."""
         tree = layout.tree
         names = set(template.names)
-        parts: list[Any] = [cell, layout.era, layout.asm_dir, layout.include_dirs,
-                            list(layout.gcc), layout.force_includes]
+        parts: list[Any] = [
+            cell,
+            layout.era,
+            layout.asm_dir,
+            layout.include_dirs,
+            list(layout.gcc),
+            layout.force_includes,
+        ]
         keyed = Keyed("", {})
         for path in template.files:
             blob = tree.blob_id(path)
@@ -281,7 +293,9 @@ class Cache:
             if key not in self._mentions:
                 found = mentions(layout, set(wanted), [], only=[path])
                 self._mentions[key] = [
-                    (n, m.line, m.defines, m.enumerator) for n, ms in sorted(found.items()) for m in ms
+                    (n, m.line, m.defines, m.enumerator)
+                    for n, ms in sorted(found.items())
+                    for m in ms
                 ]
             seen = self._mentions[key]
             for n, line, _, _ in seen:
@@ -290,7 +304,9 @@ class Cache:
         return out
 
     def by_content(self, keyed: Keyed) -> Result | None:
-        row = self.db.execute("SELECT result FROM content_results WHERE key=?", (keyed.key,)).fetchone()
+        row = self.db.execute(
+            "SELECT result FROM content_results WHERE key=?", (keyed.key,)
+        ).fetchone()
         if row is None:
             return None
         document = relocate(json.loads(row[0]), keyed, to_lines=True)
@@ -298,31 +314,44 @@ class Cache:
 
     # -- storing ---------------------------------------------------------------
 
-    def store(self, cell: str, tree_id: str | None, result: Result, template: Template | None,
-              keyed: Keyed | None) -> None:
+    def store(
+        self,
+        cell: str,
+        tree_id: str | None,
+        result: Result,
+        template: Template | None,
+        keyed: Keyed | None,
+    ) -> None:
         """Everything learnt from one computed cell, in one transaction."""
         document = result.as_dict()
         document["inputs"] = result.inputs
         with self.db:
             if tree_id is not None:
-                self.db.execute("INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?)",
-                                (tree_id, cell, json.dumps(document)))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?)",
+                    (tree_id, cell, json.dumps(document)),
+                )
             if template is not None:
                 self._templates[cell] = template
-                self.db.execute("INSERT OR REPLACE INTO templates VALUES (?, ?)",
-                                (cell, template.to_json()))
+                self.db.execute(
+                    "INSERT OR REPLACE INTO templates VALUES (?, ?)", (cell, template.to_json())
+                )
             if keyed is not None:
                 relocatable = relocate(document, keyed, to_lines=False)
                 if relocatable is not None:
-                    self.db.execute("INSERT OR REPLACE INTO content_results VALUES (?, ?)",
-                                    (keyed.key, json.dumps(relocatable)))
+                    self.db.execute(
+                        "INSERT OR REPLACE INTO content_results VALUES (?, ?)",
+                        (keyed.key, json.dumps(relocatable)),
+                    )
 
     def store_tree(self, cell: str, tree_id: str, result: Result) -> None:
         document = result.as_dict()
         document["inputs"] = result.inputs
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?)",
-                            (tree_id, cell, json.dumps(document)))
+            self.db.execute(
+                "INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?)",
+                (tree_id, cell, json.dumps(document)),
+            )
 
 
 # --- line relocation ---------------------------------------------------------------
@@ -353,9 +382,13 @@ def relocate(document: dict[str, Any], keyed: Keyed, *, to_lines: bool) -> Any:
     try:
         for name, constant in out["constants"].items():
             if constant["status"] == "not-a-macro":
-                constant["line"] = move(keyed.mention_lines, f"{constant['file']}\0{name}", constant["line"])
+                constant["line"] = move(
+                    keyed.mention_lines, f"{constant['file']}\0{name}", constant["line"]
+                )
                 if to_lines:
-                    constant["reason"] = f"an enum member at {constant['file']}:{constant['line']}, not a macro"
+                    constant["reason"] = (
+                        f"an enum member at {constant['file']}:{constant['line']}, not a macro"
+                    )
                 continue
             constant["line"] = at(constant["file"], constant["line"])
             for link in constant["chain"]:

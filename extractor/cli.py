@@ -44,7 +44,8 @@ def _progress() -> Callable[..., None] | None:
         bar = "#" * filled + "-" * (width - filled)
         end = "\n" if done >= total else ""
         sys.stderr.write(
-            f"\r\x1b[K[{bar}] {done}/{total} tags, {stats.hits}/{stats.cells} cached  {rev or ''}{end}"
+            f"\r\x1b[K[{bar}] {done}/{total} tags, {stats.hits}/{stats.cells} cached"
+            f"  {rev or ''}{end}"
         )
         sys.stderr.flush()
 
@@ -55,39 +56,107 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """The options that say which trees to read, shared by every command."""
     options = [
         click.argument("path", type=click.Path(path_type=Path)),
-        click.option("--rev", "revs", multiple=True, metavar="REV",
-                     help="A tag, branch or commit to read from git objects (repeatable)."),
-        click.option("--tags", "tag_globs", multiple=True, metavar="GLOB",
-                     help="Tags matching GLOB, in kernel-version order (repeatable), e.g. 'v4.*'."),
+        click.option(
+            "--rev",
+            "revs",
+            multiple=True,
+            metavar="REV",
+            help="A tag, branch or commit to read from git objects (repeatable).",
+        ),
+        click.option(
+            "--tags",
+            "tag_globs",
+            multiple=True,
+            metavar="GLOB",
+            help="Tags matching GLOB, in kernel-version order (repeatable), e.g. 'v4.*'.",
+        ),
         click.option("--rc", is_flag=True, help="Include -rc tags."),
         click.option("--since", metavar="VERSION", help="Only tags at or after this version."),
         click.option("--until", metavar="VERSION", help="Only tags at or before this version."),
-        click.option("--arch", "arches", multiple=True, default=["x86_64"], show_default=True,
-                     help="Architecture (repeatable): x86_64, i386."),
-        click.option("--config", "profiles", multiple=True, default=["default"], show_default=True,
-                     help="Config profile (repeatable, one result each): default, kasan, "
-                          "kasan-extra, 4kstacks."),
-        click.option("--set", "sets", multiple=True, metavar="CONFIG_FOO=y|n|VALUE",
-                     help="Set a config symbol on top of every profile (repeatable)."),
-        click.option("--config-file", type=click.Path(path_type=Path, dir_okay=False),
-                     help="Read config symbols from a kernel .config."),
-        click.option("--macro", "macros", multiple=True, metavar="NAME",
-                     help="Also report this macro (repeatable)."),
-        click.option("--limit-seconds", type=float, default=Limits.seconds, show_default=True,
-                     help="Preprocessing time allowed per cell."),
-        click.option("--limit-include-depth", type=int, default=Limits.include_depth,
-                     show_default=True, help="Deepest #include nesting allowed."),
-        click.option("--limit-expansion-depth", type=int, default=Limits.expansion_depth,
-                     show_default=True, help="Deepest macro expansion nesting allowed."),
-        click.option("--limit-file-size", type=int, default=DEFAULT_MAX_FILE_BYTES,
-                     show_default=True, help="Largest header read, in bytes."),
-        click.option("--cache", "cache_path", type=click.Path(path_type=Path, dir_okay=False),
-                     help="The result cache file [default: $XDG_CACHE_HOME/kstack/cache.sqlite]."),
+        click.option(
+            "--arch",
+            "arches",
+            multiple=True,
+            default=["x86_64"],
+            show_default=True,
+            help="Architecture (repeatable): x86_64, i386.",
+        ),
+        click.option(
+            "--config",
+            "profiles",
+            multiple=True,
+            default=["default"],
+            show_default=True,
+            help="Config profile (repeatable, one result each): default, kasan, "
+            "kasan-extra, 4kstacks.",
+        ),
+        click.option(
+            "--set",
+            "sets",
+            multiple=True,
+            metavar="CONFIG_FOO=y|n|VALUE",
+            help="Set a config symbol on top of every profile (repeatable).",
+        ),
+        click.option(
+            "--config-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Read config symbols from a kernel .config.",
+        ),
+        click.option(
+            "--macro",
+            "macros",
+            multiple=True,
+            metavar="NAME",
+            help="Also report this macro (repeatable).",
+        ),
+        click.option(
+            "--limit-seconds",
+            type=float,
+            default=Limits.seconds,
+            show_default=True,
+            help="Preprocessing time allowed per cell.",
+        ),
+        click.option(
+            "--limit-include-depth",
+            type=int,
+            default=Limits.include_depth,
+            show_default=True,
+            help="Deepest #include nesting allowed.",
+        ),
+        click.option(
+            "--limit-expansion-depth",
+            type=int,
+            default=Limits.expansion_depth,
+            show_default=True,
+            help="Deepest macro expansion nesting allowed.",
+        ),
+        click.option(
+            "--limit-file-size",
+            type=int,
+            default=DEFAULT_MAX_FILE_BYTES,
+            show_default=True,
+            help="Largest header read, in bytes.",
+        ),
+        click.option(
+            "--cache",
+            "cache_path",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="The result cache file [default: $XDG_CACHE_HOME/kstack/cache.sqlite].",
+        ),
         click.option("--no-cache", is_flag=True, help="Keep no results between runs."),
-        click.option("-j", "--jobs", type=click.IntRange(min=0), default=0,
-                     help="Worker processes for git revisions [default: one per core]."),
-        click.option("--stats", "show_stats", is_flag=True,
-                     help="Print how the cells were answered (cache hits, time) to stderr."),
+        click.option(
+            "-j",
+            "--jobs",
+            type=click.IntRange(min=0),
+            default=0,
+            help="Worker processes for git revisions [default: one per core].",
+        ),
+        click.option(
+            "--stats",
+            "show_stats",
+            is_flag=True,
+            help="Print how the cells were answered (cache hits, time) to stderr.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -169,8 +238,10 @@ class KstackGroup(click.Group):
             ctx.exit(EXIT_INTERNAL)
 
 
-@click.group(cls=KstackGroup,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=KstackGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="kstack")
 def cli() -> None:
     """kstack: the Linux kernel's stack constants at any revision, arch and config.
@@ -185,13 +256,26 @@ def cli() -> None:
 
 @cli.command("scan", epilog=EPILOG_EXIT)
 @selection_options
-@click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="table",
-              show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write to this file instead of stdout.")
-@click.option("--all-configs", is_flag=True,
-              help="Try every combination of the config symbols each constant's #if branches "
-                   "test, and fold equal values (refused above 2^10 combinations).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(report.FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to this file instead of stdout.",
+)
+@click.option(
+    "--all-configs",
+    is_flag=True,
+    help="Try every combination of the config symbols each constant's #if branches "
+    "test, and fold equal values (refused above 2^10 combinations).",
+)
 def scan_command(fmt: str, output: Path | None, all_configs: bool, **kwargs: Any) -> None:
     """Fold the stack constants of a tree, or of git revisions, to numbers.
 
@@ -252,8 +336,11 @@ def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
 
 
 @cli.command("demo", epilog=EPILOG_EXIT)
-@click.option("--dest", type=click.Path(path_type=Path, file_okay=False),
-              help="Where to build the demo repository (default: the kstack cache).")
+@click.option(
+    "--dest",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where to build the demo repository (default: the kstack cache).",
+)
 def demo_command(dest: Path | None) -> None:
     """Build the built-in demo history (model headers, 2.6.11 to 6.12) and scan it.
 
@@ -290,16 +377,27 @@ def _single(request: ScanRequest, what: str) -> tuple[Any, Any, Any]:
         raise UsageError(f"{what} takes at most one --rev")
     arch = get_arch(request.arches[0])
     file_symbols = read_config_file(request.config_file) if request.config_file else None
-    config = make_config(request.profiles[0], arch, sets=request.sets,
-                         file_symbols=file_symbols, kconfig=arch.kconfig_defaults)
+    config = make_config(
+        request.profiles[0],
+        arch,
+        sets=request.sets,
+        file_symbols=file_symbols,
+        kconfig=arch.kconfig_defaults,
+    )
     return arch, config, request.selection
 
 
 @cli.command("explain", epilog=EPILOG_EXIT)
 @selection_options
 @click.argument("name", metavar="MACRO")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def explain_command(name: str, fmt: str, **kwargs: Any) -> None:
     """Show the chain of definitions behind MACRO, with the branches taken.
 
@@ -328,8 +426,14 @@ def explain_command(name: str, fmt: str, **kwargs: Any) -> None:
 
 @cli.command("history", epilog=EPILOG_EXIT)
 @selection_options
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def history_command(fmt: str, **kwargs: Any) -> None:
     """Fold a constant's values over tags into ranges, naming the commit of each change.
 
@@ -361,8 +465,14 @@ def history_command(fmt: str, **kwargs: Any) -> None:
 @selection_options
 @click.argument("old_rev", metavar="A")
 @click.argument("new_rev", metavar="[B]", required=False)
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
 def diff_command(old_rev: str, new_rev: str | None, fmt: str, **kwargs: Any) -> None:
     """List the constants that differ between revision A and B (default: the work tree).
 
@@ -385,14 +495,19 @@ def diff_command(old_rev: str, new_rev: str | None, fmt: str, **kwargs: Any) -> 
 
 @cli.command("baseline", epilog=EPILOG_EXIT)
 @selection_options
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="The baseline file to write.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The baseline file to write.",
+)
 def baseline_command(output: Path, **kwargs: Any) -> None:
     """Record the constants of a tree (or one --rev) in a stable, sorted JSON file.
 
     \b
     Examples:
-      kstack baseline ~/linux --arch x86_64 --arch i386 --config default --config kasan -o kstack.json
+      kstack baseline ~/linux --arch x86_64 --config default --config kasan -o kstack.json
       kstack baseline ~/linux --rev v6.1 -o kstack-6.1.json
     """
     from .compare import write_baseline
@@ -404,8 +519,13 @@ def baseline_command(output: Path, **kwargs: Any) -> None:
 
 @cli.command("check", epilog=EPILOG_EXIT)
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--baseline", "baseline_file", type=click.Path(path_type=Path, dir_okay=False),
-              required=True, help="A file written by `kstack baseline`.")
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="A file written by `kstack baseline`.",
+)
 @click.option("--rev", help="Check this revision instead of the directory.")
 @click.option("--strict", is_flag=True, help="Fail on changed expressions too, not only values.")
 def check_command(path: Path, baseline_file: Path, rev: str | None, strict: bool) -> None:

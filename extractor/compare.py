@@ -172,14 +172,18 @@ def history(
             config = _config_named(request, entry.arch, entry.config)
 
             def value_at(tree: GitTree, arch=arch, config=config, name=entry.constant) -> str:
-                return value_text(scan_tree(tree, arch, config, request.macros, request.limits), name)
+                return value_text(
+                    scan_tree(tree, arch, config, request.macros, request.limits), name
+                )
 
             blame = _Blame(objects, value_at)
             for change in entry.changes:
                 before = by_cell[(change.before, entry.arch, entry.config)]
                 after = by_cell[(change.after, entry.arch, entry.config)]
                 paths = set(before.inputs) | set(after.inputs)
-                found = blame.find(change.before, change.after, paths, change.new) if paths else None
+                found = (
+                    blame.find(change.before, change.after, paths, change.new) if paths else None
+                )
                 if found is None:
                     change.note = "no commit between these revisions touches the headers read"
                 else:
@@ -191,8 +195,13 @@ def _config_named(request: ScanRequest, arch_name: str, name: str) -> Any:
     arch = get_arch(arch_name)
     file_symbols = read_config_file(request.config_file) if request.config_file else None
     for profile in request.profiles:
-        config = make_config(profile, arch, sets=request.sets, file_symbols=file_symbols,
-                             kconfig=arch.kconfig_defaults)
+        config = make_config(
+            profile,
+            arch,
+            sets=request.sets,
+            file_symbols=file_symbols,
+            kconfig=arch.kconfig_defaults,
+        )
         if config.name == name:
             return config
     raise ConfigError(f"no config named {name}")
@@ -238,7 +247,7 @@ class Difference:
 def _links(constant: Constant | None) -> dict[str, tuple[str, str]]:
     if constant is None:
         return {}
-    return {l.macro: (f"{l.path}:{l.line}", l.definition) for l in constant.chain}
+    return {link.macro: (f"{link.path}:{link.line}", link.definition) for link in constant.chain}
 
 
 def differences(old: list[Result], new: list[Result]) -> list[Difference]:
@@ -293,8 +302,15 @@ def _scan_one(request: ScanRequest, rev: str | None) -> list[Result]:
         revs=[rev] if rev else [],
         max_file_bytes=request.selection.max_file_bytes,
     )
-    one = ScanRequest(selection, request.arches, request.profiles, request.sets,
-                      request.config_file, request.macros, request.limits)
+    one = ScanRequest(
+        selection,
+        request.arches,
+        request.profiles,
+        request.sets,
+        request.config_file,
+        request.macros,
+        request.limits,
+    )
     results = scan(one)
     for result in results:
         if result.error is not None:
@@ -318,7 +334,10 @@ def baseline_document(request: ScanRequest, results: list[Result]) -> dict[str, 
                 "expression": c.expression,
                 "file": c.path,
                 "line": c.line,
-                "chain": [f"{l.macro} = {l.definition}  [{l.path}:{l.line}]" for l in c.chain],
+                "chain": [
+                    f"{link.macro} = {link.definition}  [{link.path}:{link.line}]"
+                    for link in c.chain
+                ],
             }
             for name, c in sorted(result.constants.items())
         }
@@ -354,7 +373,9 @@ def read_baseline(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as err:
         raise SourceError(f"cannot read baseline: {err}", Location(None, str(path))) from err
     except json.JSONDecodeError as err:
-        raise SourceError(f"baseline is not JSON: {err.msg}", Location(None, str(path), err.lineno)) from err
+        raise SourceError(
+            f"baseline is not JSON: {err.msg}", Location(None, str(path), err.lineno)
+        ) from err
     if not isinstance(document, dict) or document.get("kstack_baseline") != BASELINE_FORMAT:
         raise SourceError("not a kstack baseline (format 1)", Location(None, str(path)))
     return document
@@ -366,11 +387,19 @@ class CheckReport:
     notes: list[Difference]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"failures": [d.as_dict() for d in self.failures], "notes": [d.as_dict() for d in self.notes]}
+        return {
+            "failures": [d.as_dict() for d in self.failures],
+            "notes": [d.as_dict() for d in self.notes],
+        }
 
 
-def check(path: Path, baseline_file: Path, rev: str | None, limits: Limits | None = None,
-          max_file_bytes: int | None = None) -> CheckReport:
+def check(
+    path: Path,
+    baseline_file: Path,
+    rev: str | None,
+    limits: Limits | None = None,
+    max_file_bytes: int | None = None,
+) -> CheckReport:
     """The tree at ``path`` (or ``rev`` of it) against a baseline."""
     document = read_baseline(baseline_file)
     selection = Selection(path=path, revs=[rev] if rev else [])
@@ -399,11 +428,21 @@ def check(path: Path, baseline_file: Path, rev: str | None, limits: Limits | Non
             old_value = _baseline_value(old)
             new_value = _baseline_value(new)
             if old_value != new_value:
-                failures.append(Difference(arch, config, name, old_value, new_value,
-                                           _moved(old, new)))
+                failures.append(
+                    Difference(arch, config, name, old_value, new_value, _moved(old, new))
+                )
             elif (old or {}).get("expression") != (new or {}).get("expression"):
-                notes.append(Difference(arch, config, name, old_value, new_value,
-                                        _moved(old, new), expression_only=True))
+                notes.append(
+                    Difference(
+                        arch,
+                        config,
+                        name,
+                        old_value,
+                        new_value,
+                        _moved(old, new),
+                        expression_only=True,
+                    )
+                )
     return CheckReport(failures, notes)
 
 

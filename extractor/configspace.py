@@ -16,7 +16,7 @@ symbols the enumeration is refused.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .arches import Arch
@@ -96,10 +96,11 @@ def explore(
     def run(on: frozenset[str], symbols: set[str]) -> Result:
         if on not in runs:
             values = {s: ("y" if s in on else "n") for s in symbols}
-            config = Config(base.name, {**base.symbols, **values})
+            config = replace(base, symbols={**base.symbols, **values})
             runs[on] = scan_tree(tree, arch, config, macros, limits)
-            if runs[on].error is not None:
-                raise runs[on].error
+            error = runs[on].error
+            if error is not None:
+                raise error
         return runs[on]
 
     start = frozenset(s for s, v in base.symbols.items() if v == "y") - fixed
@@ -109,7 +110,7 @@ def explore(
             names = ", ".join(sorted(symbols))
             raise UsageError(
                 f"the constants depend on {len(symbols)} config symbols ({names}): "
-                f"{2 ** len(symbols)} combinations, over the limit of {2 ** MAX_SYMBOLS}",
+                f"{2 ** len(symbols)} combinations, over the limit of {2**MAX_SYMBOLS}",
                 Location(tree.rev),
             )
         order = sorted(symbols)
@@ -121,11 +122,13 @@ def explore(
             break
         symbols = found
     order = sorted(symbols)
-    combos = [frozenset(s for s, b in zip(order, bits, strict=True) if b)
-              for bits in itertools.product((False, True), repeat=len(order))]
-    names = list(dict.fromkeys(n for on in combos for n in run(on, symbols).constants))
+    combos = [
+        frozenset(s for s, b in zip(order, bits, strict=True) if b)
+        for bits in itertools.product((False, True), repeat=len(order))
+    ]
+    constants = list(dict.fromkeys(n for on in combos for n in run(on, symbols).constants))
     spaces = []
-    for name in names:
+    for name in constants:
         tested: set[str] = set()
         for on in combos:
             constant = run(on, symbols).constants.get(name)
@@ -160,8 +163,9 @@ def fold(table: list[tuple[tuple[str, ...], str]]) -> list[Case]:
     return [Case(value, on) for on, value in table]
 
 
-def explore_all(tree: Tree, arch: Arch, base: Config, macros: list[str],
-                limits: Limits | None = None) -> list[Space] | ExtractorError:
+def explore_all(
+    tree: Tree, arch: Arch, base: Config, macros: list[str], limits: Limits | None = None
+) -> list[Space] | ExtractorError:
     try:
         return explore(tree, arch, base, macros, limits)
     except ExtractorError as err:

@@ -131,7 +131,9 @@ class CacheError(ExtractorError):
 
 def error_from_dict(data: dict[str, object]) -> ExtractorError:
     """The error ``ExtractorError.as_dict`` described (for results that crossed a process)."""
-    kinds = {cls.kind: cls for cls in _all_subclasses(ExtractorError)}
+    kinds: dict[str, type[ExtractorError]] = {
+        cls.kind: cls for cls in _all_subclasses(ExtractorError)
+    }
     cls = kinds.get(str(data.get("kind")), ExtractorError)
     line = data.get("line")
     location = Location(
@@ -142,8 +144,9 @@ def error_from_dict(data: dict[str, object]) -> ExtractorError:
     return cls(str(data.get("message", "")), location)
 
 
-def _all_subclasses(cls: type) -> list[type]:
+def _all_subclasses(cls: type[ExtractorError]) -> list[type[ExtractorError]]:
     out = [cls]
+    sub: type[ExtractorError]
     for sub in cls.__subclasses__():
         out += _all_subclasses(sub)
     return out

@@ -114,7 +114,11 @@ def _is_guard(condition: Condition, table: MacroTable) -> bool:
     if not match:
         return False
     guard = table.definitions.get(match.group(1))
-    return guard is not None and guard.path == condition.path and not table.macros[match.group(1)].value
+    return (
+        guard is not None
+        and guard.path == condition.path
+        and not table.macros[match.group(1)].value
+    )
 
 
 def _state(symbol: str, config: Config, table: MacroTable) -> str:
@@ -145,7 +149,9 @@ def explain(
         raise result.error
     assert table is not None
     constant = result.constants[macro]
-    explanation = Explanation(result.rev, arch.name, config.name, constant, warnings=result.warnings)
+    explanation = Explanation(
+        result.rev, arch.name, config.name, constant, warnings=result.warnings
+    )
     if constant.status == "not-a-macro" or macro not in table.macros:
         if constant.status != "not-a-macro":
             raise EvaluateError(f"{macro} is not defined here", Location(tree.rev))
@@ -163,17 +169,32 @@ def explain(
             if not _is_guard(c, table)
         )
         explanation.steps.append(
-            Step(link.macro, link.path, link.line, source, column,
-                 _value(table, link.macro, model), branches)
+            Step(
+                link.macro,
+                link.path,
+                link.line,
+                source,
+                column,
+                _value(table, link.macro, model),
+                branches,
+            )
         )
     return explanation
 
 
 def _branch_text(branch: Branch, step: Step) -> str:
     c = branch.condition
-    opening = c.opening if c.opening == c.directive else f"{c.directive} of {c.opening} (line {c.opening_line})"
+    opening = (
+        c.opening
+        if c.opening == c.directive
+        else f"{c.directive} of {c.opening} (line {c.opening_line})"
+    )
     because = "; ".join(branch.reasons) if branch.reasons else "no symbols tested"
-    so = f", so {step.macro} is {step.value}" if step.value is not None and c.path == step.path else ""
+    so = (
+        f", so {step.macro} is {step.value}"
+        if step.value is not None and c.path == step.path
+        else ""
+    )
     return f"{c.path}:{c.line}: {opening}: taken, because {because}{so}"
 
 

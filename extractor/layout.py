@@ -189,8 +189,10 @@ class Layout:
         if self.era != "arch":
             return False
         base = f"arch/{self.arch.srcarch}/include/generated/"
-        for generated, generic in (("asm/", "include/asm-generic/"),
-                                   ("uapi/asm/", "include/uapi/asm-generic/")):
+        for generated, generic in (
+            ("asm/", "include/asm-generic/"),
+            ("uapi/asm/", "include/uapi/asm-generic/"),
+        ):
             if path.startswith(base + generated):
                 return self.tree.exists(generic + path[len(base + generated) :])
         return False
@@ -208,7 +210,9 @@ def _era(tree: Tree, arch: Arch) -> tuple[str, str]:
         if tree.is_dir(f"include/{legacy}"):
             return legacy, f"include/{legacy}"
     looked = ", ".join([modern, *(f"include/{name}" for name in arch.legacy_asm)])
-    raise LayoutError(f"no {arch.name} headers at this revision (looked for {looked})", Location(tree.rev))
+    raise LayoutError(
+        f"no {arch.name} headers at this revision (looked for {looked})", Location(tree.rev)
+    )
 
 
 def _claimed_gcc(tree: Tree, warnings: list[str]) -> tuple[int, int, int]:
@@ -265,7 +269,9 @@ _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.
 
 def textual_includes(text: bytes) -> list[tuple[bool, str]]:
     """Every ``#include`` line of a header, taken or not: (quoted, name)."""
-    return [(m.group(1) == b'"', m.group(2).decode("utf-8", "replace")) for m in _INCLUDE.finditer(text)]
+    return [
+        (m.group(1) == b'"', m.group(2).decode("utf-8", "replace")) for m in _INCLUDE.finditer(text)
+    ]
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,16 @@ LexToken.__copy__ = _copy_token
 #: pcpp wants absolute paths; every header lives under this fake root
 VROOT = "/@kstack/"
 #: builtin operators gcc answers itself; they count as defined
-_PSEUDO_MACROS = ("__has_attribute", "__has_builtin", "__has_feature", "__has_extension",
-                  "__has_cpp_attribute", "__has_c_attribute", "__has_include", "__has_include_next")
+_PSEUDO_MACROS = (
+    "__has_attribute",
+    "__has_builtin",
+    "__has_feature",
+    "__has_extension",
+    "__has_cpp_attribute",
+    "__has_c_attribute",
+    "__has_include",
+    "__has_include_next",
+)
 
 
 @dataclass(frozen=True)
@@ -85,8 +93,13 @@ class _Frame:
 
     def condition(self) -> Condition:
         return Condition(
-            self.path, self.line, self.directive, self.active, self.symbols,
-            self.opening, self.opening_line,
+            self.path,
+            self.line,
+            self.directive,
+            self.active,
+            self.symbols,
+            self.opening,
+            self.opening_line,
         )
 
 
@@ -169,11 +182,15 @@ def directive_facts(text: str) -> list[Directive]:
             continue
         kind = match.group(1) or ""
         rest = match.group(2)
-        words = _IDENT.findall(re.sub(r'"(?:\\.|[^"\\])*"|<[^>]*>', "", rest) if kind == "include" else rest)
+        words = _IDENT.findall(
+            re.sub(r'"(?:\\.|[^"\\])*"|<[^>]*>', "", rest) if kind == "include" else rest
+        )
         name = words[0] if kind in ("define", "undef") and words else ""
         body = words[1:] if name else words
         pasted = (
-            tuple(_PASTED_LEFT.findall(rest) + _PASTED_RIGHT.findall(rest)) if kind == "define" else ()
+            tuple(_PASTED_LEFT.findall(rest) + _PASTED_RIGHT.findall(rest))
+            if kind == "define"
+            else ()
         )
         normalized = " ".join(f"#{kind}{rest}".split())
         facts.append(Directive(number, kind, name, normalized, tuple(body), pasted))
@@ -190,7 +207,9 @@ def decode_text(data: bytes) -> str:
 
 def decode_header(header: Header, rev: str | None) -> str:
     if b"\0" in header.text:
-        raise PreprocessError("binary file (contains NUL bytes), not a header", Location(rev, header.path))
+        raise PreprocessError(
+            "binary file (contains NUL bytes), not a header", Location(rev, header.path)
+        )
     return decode_text(header.text)
 
 
@@ -298,27 +317,37 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
     def on_error(self, file: Any, line: int, msg: str) -> None:
         raise PreprocessError(msg, self.where(file, line))
 
-    def on_directive_unknown(self, directive: Any, toks: list[Any], ifpassthru: bool, preceding: list[Any]) -> bool:
+    def on_directive_unknown(
+        self, directive: Any, toks: list[Any], ifpassthru: bool, preceding: list[Any]
+    ) -> bool:
         name = directive.value
         text = "".join(t.value for t in toks).strip()
         if name == "error":
             raise PreprocessError(f"#error {text}", self.where(directive.source, directive.lineno))
         if name == "warning":
-            self.warnings.append(f"{self._here(directive.source, directive.lineno)}: #warning {text}")
+            self.warnings.append(
+                f"{self._here(directive.source, directive.lineno)}: #warning {text}"
+            )
             return True
         if name in ("pragma", "ident", "sccs", "line", "assert", "unassert"):
             return True
         if name == "include_next":
             # only for headers that wrap the compiler's own; nothing to follow
             self.warnings.append(
-                f"{self._here(directive.source, directive.lineno)}: #include_next {text} not followed"
+                f"{self._here(directive.source, directive.lineno)}: "
+                f"#include_next {text} not followed"
             )
             return True
-        raise PreprocessError(f"invalid preprocessing directive #{name}", self.where(directive.source, directive.lineno))
+        raise PreprocessError(
+            f"invalid preprocessing directive #{name}",
+            self.where(directive.source, directive.lineno),
+        )
 
     # -- the #if stack, shadowed so each definition knows its conditions ----
 
-    def on_directive_handle(self, directive: Any, toks: list[Any], ifpassthru: bool, preceding: list[Any]) -> bool:
+    def on_directive_handle(
+        self, directive: Any, toks: list[Any], ifpassthru: bool, preceding: list[Any]
+    ) -> bool:
         self._check_time()
         name = directive.value
         path, line = self.tree_path(directive.source), directive.lineno
@@ -470,7 +499,9 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
             frame.active = frame.triggered = bool(result)
         return (result, None)
 
-    def expand_macros(self, tokens: list[Any], expanding_from: list[str] | None = None) -> list[Any]:
+    def expand_macros(
+        self, tokens: list[Any], expanding_from: list[str] | None = None
+    ) -> list[Any]:
         self._expansion_depth += 1
         try:
             if self._expansion_depth > self.limits.expansion_depth:
@@ -513,7 +544,7 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
     def include(self, tokens: list[Any], original_line: Any) -> Iterator[Any]:
         self._check_time()
         if not tokens:
-            raise PreprocessError("#include expects \"FILENAME\" or <FILENAME>", self.where())
+            raise PreprocessError('#include expects "FILENAME" or <FILENAME>', self.where())
         if tokens[0].value != "<" and tokens[0].type != self.t_STRING:
             tokens = self.tokenstrip(self.expand_macros(tokens))
         if tokens and tokens[0].value == "<":
@@ -524,7 +555,7 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         elif tokens and tokens[0].type == self.t_STRING:
             name, quoted = tokens[0].value[1:-1], True
         else:
-            raise PreprocessError("#include expects \"FILENAME\" or <FILENAME>", self.where())
+            raise PreprocessError('#include expects "FILENAME" or <FILENAME>', self.where())
         yield from self.include_header(name, quoted)
 
     def include_header(self, name: str, quoted: bool) -> Iterator[Any]:
@@ -555,8 +586,7 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         self.opened.append(header)
         text = directive_skeleton(decode_header(header, self.rev))
         saved = self._directive_at
-        for tok in self.parsegen(text, name, abspath):
-            yield tok
+        yield from self.parsegen(text, name, abspath)
         self._directive_at = saved
 
 
@@ -610,7 +640,9 @@ class MacroTable:
         except ExtractorError:
             raise
         except Exception as err:  # pcpp's own failures on hostile input
-            raise PreprocessError(f"preprocessor failed: {err.__class__.__name__}: {err}", pp.where()) from err
+            raise PreprocessError(
+                f"preprocessor failed: {err.__class__.__name__}: {err}", pp.where()
+            ) from err
         self.entries += entries
 
     def expand(self, name: str) -> str:

@@ -74,7 +74,9 @@ def render_table(results: list[Result]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows] if i < len(r)) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=False)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows]
+    lines += [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip() for row in rows
+    ]
     lines += _notes(results)
     return "\n".join(lines) + "\n"
 
@@ -96,8 +98,20 @@ def render_json(results: list[Result]) -> str:
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
-CSV_FIELDS = ["rev", "arch", "config", "constant", "value", "type", "status", "file", "line",
-              "expression", "reason", "error"]
+CSV_FIELDS = [
+    "rev",
+    "arch",
+    "config",
+    "constant",
+    "value",
+    "type",
+    "status",
+    "file",
+    "line",
+    "expression",
+    "reason",
+    "error",
+]
 
 
 def render_csv(results: list[Result]) -> str:
@@ -110,9 +124,20 @@ def render_csv(results: list[Result]) -> str:
             writer.writerow(base + [""] * 8 + [str(r.error)])
             continue
         for c in r.constants.values():
-            writer.writerow(base + [c.name, "" if c.value is None else c.value, c.ctype or "",
-                                    c.status, c.path or "", c.line or "", c.expression or "",
-                                    c.reason or "", ""])
+            writer.writerow(
+                base
+                + [
+                    c.name,
+                    "" if c.value is None else c.value,
+                    c.ctype or "",
+                    c.status,
+                    c.path or "",
+                    c.line or "",
+                    c.expression or "",
+                    c.reason or "",
+                    "",
+                ]
+            )
     return out.getvalue()
 
 

@@ -66,8 +66,15 @@ class ChainLink:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ChainLink:
         conditions = tuple(
-            Condition(c["file"], c["line"], c["directive"], c["taken"], tuple(c["symbols"]),
-                      c["opening"], c["opening_line"])
+            Condition(
+                c["file"],
+                c["line"],
+                c["directive"],
+                c["taken"],
+                tuple(c["symbols"]),
+                c["opening"],
+                c["opening_line"],
+            )
             for c in data["conditions"]
         )
         return cls(data["macro"], data["file"], data["line"], data["definition"], conditions)

@@ -12,18 +12,18 @@ report module's job.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import evaluate
-from .arches import Arch, arch as get_arch
-from .result import ChainLink, Constant, Result
+from .arches import Arch
 from .config import Config, make_config, read_config_file
 from .errors import EscapeError, ExtractorError, Location, SourceError
 from .layout import Layout, make_layout, mentions, textual_includes
-from .preprocess import Condition, Limits, MacroTable, preprocess
+from .preprocess import Limits, MacroTable, preprocess
+from .result import ChainLink, Constant, Result
 from .source import DirectoryTree, GitObjects, Selection, Tree, revisions
 
 
@@ -41,7 +41,6 @@ class ScanRequest:
     use_cache: bool = False
     #: worker processes for git revisions; 0 means one per available core
     jobs: int = 0
-
 
 
 def _definition_text(macro: Any) -> str:
@@ -217,8 +216,12 @@ class KconfigSource:
         from .kconfig import kconfig_values
 
         user = {k: v for k, v in config.symbols.items() if k not in config.derived}
-        key = (getattr(self.tree, "tree_id", id(self.tree)), self.arch.srcarch,
-               tuple(sorted(user.items())), tuple(sorted(asked)))
+        key = (
+            getattr(self.tree, "tree_id", id(self.tree)),
+            self.arch.srcarch,
+            tuple(sorted(user.items())),
+            tuple(sorted(asked)),
+        )
         values = self._memo.get(key)
         if values is None:
             try:
@@ -283,17 +286,30 @@ def _pipeline(
             if name in table.macros:
                 result.constants[name] = fold(table, name, model)
             elif declared := [
-                m for m in _enumerator(found.get(name, []))
+                m
+                for m in _enumerator(found.get(name, []))
                 if table.preprocessor.line_active(m.path, m.line)
             ]:
                 first = declared[0]
                 result.constants[name] = Constant(
-                    name, None, None, None, first.path, first.line, status="not-a-macro",
+                    name,
+                    None,
+                    None,
+                    None,
+                    first.path,
+                    first.line,
+                    status="not-a-macro",
                     reason=f"an enum member at {first.path}:{first.line}, not a macro",
                 )
             elif name in macros:
                 result.constants[name] = Constant(
-                    name, None, None, None, None, None, status="unknown",
+                    name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    status="unknown",
                     reason="not defined at this revision for this arch and config",
                 )
         _note_kconfig_defaults(result, arch, config)
@@ -332,7 +348,11 @@ def configs_for(request: ScanRequest, arch: Arch) -> list[Config]:
     file_symbols = read_config_file(request.config_file) if request.config_file else None
     return [
         make_config(
-            profile, arch, sets=request.sets, file_symbols=file_symbols, kconfig=arch.kconfig_defaults
+            profile,
+            arch,
+            sets=request.sets,
+            file_symbols=file_symbols,
+            kconfig=arch.kconfig_defaults,
         )
         for profile in request.profiles
     ]

@@ -291,7 +291,9 @@ class GitObjects:
                 Location(rev, path or None),
             ) from err
 
-    def tree_entries(self, binsha: bytes, rev: str | None, path: str) -> dict[str, tuple[int, bytes]]:
+    def tree_entries(
+        self, binsha: bytes, rev: str | None, path: str
+    ) -> dict[str, tuple[int, bytes]]:
         entries = self._trees.get(binsha)
         if entries is None:
             kind, data = self.read_object(binsha, rev, path)

@@ -21,16 +21,24 @@ PAGE64 = "arch/x86/include/asm/page_64_types.h"
 
 
 def git(repo: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
-           "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z", "GIT_AUTHOR_NAME": "t",
-           "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True,
-                          text=True, env=env).stdout
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
+        "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout
 
 
 def kstack(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([sys.executable, "-m", "extractor", *args], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "extractor", *args], capture_output=True, text=True, timeout=300
+    )
     assert "Traceback" not in proc.stderr
     if check:
         assert proc.returncode == 0, proc.stderr
@@ -42,8 +50,18 @@ def values(document: str) -> list[tuple]:
     rows = []
     for r in json.loads(document)["results"]:
         for name, c in sorted(r["constants"].items()):
-            rows.append((r["rev"], r["config"], name, c["value"], c["expression"], c["file"],
-                         c["line"], json.dumps(c["chain"], sort_keys=True)))
+            rows.append(
+                (
+                    r["rev"],
+                    r["config"],
+                    name,
+                    c["value"],
+                    c["expression"],
+                    c["file"],
+                    c["line"],
+                    json.dumps(c["chain"], sort_keys=True),
+                )
+            )
         rows.append((r["rev"], r["config"], "warnings", json.dumps(r["warnings"])))
     return rows
 
@@ -78,11 +96,14 @@ def add_unrelated_define(text: str) -> str:
 
 def undef_chain_macro(text: str) -> str:
     return text.rstrip("\n").rsplit("#endif", 1)[0] + (
-        "#undef THREAD_SIZE_ORDER\n#define THREAD_SIZE_ORDER 5\n#endif\n")
+        "#undef THREAD_SIZE_ORDER\n#define THREAD_SIZE_ORDER 5\n#endif\n"
+    )
 
 
 def comment_above_definition(text: str) -> str:
-    return text.replace("#define THREAD_SIZE_ORDER", "/* moved down */\n\n#define THREAD_SIZE_ORDER", 1)
+    return text.replace(
+        "#define THREAD_SIZE_ORDER", "/* moved down */\n\n#define THREAD_SIZE_ORDER", 1
+    )
 
 
 def change_value(text: str) -> str:
@@ -104,8 +125,21 @@ def test_cached_answers_equal_uncached_ones(repo, tmp_path, what, path, change, 
     edit(repo, path, change)
     git(repo, "commit", "-qam", what)
     git(repo, "tag", "v1.1")
-    args = ["scan", str(repo), "--tags", "v*", "--config", "default", "--config", "kasan",
-            "--format", "json", "-j", "1", "--stats"]
+    args = [
+        "scan",
+        str(repo),
+        "--tags",
+        "v*",
+        "--config",
+        "default",
+        "--config",
+        "kasan",
+        "--format",
+        "json",
+        "-j",
+        "1",
+        "--stats",
+    ]
     cached = kstack(*args, "--cache", str(tmp_path / "c.sqlite"))
     fresh = kstack(*args, "--no-cache")
     assert values(cached.stdout) == values(fresh.stdout)
@@ -121,8 +155,10 @@ def test_work_tree_edits_are_seen_through_the_cache(repo, tmp_path):
     before = kstack("scan", str(repo), "--format", "json", "--cache", cache)
     edit(repo, PAGE64, change_value)
     after = kstack("scan", str(repo), "--format", "json", "--cache", cache)
-    size = [json.loads(d.stdout)["results"][0]["constants"]["THREAD_SIZE"]["value"]
-            for d in (before, after)]
+    size = [
+        json.loads(d.stdout)["results"][0]["constants"]["THREAD_SIZE"]["value"]
+        for d in (before, after)
+    ]
     assert size == [16384, 32768]
 
 
@@ -132,10 +168,25 @@ def test_concurrent_runs_share_one_cache(repo, tmp_path):
         git(repo, "commit", "-qam", f"c{n}")
         git(repo, "tag", f"v1.{n}")
     cache = str(tmp_path / "c.sqlite")
-    args = [sys.executable, "-m", "extractor", "scan", str(repo), "--tags", "v*", "--format",
-            "json", "-j", "1", "--cache", cache]
-    runs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(3)]
+    args = [
+        sys.executable,
+        "-m",
+        "extractor",
+        "scan",
+        str(repo),
+        "--tags",
+        "v*",
+        "--format",
+        "json",
+        "-j",
+        "1",
+        "--cache",
+        cache,
+    ]
+    runs = [
+        subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
     outputs = [p.communicate(timeout=300) for p in runs]
     assert [p.returncode for p in runs] == [0, 0, 0], [e for _, e in outputs]
     fresh = kstack("scan", str(repo), "--tags", "v*", "--format", "json", "--no-cache")
@@ -151,9 +202,29 @@ def test_an_interrupted_scan_leaves_the_cache_consistent(tmp_path):
 
     repo = build_demo_repo(tmp_path / "demo.git")
     cache = tmp_path / "c.sqlite"
-    args = [sys.executable, "-m", "extractor", "scan", str(repo), "--tags", "v*", "--arch",
-            "x86_64", "--arch", "i386", "--config", "default", "--config", "kasan",
-            "--format", "json", "-j", "1", "--cache", str(cache)]
+    args = [
+        sys.executable,
+        "-m",
+        "extractor",
+        "scan",
+        str(repo),
+        "--tags",
+        "v*",
+        "--arch",
+        "x86_64",
+        "--arch",
+        "i386",
+        "--config",
+        "default",
+        "--config",
+        "kasan",
+        "--format",
+        "json",
+        "-j",
+        "1",
+        "--cache",
+        str(cache),
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (cache.exists() and _cells(cache) >= 4):
@@ -170,8 +241,11 @@ def test_an_interrupted_scan_leaves_the_cache_consistent(tmp_path):
 
 def _cells(cache: Path) -> int:
     try:
-        return sqlite3.connect(cache, timeout=1).execute(
-            "SELECT count(*) FROM tree_results").fetchone()[0]
+        return (
+            sqlite3.connect(cache, timeout=1)
+            .execute("SELECT count(*) FROM tree_results")
+            .fetchone()[0]
+        )
     except sqlite3.Error:
         return 0
 
@@ -184,5 +258,8 @@ def test_a_corrupt_cache_is_set_aside_and_rebuilt(repo, tmp_path):
     assert [p.name for p in tmp_path.glob("c.sqlite.corrupt-*")]
     fresh = kstack("scan", str(repo), "--format", "json", "--no-cache")
     assert values(proc.stdout) == values(fresh.stdout)
-    assert _cells(cache) == 0 and sqlite3.connect(cache).execute(
-        "SELECT count(*) FROM content_results").fetchone()[0] >= 1
+    assert (
+        _cells(cache) == 0
+        and sqlite3.connect(cache).execute("SELECT count(*) FROM content_results").fetchone()[0]
+        >= 1
+    )

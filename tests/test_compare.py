@@ -26,7 +26,9 @@ def run(*args):
 def commit_with_subject(repo, subject):
     out = subprocess.run(
         ["git", f"--git-dir={repo}", "log", "--all", "--format=%H %s"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     ids = [line.split(" ", 1)[0] for line in out.splitlines() if line.split(" ", 1)[1] == subject]
     assert len(ids) == 1, (subject, ids)
@@ -35,28 +37,58 @@ def commit_with_subject(repo, subject):
 
 HISTORY = [
     # config, ranges, (before, after, subject of the commit that made the change)
-    ("default", ["v2.6.11 .. v3.14: 8192", "v3.15 .. v6.12: 16384"],
-     [("v3.14", "v3.15", "x86_64: expand the kernel stack to 16 KiB")]),
-    ("kasan", ["v2.6.11 .. v3.14: 8192", "v3.15: 16384", "v4.4 .. v6.12: 32768"],
-     [("v3.14", "v3.15", "x86_64: expand the kernel stack to 16 KiB"),
-      ("v3.15", "v4.4", "x86_64, kasan: double the kernel stacks under KASAN")]),
-    ("kasan-extra", ["v2.6.11 .. v3.14: 8192", "v3.15: 16384", "v4.4 .. v4.20: 32768",
-                     "v5.0: 65536", "v5.15 .. v6.12: 32768"],
-     [("v3.14", "v3.15", "x86_64: expand the kernel stack to 16 KiB"),
-      ("v3.15", "v4.4", "x86_64, kasan: double the kernel stacks under KASAN"),
-      ("v4.20", "v5.0", "x86_64, kasan: quadruple the stacks under KASAN_EXTRA"),
-      ("v5.0", "v5.15", "kasan: remove KASAN_EXTRA")]),
+    (
+        "default",
+        ["v2.6.11 .. v3.14: 8192", "v3.15 .. v6.12: 16384"],
+        [("v3.14", "v3.15", "x86_64: expand the kernel stack to 16 KiB")],
+    ),
+    (
+        "kasan",
+        ["v2.6.11 .. v3.14: 8192", "v3.15: 16384", "v4.4 .. v6.12: 32768"],
+        [
+            ("v3.14", "v3.15", "x86_64: expand the kernel stack to 16 KiB"),
+            ("v3.15", "v4.4", "x86_64, kasan: double the kernel stacks under KASAN"),
+        ],
+    ),
+    (
+        "kasan-extra",
+        [
+            "v2.6.11 .. v3.14: 8192",
+            "v3.15: 16384",
+            "v4.4 .. v4.20: 32768",
+            "v5.0: 65536",
+            "v5.15 .. v6.12: 32768",
+        ],
+        [
+            ("v3.14", "v3.15", "x86_64: expand the kernel stack to 16 KiB"),
+            ("v3.15", "v4.4", "x86_64, kasan: double the kernel stacks under KASAN"),
+            ("v4.20", "v5.0", "x86_64, kasan: quadruple the stacks under KASAN_EXTRA"),
+            ("v5.0", "v5.15", "kasan: remove KASAN_EXTRA"),
+        ],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("config", "ranges", "changes"), HISTORY, ids=[h[0] for h in HISTORY])
 def test_history_ranges_and_the_commit_of_each_change(demo_repo, config, ranges, changes):
-    result = run("history", demo_repo, "--tags", "v*", "--config", config,
-                 "--macro", "THREAD_SIZE", "--format", "json")
+    result = run(
+        "history",
+        demo_repo,
+        "--tags",
+        "v*",
+        "--config",
+        config,
+        "--macro",
+        "THREAD_SIZE",
+        "--format",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     (series,) = [s for s in json.loads(result.output) if s["arch"] == "x86_64"]
-    assert [f"{r['first']}{'' if r['first'] == r['last'] else ' .. ' + r['last']}: {r['value']}"
-            for r in series["ranges"]] == ranges
+    assert [
+        f"{r['first']}{'' if r['first'] == r['last'] else ' .. ' + r['last']}: {r['value']}"
+        for r in series["ranges"]
+    ] == ranges
     found = [(c["before"], c["after"], c["commit"]) for c in series["changes"]]
     assert found == [(b, a, commit_with_subject(demo_repo, s)) for b, a, s in changes]
 
@@ -67,25 +99,44 @@ def test_explain_shows_lines_carets_and_the_branch(demo_repo):
     text = result.output
     assert "#ifdef CONFIG_KASAN" in text and "CONFIG_KASAN is not set" in text
     assert "so KASAN_STACK_ORDER is 0" in text
-    assert text.rstrip().splitlines()[-1].endswith("= 16384 (unsigned long)") or \
-        "= 16384 (unsigned long)" in text
+    assert (
+        text.rstrip().splitlines()[-1].endswith("= 16384 (unsigned long)")
+        or "= 16384 (unsigned long)" in text
+    )
     lines = text.splitlines()
-    define = next(i for i, l in enumerate(lines) if "#define THREAD_SIZE " in l or "#define THREAD_SIZE\t" in l)
+    define = next(
+        i
+        for i, line in enumerate(lines)
+        if "#define THREAD_SIZE " in line or "#define THREAD_SIZE\t" in line
+    )
     caret = lines[define + 1]
     column = lines[define].index("THREAD_SIZE", lines[define].index("define"))
     assert caret.index("^") == column and caret.count("~") == len("THREAD_SIZE") - 1
 
 
 def test_explain_json_line_numbers_match_the_blob(demo_repo):
-    result = run("explain", demo_repo, "--rev", "v5.0", "--config", "kasan-extra", "THREAD_SIZE",
-                 "--format", "json")
+    result = run(
+        "explain",
+        demo_repo,
+        "--rev",
+        "v5.0",
+        "--config",
+        "kasan-extra",
+        "THREAD_SIZE",
+        "--format",
+        "json",
+    )
     document = json.loads(result.output)
     assert document["value"] == 65536
     for step in document["steps"]:
         if step["file"].startswith("<"):
             continue
-        blob = subprocess.run(["git", f"--git-dir={demo_repo}", "show", f"v5.0:{step['file']}"],
-                              capture_output=True, text=True, check=True).stdout
+        blob = subprocess.run(
+            ["git", f"--git-dir={demo_repo}", "show", f"v5.0:{step['file']}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert blob.splitlines()[step["line"] - 1].expandtabs(8) == step["source"][0]
 
 
@@ -114,7 +165,9 @@ def test_check_passes_fails_and_refuses(work_tree, tmp_path):
     text = header.read_text()
     assert "(2 + KASAN_STACK_ORDER)" in text
     header.write_text(text.replace("(2 + KASAN_STACK_ORDER)", "(3 + KASAN_STACK_ORDER)", 1))
-    line = text.splitlines().index(next(l for l in text.splitlines() if "(2 + KASAN_STACK_ORDER)" in l)) + 1
+    line = 1 + next(
+        i for i, source in enumerate(text.splitlines()) if "(2 + KASAN_STACK_ORDER)" in source
+    )
     changed = run("check", work_tree, "--baseline", baseline)
     assert changed.exit_code == 1
     assert "THREAD_SIZE (x86_64, default): 16384 -> 32768" in changed.output

@@ -13,11 +13,15 @@ FOLDS = [
     # the table of (symbols set, value) -> the priority list printed
     ([((), "1")], [Case("1", ())]),
     ([((), "8"), (("A",), "4")], [Case("8", ()), Case("4", ("A",))]),
-    ([((), "16"), (("E",), "16"), (("K",), "32"), (("E", "K"), "64")],
-     [Case("16", ()), Case("32", ("K",)), Case("64", ("E", "K"))]),
+    (
+        [((), "16"), (("E",), "16"), (("K",), "32"), (("E", "K"), "64")],
+        [Case("16", ()), Case("32", ("K",)), Case("64", ("E", "K"))],
+    ),
     # not a priority list: x XOR y; the exact combinations are listed
-    ([((), "0"), (("x",), "1"), (("y",), "1"), (("x", "y"), "0")],
-     [Case("0", ()), Case("1", ("x",)), Case("1", ("y",)), Case("0", ("x", "y"))]),
+    (
+        [((), "0"), (("x",), "1"), (("y",), "1"), (("x", "y"), "0")],
+        [Case("0", ()), Case("1", ("x",)), Case("1", ("y",)), Case("0", ("x", "y"))],
+    ),
 ]
 
 
@@ -32,7 +36,11 @@ def demo_repo(tmp_path_factory):
 
 
 ANSWERS = [
-    ("v5.0", "x86_64", "THREAD_SIZE on v5.0 x86_64: 16384; 32768 if KASAN; 65536 if KASAN && KASAN_EXTRA"),
+    (
+        "v5.0",
+        "x86_64",
+        "THREAD_SIZE on v5.0 x86_64: 16384; 32768 if KASAN; 65536 if KASAN && KASAN_EXTRA",
+    ),
     ("v4.20", "x86_64", "THREAD_SIZE on v4.20 x86_64: 16384; 32768 if KASAN"),
     ("v2.6.20", "i386", "THREAD_SIZE on v2.6.20 i386: 8192; 4096 if 4KSTACKS"),
     ("v6.12", "i386", "THREAD_SIZE on v6.12 i386: 8192"),
@@ -41,8 +49,9 @@ ANSWERS = [
 
 @pytest.mark.parametrize(("rev", "arch", "line"), ANSWERS)
 def test_all_configs_answers(demo_repo, rev, arch, line):
-    result = CliRunner().invoke(cli, ["scan", str(demo_repo), "--rev", rev, "--arch", arch,
-                                      "--all-configs"])
+    result = CliRunner().invoke(
+        cli, ["scan", str(demo_repo), "--rev", rev, "--arch", arch, "--all-configs"]
+    )
     assert result.exit_code == 0, result.output
     assert line in result.output.splitlines()
 
@@ -50,8 +59,9 @@ def test_all_configs_answers(demo_repo, rev, arch, line):
 def test_too_many_symbols_are_refused(tmp_path):
     asm = tmp_path / "arch/x86/include/asm"
     asm.mkdir(parents=True)
-    ladder = "".join(f"#ifdef CONFIG_S{i}\n#define P{i} 1\n#else\n#define P{i} 0\n#endif\n"
-                     for i in range(11))
+    ladder = "".join(
+        f"#ifdef CONFIG_S{i}\n#define P{i} 1\n#else\n#define P{i} 0\n#endif\n" for i in range(11)
+    )
     total = " + ".join(f"P{i}" for i in range(11))
     (asm / "page.h").write_text(ladder + f"#define THREAD_SIZE (4096 << ({total}))\n")
     (asm / "thread_info.h").write_text("#include <asm/page.h>\n")

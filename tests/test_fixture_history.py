@@ -35,7 +35,9 @@ def cells(demo_repo):
 
 def observed(result, name):
     constant = result.constants.get(name)
-    if constant is None or (constant.status == "unknown" and "not defined" in (constant.reason or "")):
+    if constant is None or (
+        constant.status == "unknown" and "not defined" in (constant.reason or "")
+    ):
         return None
     if constant.status == "not-a-macro":
         return NOT_A_MACRO
@@ -43,8 +45,9 @@ def observed(result, name):
     return constant.value
 
 
-@pytest.mark.parametrize(("era", "arch", "config", "expected"), ROWS,
-                         ids=[f"{e}-{a}-{c}" for e, a, c, _ in ROWS])
+@pytest.mark.parametrize(
+    ("era", "arch", "config", "expected"), ROWS, ids=[f"{e}-{a}-{c}" for e, a, c, _ in ROWS]
+)
 def test_each_era_folds_to_the_facts(cells, era, arch, config, expected):
     result = cells[(f"v{era}", arch, config)]
     assert result.error is None, str(result.error)

@@ -19,8 +19,6 @@ from pathlib import Path
 
 import pytest
 
-from extractor import evaluate
-
 ROOT = Path(__file__).resolve().parent.parent
 # Top-level entries that are not part of the package and are large
 # (benchmarks) or live (caches, .venv, other builds).

@@ -24,8 +24,16 @@ ARCHES = ["x86_64", "i386"]
 CONFIGS = {"default": {}, "kasan": {"CONFIG_KASAN": "1", "CONFIG_KASAN_GENERIC": "1"}}
 NAMES = {
     "x86_64": [
-        "THREAD_SIZE", "THREAD_ORDER", "THREAD_SIZE_ORDER", "KASAN_STACK_ORDER", "IRQSTACKSIZE",
-        "IRQ_STACK_SIZE", "EXCEPTION_STKSZ", "DEBUG_STKSZ", "N_EXCEPTION_STACKS", "PAGE_SIZE",
+        "THREAD_SIZE",
+        "THREAD_ORDER",
+        "THREAD_SIZE_ORDER",
+        "KASAN_STACK_ORDER",
+        "IRQSTACKSIZE",
+        "IRQ_STACK_SIZE",
+        "EXCEPTION_STKSZ",
+        "DEBUG_STKSZ",
+        "N_EXCEPTION_STACKS",
+        "PAGE_SIZE",
     ],
     "i386": ["THREAD_SIZE", "THREAD_ORDER", "THREAD_SIZE_ORDER", "PAGE_SIZE"],
 }
@@ -115,7 +123,9 @@ def test_explain_line_numbers_match_the_file(debian_repo: tuple[Path, dict[str, 
     _, trees = debian_repo
     tag = next(t for t in sorted(trees) if t.startswith("v6.1."))
     tree = trees[tag]
-    document = kstack("explain", str(tree), "--config", "default", "THREAD_SIZE", "--format", "json")
+    document = kstack(
+        "explain", str(tree), "--config", "default", "THREAD_SIZE", "--format", "json"
+    )
     steps = {s["macro"]: s for s in document["steps"]}
     expected_files = {
         "THREAD_SIZE": "arch/x86/include/asm/page_64_types.h",
@@ -129,9 +139,15 @@ def test_explain_line_numbers_match_the_file(debian_repo: tuple[Path, dict[str, 
         assert step["file"] == path
         line = (tree / path).read_text().splitlines()[step["line"] - 1]
         assert line.split()[:2] == ["#define", macro], (macro, step["line"], line)
-    kasan_branch = [b for b in steps["KASAN_STACK_ORDER"]["branches"] if "CONFIG_KASAN" in b["opening"]]
+    kasan_branch = [
+        b for b in steps["KASAN_STACK_ORDER"]["branches"] if "CONFIG_KASAN" in b["opening"]
+    ]
     assert kasan_branch and kasan_branch[0]["directive"] == "#else"
     assert "CONFIG_KASAN is not set" in kasan_branch[0]["because"]
-    opening = (tree / kasan_branch[0]["file"]).read_text().splitlines()[kasan_branch[0]["opening_line"] - 1]
+    opening = (
+        (tree / kasan_branch[0]["file"])
+        .read_text()
+        .splitlines()[kasan_branch[0]["opening_line"] - 1]
+    )
     assert opening.replace(" ", "") == "#ifdefCONFIG_KASAN"
     assert document["value"] == 16384
