@@ -67,7 +67,19 @@ def default_path() -> Path:
 
 def cell_id(arch: str, config: Config, names: list[str] | tuple[str, ...]) -> str:
     """Everything besides the tree that a cell's result depends on."""
-    document = [SCHEMA, __version__, arch, config.name, sorted(config.symbols.items()), list(names)]
+    from .arches import ARCHES
+
+    # the arch's table entry (builtins, entries, layout) is part of the key: an
+    # edited table must not be answered from results made with the old one
+    document = [
+        SCHEMA,
+        __version__,
+        repr(ARCHES.get(arch)),
+        config.name,
+        sorted(config.symbols.items()),
+        sorted(config.origins.items()),
+        list(names),
+    ]
     return hashlib.sha256(json.dumps(document).encode()).hexdigest()
 
 

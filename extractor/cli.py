@@ -14,6 +14,8 @@ from typing import Any
 import click
 
 from . import __version__, report
+from .arches import ARCHES
+from .config import PROFILES
 from .errors import (
     EXIT_ERROR,
     EXIT_INTERNAL,
@@ -79,7 +81,7 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             default=["x86_64"],
             show_default=True,
-            help="Architecture (repeatable): x86_64, i386.",
+            help="Architecture (repeatable): " + ", ".join(ARCHES) + ".",
         ),
         click.option(
             "--config",
@@ -87,8 +89,13 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             multiple=True,
             default=["default"],
             show_default=True,
-            help="Config profile (repeatable, one result each): default, kasan, "
-            "kasan-extra, 4kstacks.",
+            help="Config profile (repeatable, one result each): "
+            + ", ".join(PROFILES)
+            + "; "
+            + "; ".join(
+                f"{a.name} adds {', '.join(a.profiles)}" for a in ARCHES.values() if a.profiles
+            )
+            + ".",
         ),
         click.option(
             "--set",

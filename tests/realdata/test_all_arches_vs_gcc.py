@@ -29,21 +29,32 @@ from .gcc_reference import reference_values
 
 pytestmark = pytest.mark.realdata
 
+# fmt: off
 ARCHES = [
-    "x86_64",
-    "i386",
-    "arm64",
-    "arm",
-    "riscv",
-    "powerpc64",
-    "powerpc",
-    "s390",
-    "loongarch",
+    "x86_64", "i386", "arm64", "arm", "riscv", "powerpc64", "powerpc", "s390", "loongarch",
     "mips",
 ]
-# kstack's profile, as gcc config on top of the arch's base (arches without KASAN
-# simply ignore it, as kstack does)
+# kstack's profiles, as gcc config on top of the arch's base ("n" leaves a base
+# symbol out). Arches without KASAN simply ignore it, as kstack does.
 CONFIGS = {"default": {}, "kasan": {"CONFIG_KASAN": "1", "CONFIG_KASAN_GENERIC": "1"}}
+_ARM64_4K = {"CONFIG_ARM64_4K_PAGES": "n", "CONFIG_PAGE_SIZE_4KB": "n"}
+ARCH_PROFILES = {
+    "arm64": {
+        "16k-pages": {**_ARM64_4K, "CONFIG_ARM64_16K_PAGES": "1", "CONFIG_PAGE_SIZE_16KB": "1",
+                      "CONFIG_ARM64_PAGE_SHIFT": "14", "CONFIG_PAGE_SHIFT": "14"},
+        "64k-pages": {**_ARM64_4K, "CONFIG_ARM64_64K_PAGES": "1", "CONFIG_PAGE_SIZE_64KB": "1",
+                      "CONFIG_ARM64_PAGE_SHIFT": "16", "CONFIG_PAGE_SHIFT": "16"},
+        "kasan-sw-tags": {"CONFIG_KASAN": "1", "CONFIG_KASAN_SW_TAGS": "1"},
+        "kasan-hw-tags": {"CONFIG_KASAN": "1", "CONFIG_KASAN_HW_TAGS": "1"},
+        "no-vmap-stack": {"CONFIG_VMAP_STACK": "n"},
+    },
+    "powerpc64": {
+        "4k-pages": {"CONFIG_PPC_64K_PAGES": "n", "CONFIG_PAGE_SIZE_64KB": "n",
+                     "CONFIG_PPC_4K_PAGES": "1", "CONFIG_PAGE_SIZE_4KB": "1",
+                     "CONFIG_PPC_PAGE_SHIFT": "12", "CONFIG_PAGE_SHIFT": "12"},
+    },
+}
+# fmt: on
 # (arch, name): what kstack cannot fold yet although gcc can, and why. The cell must
 # still come out "unknown" with this reason in it, never as a wrong number; once
 # kstack folds it, the value is compared like any other and the entry should go.
@@ -64,7 +75,9 @@ def kstack(*args: str) -> tuple[dict, int, str]:
 
 @cache
 def gcc(tree: Path, arch: str, config: str) -> dict:
-    return reference_values(tree, arch, CONFIGS[config], KSTACK_ARCHES[arch].constants)
+    symbols = ARCH_PROFILES.get(arch, {}).get(config, CONFIGS.get(config))
+    assert symbols is not None, f"no gcc config for {arch} {config}"
+    return reference_values(tree, arch, symbols, KSTACK_ARCHES[arch].constants)
 
 
 def c_size(ctype: str, arch: str) -> int:
@@ -115,25 +128,26 @@ def test_the_gcc_reference_covers_every_arch() -> None:
         assert GCC_ARCHES[name].model == KSTACK_ARCHES[name].model
 
 
-def test_every_arch_agrees_with_gcc_on_every_tag(
-    debian_repo: tuple[Path, dict[str, Path]], capsys: pytest.CaptureFixture[str]
-) -> None:
+def check(
+    debian_repo: tuple[Path, dict[str, Path]], arches: list[str], configs: list[str]
+) -> tuple[list[str], list[str], list[str], dict[str, set[str]], int, float]:
+    """Run kstack over every tag; (problems, skipped, gaps, compared, cells, seconds)."""
     repo, trees = debian_repo
     args = ["scan", str(repo), "--tags", "*", "--no-cache", "--format", "json"]
-    for arch in ARCHES:
+    for arch in arches:
         args += ["--arch", arch]
-    for config in CONFIGS:
+    for config in configs:
         args += ["--config", config]
     start = time.monotonic()
     document, status, stderr = kstack(*args)
     elapsed = time.monotonic() - start
     results = document["results"]
-    assert len(results) == len(trees) * len(ARCHES) * len(CONFIGS)
+    assert len(results) == len(trees) * len(arches) * len(configs)
 
     skipped: list[str] = []
     problems: list[str] = []
     gaps: list[str] = []
-    compared: dict[str, set[str]] = {arch: set() for arch in ARCHES}
+    compared: dict[str, set[str]] = {arch: set() for arch in arches}
     cells = 0
     for result in results:
         tree = trees[result["rev"]]
@@ -152,7 +166,13 @@ def test_every_arch_agrees_with_gcc_on_every_tag(
         compared[result["arch"]].update(names)
         cells += len(names)
     assert status == (3 if skipped else 0), stderr
+    return problems, skipped, gaps, compared, cells, elapsed
 
+
+def test_every_arch_agrees_with_gcc_on_every_tag(
+    debian_repo: tuple[Path, dict[str, Path]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    problems, skipped, gaps, compared, cells, elapsed = check(debian_repo, ARCHES, list(CONFIGS))
     with capsys.disabled():
         print(f"\nall arches vs gcc: {cells} values compared, kstack took {elapsed:.0f}s")
         for line in skipped:
@@ -164,3 +184,17 @@ def test_every_arch_agrees_with_gcc_on_every_tag(
     assert problems == []
     # not vacuous: THREAD_SIZE was compared for every arch, somewhere
     assert [arch for arch in ARCHES if "THREAD_SIZE" not in compared[arch]] == []
+
+
+@pytest.mark.parametrize("arch", sorted(ARCH_PROFILES))
+def test_arch_profiles_agree_with_gcc_on_every_tag(
+    debian_repo: tuple[Path, dict[str, Path]], arch: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert set(ARCH_PROFILES[arch]) == set(KSTACK_ARCHES[arch].profiles)
+    profiles = sorted(ARCH_PROFILES[arch])
+    problems, skipped, _, compared, cells, elapsed = check(debian_repo, [arch], profiles)
+    with capsys.disabled():
+        print(f"\n{arch} profiles vs gcc: {cells} values compared, kstack took {elapsed:.0f}s")
+    assert skipped == []
+    assert problems == []
+    assert "THREAD_SIZE" in compared[arch]
