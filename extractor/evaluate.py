@@ -414,6 +414,22 @@ def _syntax_reason(text: str, err: UnexpectedInput, lexicon: Mapping[str, str]) 
 # --- folding -----------------------------------------------------------------
 
 
+_CALL = "not a constant expression: function call"
+#: gcc builtins folded like gcc does: name -> (what, the argument's type)
+_BUILTINS: dict[str, tuple[str, str]] = {
+    "__builtin_constant_p": ("constant_p", "int"),
+    **{
+        f"__builtin_{op}{suffix}": (op, width)
+        for op in ("clz", "ctz", "popcount", "ffs")
+        for suffix, width in (
+            ("", "unsigned int"),
+            ("l", "unsigned long"),
+            ("ll", "unsigned long long"),
+        )
+    },
+}
+
+
 def _poison(*operands: Value) -> Value | None:
     """The first operand of unknown type: it makes the whole expression unknown."""
     return next((v for v in operands if v.ctype is None), None)
@@ -562,11 +578,38 @@ class _Folder(Transformer_NonRecursive):
     def string(self, *tokens: Token) -> Value:
         return Value(None, None, "not a constant expression: string literal")
 
-    def call(self, name: Token, arguments: object) -> Value:
-        return Value(None, None, f"not a constant expression: function call {name}()")
+    def call(self, name: Token, arguments: list[Value] | None) -> Value:
+        builtin = _BUILTINS.get(str(name))
+        if builtin is None:
+            return Value(None, None, f"{_CALL} {name}()")
+        kind, width_type = builtin
+        args = arguments or []
+        if len(args) != 1:
+            return Value(None, None, f"{name}() takes one argument")
+        (arg,) = args
+        if kind == "constant_p":  # gcc: 1 when the argument folds to a constant
+            if arg.known or (arg.reason or "").startswith(_CALL):
+                return Value(1 if arg.known else 0, self.truth)
+            # an identifier kstack could not resolve may be a macro it missed
+            return Value(None, self.truth, f"{name}() of an unknown: {arg.reason}")
+        if poison := _poison(arg):
+            return poison
+        if arg.value is None:
+            return Value(None, self.truth, arg.reason)
+        t = self.types[width_type]
+        x = _wrap(arg.value, t) % (1 << t.bits)
+        if x == 0 and kind in ("clz", "ctz"):
+            return Value(None, self.truth, f"{name}(0) is undefined")
+        result = {
+            "clz": lambda: t.bits - x.bit_length(),
+            "ctz": lambda: (x & -x).bit_length() - 1,
+            "popcount": lambda: bin(x).count("1"),
+            "ffs": lambda: (x & -x).bit_length(),
+        }[kind]()
+        return Value(result, self.truth)
 
-    def arguments(self, *values: Value) -> None:
-        return None
+    def arguments(self, *values: Value) -> list[Value]:
+        return list(values)
 
     # types in casts and sizeof
 
@@ -674,6 +717,12 @@ class _Folder(Transformer_NonRecursive):
         return self._logical(a, b, decided_by=True)
 
     def cond(self, condition: Value, a: Value, b: Value) -> Value:
+        if condition.ctype is not None and condition.value is not None:
+            # gcc folds `constant ? x : f()` (the kernel's ilog2 relies on it):
+            # a call in the branch not taken does not make the value unknown
+            chosen, other = (a, b) if condition.value else (b, a)
+            if other.ctype is None and (other.reason or "").startswith(_CALL) and chosen.ctype:
+                return chosen
         if poison := _poison(condition, a, b):
             return poison
         assert a.ctype and b.ctype

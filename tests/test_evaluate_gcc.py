@@ -39,6 +39,7 @@ typedef unsigned char uint8_t; typedef unsigned short uint16_t; typedef unsigned
 typedef unsigned long long uint64_t; typedef signed char int8_t; typedef short int16_t;
 typedef int int32_t; typedef long long int64_t; typedef _Bool bool;
 typedef unsigned long uintptr_t; typedef long intptr_t;
+int foo(int);
 """
 MODEL_TYPEDEFS = {
     "LP64": "typedef unsigned long size_t; typedef long ssize_t; typedef long ptrdiff_t;\n"
@@ -58,6 +59,7 @@ GENERIC_CASES = ", ".join(f"{name}: {code}" for code, name in enumerate(TYPE_NAM
 # deliberate choice, not something to fix.
 STRICTER_THAN_GCC = {
     "L'a'": "wide character constants are left to the caller",
+    "__builtin_clz(0)": "gcc folds it to some number; the C result is undefined",
     "(void *)0": "gcc converts the pointer back, but it is not an integer constant",
     "(unsigned long *)0": "gcc converts the pointer back, but it is not an integer constant",
     "1.5": "gcc converts the double, but it is not an integer constant",

@@ -58,9 +58,9 @@ ARCH_PROFILES = {
 # (arch, name): what kstack cannot fold yet although gcc can, and why. The cell must
 # still come out "unknown" with this reason in it, never as a wrong number; once
 # kstack folds it, the value is compared like any other and the entry should go.
-KNOWN_GAPS = {
-    # ilog2() folds through __builtin_constant_p and __builtin_clzll
-    ("loongarch", "THREAD_SIZE_ORDER"): "__builtin_constant_p",
+KNOWN_GAPS: dict[tuple[str, str], str] = {
+    # none left: loongarch's THREAD_SIZE_ORDER (ilog2(), through
+    # __builtin_constant_p and __builtin_clzll) now folds like gcc
 }
 
 
