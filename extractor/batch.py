@@ -14,8 +14,9 @@ so each worker sees neighbouring tags and their shared subtrees.
 from __future__ import annotations
 
 import os
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -192,45 +193,83 @@ def run(
     request: ScanRequest, progress: Progress | None = None, stats: Stats | None = None
 ) -> list[Result]:
     """Every cell of the request (``stats``, if given, is filled in)."""
+    return list(each(request, progress, stats))
+
+
+def each(
+    request: ScanRequest, progress: Progress | None = None, stats: Stats | None = None
+) -> Iterator[Result]:
+    """Every cell of the request, in order, as soon as it is known.
+
+    A caller that writes each result out and drops it keeps memory flat
+    however many revisions there are.
+    """
     started = time.monotonic()
     stats = stats if stats is not None else Stats()
     selection = request.selection
-    if not selection.is_git:
-        if not selection.path.is_dir():
-            from .errors import SourceError
-
-            what = (
-                "no such file or directory"
-                if not selection.path.exists()
-                else "not a directory or a git repository"
-            )
-            raise SourceError(f"{selection.path}: {what}")
-        cells = _Cells(request)
-        try:
-            results = cells.all(None, DirectoryTree(selection.path, selection.max_file_bytes))
-        finally:
-            cells.close()
-        stats.add(cells.stats)
-        if progress:
-            progress(1, 1, None, stats)
-    else:
+    try:
+        if not selection.is_git:
+            yield from _directory(request, progress, stats)
+            return
         with GitObjects(selection.path) as objects:
             revs = revisions(objects, selection)
+            targets = [objects.target(rev) for rev in revs]
         jobs = min(request.jobs or os.cpu_count() or 1, max(1, len(revs) // 8))
-        results = (
-            _serial(request, revs, progress, stats)
-            if jobs <= 1
-            else _parallel(request, revs, jobs, progress, stats)
+        if not request.jobs and _mostly_cached(request, targets):
+            jobs = 1  # lookups only: worker processes would cost more than they save
+        if jobs <= 1:
+            yield from _serial(request, revs, progress, stats)
+        else:
+            yield from _parallel(request, revs, jobs, progress, stats)
+    finally:
+        stats.seconds = time.monotonic() - started
+
+
+def _mostly_cached(request: ScanRequest, targets: list[str | None]) -> bool:
+    """Whether nine in ten revisions are trees the cache has seen (a warm run)."""
+    path = request.cache_path
+    if not request.use_cache or path is None or not path.exists() or not targets:
+        return False
+    import sqlite3
+
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+        try:
+            known = {row[0] for row in db.execute("SELECT target FROM ref_trees")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False
+    return sum(t in known for t in targets) >= 0.9 * len(targets)
+
+
+def _directory(request: ScanRequest, progress: Progress | None, stats: Stats) -> Iterator[Result]:
+    selection = request.selection
+    if not selection.path.is_dir():
+        from .errors import SourceError
+
+        what = (
+            "no such file or directory"
+            if not selection.path.exists()
+            else "not a directory or a git repository"
         )
-    stats.seconds = time.monotonic() - started
-    return results
+        raise SourceError(f"{selection.path}: {what}")
+    cells = _Cells(request)
+    try:
+        results = cells.all(None, DirectoryTree(selection.path, selection.max_file_bytes))
+    finally:
+        cells.close()
+        stats.add(cells.stats)
+    if progress:
+        progress(1, 1, None, stats)
+    yield from results
 
 
 def _serial(
     request: ScanRequest, revs: list[str], progress: Progress | None, stats: Stats
-) -> list[Result]:
+) -> Iterator[Result]:
     cells = _Cells(request)
-    results: list[Result] = []
+    seen = Stats()
     try:
         with GitObjects(request.selection.path) as objects:
             for done, rev in enumerate(revs, 1):
@@ -238,32 +277,43 @@ def _serial(
                     tree: Tree | ExtractorError = cells.tree(objects, rev)
                 except ExtractorError as err:
                     tree = err.at_rev(rev)
-                results += cells.all(rev, tree)
+                yield from cells.all(rev, tree)
                 if progress:
                     progress(done, len(revs), rev, cells.stats)
     finally:
         cells.close()
-        stats.add(cells.stats)
-    return results
+        seen.add(cells.stats)
+        stats.add(seen)
 
 
 def _parallel(
     request: ScanRequest, revs: list[str], jobs: int, progress: Progress | None, stats: Stats
-) -> list[Result]:
+) -> Iterator[Result]:
     size = max(1, min(64, len(revs) // (jobs * 4) or 1))
     chunks = [revs[i : i + size] for i in range(0, len(revs), size)]
-    parts: dict[int, list[dict[str, Any]]] = {}
+    waiting: dict[int, list[dict[str, Any]]] = {}
+    next_chunk = 0
     done = 0
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork"))
+    # workers leave Ctrl-C to this process, which stops them at once
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=get_context("fork"),
+        initializer=signal.signal,
+        initargs=(signal.SIGINT, signal.SIG_IGN),
+    )
     try:
         futures = {pool.submit(_chunk, request, chunk): i for i, chunk in enumerate(chunks)}
         for future in as_completed(futures):
             documents, chunk_stats = future.result()
-            parts[futures[future]] = documents
+            waiting[futures[future]] = documents
             stats.add(chunk_stats)
             done += len(chunks[futures[future]])
             if progress:
                 progress(done, len(revs), chunks[futures[future]][-1], stats)
+            while next_chunk in waiting:  # in revision order, as soon as possible
+                for document in waiting.pop(next_chunk):
+                    yield Result.from_dict(document)
+                next_chunk += 1
     except BaseException:
         # Ctrl-C: stop now rather than after the queued chunks. Each worker
         # writes a cell in one transaction, so the cache stays consistent.
@@ -272,8 +322,3 @@ def _parallel(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-    results = []
-    for index in range(len(chunks)):
-        for document in parts[index]:
-            results.append(Result.from_dict(document))
-    return results

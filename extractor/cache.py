@@ -43,15 +43,15 @@ from . import __version__
 from .config import Config
 from .layout import Layout, mentions
 from .preprocess import CONDITIONALS, Directive, decode_text, directive_facts
-from .result import Result
-from .source import Tree
+from .result import CachedResult, Result
+from .source import GitTree, Tree
 
-SCHEMA = 1
+SCHEMA = 2
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tree_results (
-    tree_id TEXT NOT NULL, cell TEXT NOT NULL, result TEXT NOT NULL,
+    tree_id TEXT NOT NULL, cell TEXT NOT NULL, result TEXT NOT NULL, inputs TEXT NOT NULL,
     PRIMARY KEY (tree_id, cell));
 CREATE TABLE IF NOT EXISTS content_results (key TEXT PRIMARY KEY, result TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS templates (cell TEXT PRIMARY KEY, template TEXT NOT NULL);
@@ -164,6 +164,9 @@ class Cache:
         self._facts: dict[str, list[Directive]] = {}
         self._mentions: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, bool, bool]]] = {}
         self._templates: dict[str, Template] = {}
+        self._signatures: dict[
+            tuple[str, tuple[str, ...]], tuple[list[Any], dict[str, list[int]]]
+        ] = {}
         self.db = self._open(path)
 
     def _open(self, path: Path | None) -> sqlite3.Connection:
@@ -235,9 +238,9 @@ class Cache:
 
     def by_tree(self, tree_id: str, cell: str) -> Result | None:
         row = self.db.execute(
-            "SELECT result FROM tree_results WHERE tree_id=? AND cell=?", (tree_id, cell)
+            "SELECT result, inputs FROM tree_results WHERE tree_id=? AND cell=?", (tree_id, cell)
         ).fetchone()
-        return Result.from_dict(json.loads(row[0])) if row else None
+        return CachedResult(row[0], row[1]) if row else None
 
     def tree_of(self, target: str) -> str | None:
         row = self.db.execute("SELECT tree_id FROM ref_trees WHERE target=?", (target,)).fetchone()
@@ -292,8 +295,24 @@ class Cache:
     def _scan_signature(self, layout: Layout, template: Template, keyed: Keyed) -> list[Any]:
         """What the textual scan for undefined names would see, without lines."""
         tree = layout.tree
-        out: list[Any] = []
         wanted = tuple(sorted(template.scanned_names))
+        directory = tree.object_id(template.scanned or "") if isinstance(tree, GitTree) else None
+        if directory is not None and (directory, wanted) in self._signatures:
+            signature, lines = self._signatures[(directory, wanted)]
+            keyed.mention_lines.update(lines)
+            return signature
+        before = dict(keyed.mention_lines)
+        signature = self._scan(layout, template, keyed, wanted)
+        if directory is not None:
+            found = {k: v for k, v in keyed.mention_lines.items() if before.get(k) != v}
+            self._signatures[(directory, wanted)] = (signature, found)
+        return signature
+
+    def _scan(
+        self, layout: Layout, template: Template, keyed: Keyed, wanted: tuple[str, ...]
+    ) -> list[Any]:
+        tree = layout.tree
+        out: list[Any] = []
         for name in tree.listdir(template.scanned or ""):
             if not name.endswith(".h"):
                 continue
@@ -336,12 +355,11 @@ class Cache:
     ) -> None:
         """Everything learnt from one computed cell, in one transaction."""
         document = result.as_dict()
-        document["inputs"] = result.inputs
         with self.db:
             if tree_id is not None:
                 self.db.execute(
-                    "INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?)",
-                    (tree_id, cell, json.dumps(document)),
+                    "INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?, ?)",
+                    (tree_id, cell, json.dumps(document), json.dumps(result.inputs)),
                 )
             if template is not None:
                 self._templates[cell] = template
@@ -357,12 +375,10 @@ class Cache:
                     )
 
     def store_tree(self, cell: str, tree_id: str, result: Result) -> None:
-        document = result.as_dict()
-        document["inputs"] = result.inputs
         with self.db:
             self.db.execute(
-                "INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?)",
-                (tree_id, cell, json.dumps(document)),
+                "INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?, ?)",
+                (tree_id, cell, json.dumps(result.as_dict()), json.dumps(result.inputs)),
             )
 
 

@@ -213,15 +213,17 @@ def write_output(text: str, output: Path | None) -> None:
 
 def exit_status(results: list[Result]) -> int:
     """2 when the only tree failed, 3 when a batch has failed cells, else 0."""
-    bad = failed(results)
+    return _status(failed(results), len({r.rev for r in results}), len(results))
+
+
+def _status(bad: list[Result], trees: int, cells: int) -> int:
     if not bad:
         return EXIT_OK
-    revs = {r.rev for r in results}
     # a revision that cannot be read fails every arch and config the same way
     for line in dict.fromkeys(f"kstack: {result.error}" for result in bad):
         click.echo(line, err=True)
     # one tree whose cells all failed printed nothing; any value printed makes it partial
-    return EXIT_ERROR if len(revs) == 1 and len(bad) == len(results) else EXIT_PARTIAL
+    return EXIT_ERROR if trees == 1 and len(bad) == cells else EXIT_PARTIAL
 
 
 class KstackGroup(click.Group):
@@ -308,14 +310,45 @@ def scan_command(fmt: str, output: Path | None, all_configs: bool, **kwargs: Any
     show_stats = kwargs.pop("show_stats")
     request = make_request(kwargs)
     stats = Stats()
-    results = scan(request, progress=_progress(), stats=stats)
-    if any(r.error is None for r in results):
-        write_output(report.render(results, fmt), output)
+    batch = request.selection.tag_globs or len(request.selection.revs) > 1
+    if batch and fmt in report.STREAMED:
+        status = _stream(request, fmt, output, stats)
+    else:
+        results = scan(request, progress=_progress(), stats=stats)
+        if any(r.error is None for r in results):
+            write_output(report.render(results, fmt), output)
+        status = exit_status(results)
     for warning in stats.warnings:
         click.echo(f"kstack: warning: {warning}", err=True)
     if show_stats:
         click.echo(f"kstack: {stats.summary()}", err=True)
-    sys.exit(exit_status(results))
+    sys.exit(status)
+
+
+def _stream(request: ScanRequest, fmt: str, output: Path | None, stats: Any) -> int:
+    """A batch written result by result: memory stays flat however many tags."""
+    from .batch import each
+
+    revs: set[str | None] = set()
+    cells = 0
+
+    def counted() -> Any:
+        nonlocal cells
+        for result in each(request, _progress(), stats):
+            revs.add(result.rev)
+            cells += 1
+            yield result
+
+    if output is None:
+        bad = report.STREAMED[fmt](counted(), sys.stdout.write)
+    else:
+        try:
+            handle = output.open("w", encoding="utf-8", errors="backslashreplace")
+        except OSError as err:
+            raise UsageError(f"cannot write {output}: {err.strerror}") from err
+        with handle:
+            bad = report.STREAMED[fmt](counted(), handle.write)
+    return _status(bad, len(revs), cells)
 
 
 def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
@@ -559,8 +592,15 @@ def check_command(path: Path, baseline_file: Path, rev: str | None, strict: bool
     click.echo(f"ok: no constant changed against {baseline_file}")
 
 
+def _quiet_interrupts(unraisable: Any) -> None:
+    """Ctrl-C landing in a finaliser is an interruption, not a traceback."""
+    if not issubclass(unraisable.exc_type, KeyboardInterrupt):
+        sys.__unraisablehook__(unraisable)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the command, turning every failure into one line."""
+    sys.unraisablehook = _quiet_interrupts
     # a tag or path name that is not UTF-8 (git allows it) must not crash the output
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="backslashreplace")

@@ -108,19 +108,6 @@ def _source(tree: Tree, path: str, line: int | None) -> tuple[str, ...]:
     return tuple(out)
 
 
-def _is_guard(condition: Condition, table: MacroTable) -> bool:
-    """``#ifndef _ASM_X_H`` around a whole header says nothing about a value."""
-    match = re.fullmatch(r"#ifndef\s+(\w+)", condition.opening)
-    if not match:
-        return False
-    guard = table.definitions.get(match.group(1))
-    return (
-        guard is not None
-        and guard.path == condition.path
-        and not table.macros[match.group(1)].value
-    )
-
-
 def _state(symbol: str, config: Config, table: MacroTable) -> str:
     if symbol.startswith("CONFIG_"):
         value = config.symbols.get(symbol)
@@ -164,9 +151,7 @@ def explain(
             found = re.search(r"#\s*define\s+(" + re.escape(link.macro) + r")\b", source[0])
             column = found.start(1) if found else None
         branches = tuple(
-            Branch(c, tuple(_state(s, config, table) for s in c.symbols))
-            for c in link.conditions
-            if not _is_guard(c, table)
+            Branch(c, tuple(_state(s, config, table) for s in c.symbols)) for c in link.conditions
         )
         explanation.steps.append(
             Step(

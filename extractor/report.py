@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from . import __version__
+from .result import CachedResult
 from .scan import Constant, Result
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
@@ -93,9 +94,29 @@ def render_markdown(results: list[Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_json(results: list[Result]) -> str:
-    document = {"kstack": __version__, "results": [r.as_dict() for r in results]}
-    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+def render_json(results: Iterable[Result]) -> str:
+    out = io.StringIO()
+    write_json(results, out.write)
+    return out.getvalue()
+
+
+def write_json(results: Iterable[Result], write: Callable[[str], object]) -> list[Result]:
+    """The JSON document, one result per line, written as each result comes.
+
+    Returns the failed cells. One line per result keeps the output greppable and
+    lets a scan of thousands of tags run in flat memory.
+    """
+    failed = []
+    write('{"kstack": ' + json.dumps(__version__) + ', "results": [')
+    for index, result in enumerate(results):
+        text = (
+            result.json_text() if isinstance(result, CachedResult) else json.dumps(result.as_dict())
+        )
+        write(("\n" if index == 0 else ",\n") + text)
+        if result.error is not None:
+            failed.append(result)
+    write("\n]}\n")
+    return failed
 
 
 CSV_FIELDS = [
@@ -114,11 +135,25 @@ CSV_FIELDS = [
 ]
 
 
-def render_csv(results: list[Result]) -> str:
+def render_csv(results: Iterable[Result]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    write_csv(results, out.write)
+    return out.getvalue()
+
+
+def write_csv(results: Iterable[Result], write: Callable[[str], object]) -> list[Result]:
+    """One CSV row per constant, written as each result comes; returns the failed cells."""
+
+    class _Sink:
+        def write(self, text: str) -> object:
+            return write(text)
+
+    failed = []
+    writer = csv.writer(_Sink(), lineterminator="\n")
     writer.writerow(CSV_FIELDS)
     for r in results:
+        if r.error is not None:
+            failed.append(r)
         base = [r.rev or "", r.arch, r.config]
         if r.error is not None:
             writer.writerow(base + [""] * 8 + [str(r.error)])
@@ -138,7 +173,7 @@ def render_csv(results: list[Result]) -> str:
                     "",
                 ]
             )
-    return out.getvalue()
+    return failed
 
 
 def render_html(results: list[Result]) -> str:
@@ -146,6 +181,12 @@ def render_html(results: list[Result]) -> str:
 
     return page([r.as_dict() for r in results])
 
+
+#: formats written result by result, in flat memory
+STREAMED: dict[str, Callable[[Iterable[Result], Callable[[str], object]], list[Result]]] = {
+    "json": write_json,
+    "csv": write_csv,
+}
 
 RENDERERS: dict[str, Callable[[list[Result]], str]] = {
     "table": render_table,

@@ -8,6 +8,7 @@ contract documented in the README) and ``from_dict``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,3 +158,59 @@ class Result:
             error=error_from_dict(error) if error else None,
             inputs=dict(data.get("inputs", {})),
         )
+
+
+class CachedResult(Result):
+    """A result read back from the cache, decoded only when looked into.
+
+    A warm scan of thousands of tags mostly writes results straight back out;
+    ``json_text`` gives the stored JSON with this cell's revision, without
+    building the objects.
+    """
+
+    def __init__(self, text: str, inputs: str) -> None:  # noqa: D107
+        start = json.loads(text[: text.index(', "constants": ')] + "}")
+        self.rev, self.arch, self.config = start["rev"], start["arch"], start["config"]
+        self.error = None
+        self._text = text
+        self._inputs = inputs
+        self._decoded: Result | None = None
+
+    def _full(self) -> Result:
+        if self._decoded is None:
+            self._decoded = Result.from_dict(json.loads(self._text))
+        return self._decoded
+
+    @property  # type: ignore[override]
+    def constants(self) -> dict[str, Constant]:
+        return self._full().constants
+
+    @constants.setter
+    def constants(self, value: dict[str, Constant]) -> None:
+        self._full().constants = value
+
+    @property  # type: ignore[override]
+    def warnings(self) -> list[str]:
+        return self._full().warnings
+
+    @warnings.setter
+    def warnings(self, value: list[str]) -> None:
+        self._full().warnings = value
+
+    @property  # type: ignore[override]
+    def inputs(self) -> dict[str, str]:
+        return dict(json.loads(self._inputs))
+
+    @inputs.setter
+    def inputs(self, value: dict[str, str]) -> None:
+        self._inputs = json.dumps(value)
+
+    def as_dict(self) -> dict[str, Any]:
+        document = json.loads(self._text)
+        document["rev"] = self.rev
+        return document
+
+    def json_text(self) -> str:
+        """``json.dumps(self.as_dict())``, spliced rather than rebuilt."""
+        rest = self._text[self._text.index(', "arch": ') :]
+        return '{"rev": ' + json.dumps(self.rev) + rest

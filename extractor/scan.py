@@ -12,6 +12,7 @@ report module's job.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from .config import Config, make_config, read_config_file
 from .errors import EscapeError, ExtractorError, Location, SourceError
 from .layout import Layout, make_layout, mentions, textual_includes
 from .preprocess import Limits, MacroTable, preprocess
-from .result import ChainLink, Constant, Result
+from .result import ChainLink, Condition, Constant, Result
 from .source import DirectoryTree, GitObjects, Selection, Tree, revisions
 
 
@@ -82,11 +83,26 @@ def _chain(table: MacroTable, name: str) -> tuple[ChainLink, ...]:
                 where.path if where else "<builtin>",
                 where.line if where else None,
                 _definition_text(macro),
-                where.conditions if where else (),
+                tuple(c for c in where.conditions if not _is_guard(c, table)) if where else (),
             )
         )
         stack.extend(reversed(_invoked(table, macro.value)))
     return tuple(links)
+
+
+_GUARD = re.compile(r"#ifndef\s+(\w+)")
+
+
+def _is_guard(condition: Condition, table: MacroTable) -> bool:
+    """``#ifndef _ASM_X_H`` around a whole header says nothing about a value."""
+    match = _GUARD.fullmatch(condition.opening)
+    if not match:
+        return False
+    guard = table.definitions.get(match.group(1))
+    body = table.macros.get(match.group(1))
+    return (
+        guard is not None and guard.path == condition.path and body is not None and not body.value
+    )
 
 
 def fold(table: MacroTable, name: str, model: evaluate.DataModel) -> Constant:

@@ -147,6 +147,37 @@ _TREE_ENTRY = re.compile(rb"([0-7]{5,6}) ([^\0/]+)\0(.{20})", re.S)
 _TRACE = os.environ.get("KSTACK_TRACE_OBJECTS")
 
 
+#: raw tree objects kept for name lookups (bytes)
+MAX_RAW_TREE_BYTES = 64 * 1024 * 1024
+
+
+def find_entry(data: bytes, name: str) -> tuple[int, bytes] | None:
+    """The (mode, id) of ``name`` in a raw tree object, without parsing it all.
+
+    A tree entry is ``<octal mode> <name>\\0<20-byte id>``; a match counts only
+    where a mode starts an entry (at 0, or right after the previous entry's id),
+    so bytes inside an id cannot pass for a name.
+    """
+    needle = b" " + name.encode("utf-8", "surrogateescape") + b"\0"
+    position = data.find(needle)
+    end = len(needle)
+    while position != -1:
+        for start in (position - 6, position - 5):  # modes are 5 or 6 octal digits
+            mode = data[max(start, 0) : position]
+            # only the modes git writes: 40000, 100644/100755 (and old 100664),
+            # 120000, 160000; any other digits are the previous entry's id
+            if start < 0 or not (mode == b"40000" or mode[:3] in (b"100", b"120", b"160")):
+                continue
+            if not mode.isdigit() or b"8" in mode or b"9" in mode:
+                continue
+            if (start == 0 or (start >= 21 and data[start - 21] == 0)) and (
+                position + end + 20 <= len(data)
+            ):
+                return int(mode, 8), data[position + end : position + end + 20]
+        position = data.find(needle, position + 1)
+    return None
+
+
 def parse_tree(data: bytes, rev: str | None, path: str) -> dict[str, tuple[int, bytes]]:
     """A git tree object's entries: name -> (mode, binary object id)."""
     entries: dict[str, tuple[int, bytes]] = {}
@@ -227,6 +258,9 @@ class GitObjects:
         self._refs: dict[str, str] | None = None
         self._trees: dict[bytes, dict[str, tuple[int, bytes]]] = {}
         self._tree_entries = 0
+        self._children: dict[tuple[bytes, str], tuple[int, bytes] | None] = {}
+        self._raw: dict[bytes, bytes] = {}
+        self._raw_bytes = 0
         #: objects larger than this are refused before they are read into memory
         self.max_object_bytes = DEFAULT_MAX_FILE_BYTES
 
@@ -290,6 +324,40 @@ class GitObjects:
                 f"object {binsha.hex()} is missing from the repository (a shallow clone?)",
                 Location(rev, path or None),
             ) from err
+
+    def child(
+        self, binsha: bytes, name: str, rev: str | None, path: str
+    ) -> tuple[int, bytes] | None:
+        """One entry of a tree, found in its raw bytes and remembered by (tree, name).
+
+        Neighbouring tags share most subtrees, so most lookups are one dict
+        hit; a changed tree (include/linux has thousands of entries) is
+        searched for the one name rather than parsed whole.
+        """
+        key = (binsha, name)
+        if key in self._children:
+            return self._children[key]
+        parsed = self._trees.get(binsha)
+        if parsed is not None:
+            entry = parsed.get(name)
+        else:
+            entry = find_entry(self._raw_tree(binsha, rev, path), name)
+        if len(self._children) > MAX_CACHED_TREE_ENTRIES:
+            self._children.clear()
+        self._children[key] = entry
+        return entry
+
+    def _raw_tree(self, binsha: bytes, rev: str | None, path: str) -> bytes:
+        data = self._raw.get(binsha)
+        if data is None:
+            kind, data = self.read_object(binsha, rev, path)
+            if kind != "tree":
+                raise SourceError(f"expected a tree, found a {kind}", Location(rev, path or None))
+            self._raw_bytes += len(data)
+            while self._raw_bytes > MAX_RAW_TREE_BYTES and self._raw:
+                self._raw_bytes -= len(self._raw.pop(next(iter(self._raw))))
+            self._raw[binsha] = data
+        return data
 
     def tree_entries(
         self, binsha: bytes, rev: str | None, path: str
@@ -383,7 +451,7 @@ class GitTree:
             name = parts.pop(0)
             if mode != _MODE_TREE:
                 return None
-            entry = self.objects.tree_entries(sha, self.rev, "/".join(done)).get(name)
+            entry = self.objects.child(sha, name, self.rev, "/".join(done))
             if entry is None:
                 return None
             mode, sha = entry
@@ -443,6 +511,11 @@ class GitTree:
         if entry is None or stat.S_ISDIR(entry[0]):
             return None
         return entry[1].hex()
+
+    def object_id(self, path: str) -> str | None:
+        """The id of whatever is at ``path``, a directory's tree included."""
+        entry = self._lookup(path)
+        return None if entry is None else entry[1].hex()
 
 
 # --- revisions in kernel order ------------------------------------------------
