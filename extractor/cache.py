@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -120,34 +121,113 @@ class Keyed:
     mention_lines: dict[str, list[int]] = field(default_factory=dict)
 
 
+_BRANCHES = frozenset({"if", "ifdef", "ifndef", "elif", "else", "endif"})
+
+
+def _groups(facts: list[Directive]) -> list[int] | None:
+    """For each directive, the #if group it opens, continues or closes (-1 if
+    none); None when the conditionals do not balance."""
+    owner = [-1] * len(facts)
+    stack: list[int] = []
+    for index, directive in enumerate(facts):
+        if directive.kind in ("if", "ifdef", "ifndef"):
+            stack.append(index)
+            owner[index] = index
+        elif directive.kind in ("elif", "else", "endif"):
+            if not stack:
+                return None
+            owner[index] = stack[-1] if directive.kind != "endif" else stack.pop()
+    return None if stack else owner
+
+
+def _basic(directive: Directive, names: set[str]) -> bool:
+    """A directive that matters by itself: an include, an #error, a pragma, or
+    the definition of a relevant name."""
+    if directive.kind in ("define", "undef"):
+        return directive.name in names
+    return directive.kind not in _BRANCHES
+
+
+def _live_groups(facts: list[Directive], names: set[str]) -> set[int] | None:
+    """The #if groups that enclose something that matters (None: unbalanced,
+    so every group counts)."""
+    owner = _groups(facts)
+    if owner is None:
+        return None
+    live: set[int] = set()
+    open_groups: list[int] = []
+    for index, directive in enumerate(facts):
+        if directive.kind in ("if", "ifdef", "ifndef"):
+            open_groups.append(index)
+        elif directive.kind == "endif":
+            open_groups.pop()
+        elif _basic(directive, names):
+            live.update(open_groups)
+    return live
+
+
+_PARAMETERS = re.compile(r"#define\s+\w+\(([^)]*)\)")
+
+
+def _parameters(directive: Directive) -> set[str]:
+    match = _PARAMETERS.match(directive.text)
+    return {p.strip() for p in match.group(1).split(",")} if match else set()
+
+
 def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
-    """Names whose definitions can change a cell: the seeds, every name a
-    conditional or include tests, and, transitively, what their bodies use."""
+    """Names whose definitions can change a cell: the seeds, every name an
+    include uses or a *live* conditional tests (one that encloses an include, an
+    #error or a relevant definition), and, transitively, what their bodies use.
+    A conditional around unrelated definitions only does not make its names matter.
+    """
     definitions: dict[str, list[Directive]] = {}
     names = set(seeds)
     for header in facts:
         for directive in header:
             if directive.kind in ("define", "undef"):
                 definitions.setdefault(directive.name, []).append(directive)
-            elif directive.kind in CONDITIONALS or directive.kind == "include":
+            elif directive.kind == "include":
                 names.update(directive.identifiers)
     defined = list(definitions)
-    queue = list(names)
-    while queue:
-        name = queue.pop()
-        for directive in definitions.get(name, []):
-            more = set(directive.identifiers)
-            for fragment in directive.pasted:
-                more.update(n for n in defined if fragment in n)
-            for new in more - names:
-                names.add(new)
-                queue.append(new)
-    return names
+    while True:
+        before = len(names)
+        queue = list(names)
+        while queue:
+            name = queue.pop()
+            for directive in definitions.get(name, []):
+                more = set(directive.identifiers)
+                params = _parameters(directive)
+                for fragment in directive.pasted:
+                    if fragment not in params:  # `X##Y` pastes arguments, not names
+                        more.update(n for n in defined if fragment in n)
+                for new in more - names:
+                    names.add(new)
+                    queue.append(new)
+        for header in facts:
+            live = _live_groups(header, names)
+            owner = _groups(header) if live is not None else None
+            for index, directive in enumerate(header):
+                if directive.kind in CONDITIONALS and (
+                    live is None or (owner is not None and owner[index] in live)
+                ):
+                    names.update(directive.identifiers)
+        if len(names) == before:
+            return names
 
 
 def projection(facts: list[Directive], names: set[str]) -> list[Directive]:
-    """The directives of a header that can matter to a cell with these names."""
-    return [d for d in facts if d.kind not in ("define", "undef") or d.name in names]
+    """The directives of a header that can matter to a cell with these names:
+    the live #if groups' branches and what matters by itself."""
+    live = _live_groups(facts, names)
+    if live is None:
+        return [d for d in facts if d.kind not in ("define", "undef") or d.name in names]
+    owner = _groups(facts)
+    assert owner is not None
+    return [
+        d
+        for index, d in enumerate(facts)
+        if (owner[index] in live if d.kind in _BRANCHES else _basic(d, names))
+    ]
 
 
 # --- the store ----------------------------------------------------------------------
@@ -164,6 +244,8 @@ class Cache:
         self._facts: dict[str, list[Directive]] = {}
         self._mentions: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, bool, bool]]] = {}
         self._templates: dict[str, Template] = {}
+        self._name_sets: dict[bytes, set[str]] = {}
+        self._projected: dict[tuple[str, bytes], tuple[list[int], str]] = {}
         self._signatures: dict[
             tuple[str, tuple[str, ...]], tuple[list[Any], dict[str, list[int]]]
         ] = {}
@@ -263,7 +345,10 @@ class Cache:
     def content_key(self, cell: str, template: Template, layout: Layout) -> Keyed | None:
         """The content key of this tree under ``template`` (None: not keyable)."""
         tree = layout.tree
-        names = set(template.names)
+        names_key = hashlib.sha1("\0".join(template.names).encode()).digest()
+        names = self._name_sets.get(names_key)
+        if names is None:
+            names = self._name_sets[names_key] = set(template.names)
         parts: list[Any] = [
             cell,
             layout.era,
@@ -278,11 +363,18 @@ class Cache:
             if blob is None:
                 parts.append([path, None])
                 continue
-            kept = projection(self.facts(tree, path, blob), names)
-            if any("__has_include" in d.text for d in kept):
-                return None  # depends on which files exist: not keyed here
-            keyed.lines[path] = [d.line for d in kept]
-            parts.append([path, hashlib.sha1("\n".join(d.text for d in kept).encode()).hexdigest()])
+            projected = self._projected.get((blob, names_key))
+            if projected is None:
+                kept = projection(self.facts(tree, path, blob), names)
+                if any("__has_include" in d.text for d in kept):
+                    return None  # depends on which files exist: not keyed here
+                digest = hashlib.sha1("\n".join(d.text for d in kept).encode()).hexdigest()
+                projected = ([d.line for d in kept], digest)
+                if len(self._projected) > 200_000:
+                    self._projected.clear()
+                self._projected[(blob, names_key)] = projected
+            keyed.lines[path] = projected[0]
+            parts.append([path, projected[1]])
         for includer, quoted, name, _ in template.resolutions:
             parts.append(layout.locate(name, quoted=quoted, includer=includer))
         if template.scanned:

@@ -56,7 +56,6 @@ COMPILER_HEADERS: dict[str, str] = {
     "float.h": "#ifndef _KSTACK_FLOAT_H\n#define _KSTACK_FLOAT_H\n#endif\n",
 }
 
-_GCC_HEADER = re.compile(r"^compiler-gcc(\d+)\.h$")
 #: the compiler version claimed when the tree does not choose headers by it
 MODERN_GCC = (12, 2, 0)
 
@@ -217,9 +216,9 @@ def _era(tree: Tree, arch: Arch) -> tuple[str, str]:
 
 def _claimed_gcc(tree: Tree, warnings: list[str]) -> tuple[int, int, int]:
     """The newest gcc the tree has a ``compiler-gccN.h`` for, or a modern one."""
-    versions = [
-        int(m.group(1)) for name in tree.listdir("include/linux") if (m := _GCC_HEADER.match(name))
-    ]
+    # existence checks, not a listing: include/linux has thousands of entries
+    # and changes at nearly every tag
+    versions = [n for n in range(2, 13) if tree.exists(f"include/linux/compiler-gcc{n}.h")]
     if not versions:
         return MODERN_GCC
     newest = max(versions)

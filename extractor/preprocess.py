@@ -216,7 +216,7 @@ def decode_header(header: Header, rev: str | None) -> str:
 _LEXED: dict[tuple[str, str], list[list[Any]]] = {}
 _LEXED_TOKENS = [0]
 #: tokens kept lexed across cells (about 200 bytes each)
-MAX_LEXED_TOKENS = 2_000_000
+MAX_LEXED_TOKENS = 400_000
 
 
 def _remember_lexed(key: tuple[str, str], lines: list[list[Any]]) -> None:

@@ -44,6 +44,20 @@ def blob_id(data: bytes) -> str:
 
 def normalize(path: str, rev: str | None = None) -> str:
     """A tree-relative POSIX path, or ``EscapeError`` if it leaves the tree."""
+    known = _NORMALIZED.get(path)
+    if known is not None:
+        return known
+    norm = _normalize(path, rev)
+    if len(_NORMALIZED) > 100_000:
+        _NORMALIZED.clear()
+    _NORMALIZED[path] = norm
+    return norm
+
+
+_NORMALIZED: dict[str, str] = {}
+
+
+def _normalize(path: str, rev: str | None) -> str:
     if path.startswith("/") or "\0" in path:
         raise EscapeError(f"path {path!r} is absolute, outside the tree", Location(rev, path))
     norm = posixpath.normpath(path)
