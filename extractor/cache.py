@@ -42,6 +42,7 @@ from typing import Any
 
 from . import __version__
 from .config import Config
+from .errors import CacheError
 from .layout import Layout, mentions
 from .preprocess import CONDITIONALS, Directive, decode_text, directive_facts
 from .result import CachedResult, Result
@@ -255,20 +256,34 @@ class Cache:
         if path is None:
             return self._init(sqlite3.connect(":memory:"))
         path.parent.mkdir(parents=True, exist_ok=True)
+        for attempt in range(20):
+            try:
+                return self._init(sqlite3.connect(path, timeout=30))
+            except sqlite3.OperationalError:
+                # busy or locked by a concurrent run (creating the file, say):
+                # that is not corruption, so never set the file aside for it
+                if attempt == 19:
+                    raise CacheError(f"cache {path} stayed locked; try --no-cache") from None
+                time.sleep(0.1 * (attempt + 1))
+            except sqlite3.DatabaseError as err:
+                return self._set_aside(path, err)
+        raise AssertionError("unreachable")
+
+    def _set_aside(self, path: Path, err: Exception) -> sqlite3.Connection:
+        """A file that is not our database: keep it for inspection, start anew."""
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
         try:
-            return self._init(sqlite3.connect(path, timeout=30))
-        except sqlite3.DatabaseError as err:
-            aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
             os.replace(path, aside)
-            for suffix in ("-wal", "-shm"):
-                side = path.with_name(path.name + suffix)
-                if side.exists():
-                    side.unlink()
-            self.warnings.append(
-                f"cache {path} was not a usable database ({err}); "
-                f"set aside as {aside.name}, rebuilt"
-            )
-            return self._init(sqlite3.connect(path, timeout=30))
+        except FileNotFoundError:
+            pass  # a concurrent run set it aside first
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                side.unlink()
+        self.warnings.append(
+            f"cache {path} was not a usable database ({err}); set aside as {aside.name}, rebuilt"
+        )
+        return self._init(sqlite3.connect(path, timeout=30))
 
     def _init(self, db: sqlite3.Connection) -> sqlite3.Connection:
         db.execute("PRAGMA journal_mode=WAL")
