@@ -30,6 +30,7 @@ file that is not a usable database is set aside and rebuilt, with a warning.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -272,10 +273,8 @@ class Cache:
     def _set_aside(self, path: Path, err: Exception) -> sqlite3.Connection:
         """A file that is not our database: keep it for inspection, start anew."""
         aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-        try:
+        with contextlib.suppress(FileNotFoundError):  # a concurrent run set it aside first
             os.replace(path, aside)
-        except FileNotFoundError:
-            pass  # a concurrent run set it aside first
         for suffix in ("-wal", "-shm"):
             side = path.with_name(path.name + suffix)
             if side.exists():

@@ -107,17 +107,35 @@ class DirectoryTree:
     def _real(self, path: str) -> str | None:
         rel = normalize(path, self.rev)
         full = os.path.join(self.root, rel) if rel else str(self.root)
-        if not os.path.lexists(full):
-            return None
         real = os.path.realpath(full)
         root = str(self.root)
         if real != root and not real.startswith(root + os.sep):
+            # name the link that leaves, as git mode does, even when the file
+            # asked for does not exist behind it
+            link = self._leaving_link(rel)
             raise EscapeError(
-                f"{rel} is a symbolic link to {real}, outside the tree", Location(self.rev, rel)
+                f"{link} is a symbolic link to {os.path.realpath(os.path.join(root, link))}, "
+                "outside the tree",
+                Location(self.rev, link),
             )
+        if not os.path.lexists(full):
+            return None
         if os.path.islink(real):  # realpath stops where links go round in a loop
             raise EscapeError("too many symbolic links", Location(self.rev, rel))
         return real
+
+    def _leaving_link(self, rel: str) -> str:
+        """The first component of ``rel`` that is a link out of the tree."""
+        root = str(self.root)
+        parts = rel.split("/")
+        for end in range(1, len(parts) + 1):
+            prefix = "/".join(parts[:end])
+            full = os.path.join(root, prefix)
+            if os.path.islink(full):
+                real = os.path.realpath(full)
+                if real != root and not real.startswith(root + os.sep):
+                    return prefix
+        return rel
 
     def read(self, path: str) -> bytes | None:
         real = self._real(path)
