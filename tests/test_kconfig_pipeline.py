@@ -70,7 +70,9 @@ def test_thread_shift_from_kconfig(tree, arch, sets, shift, size, page):
     ) == (shift, size, page)
     if not sets or not sets[0].startswith("CONFIG_THREAD_SHIFT"):
         link = next(
-            l for l in constants["THREAD_SIZE"]["chain"] if link["macro"] == "CONFIG_THREAD_SHIFT"
+            item
+            for item in constants["THREAD_SIZE"]["chain"]
+            if item["macro"] == "CONFIG_THREAD_SHIFT"
         )
         assert link["file"] == "arch/powerpc/Kconfig"  # the chain points at the Kconfig line
         assert not any("arch table's default" in w for w in cell["warnings"])
