@@ -32,7 +32,7 @@ fuzz: install
 	cd tests && KSTACK_FUZZ_EXAMPLES=$${KSTACK_FUZZ_EXAMPLES:-5000} ../$(BIN)/python -m pytest -p no:cacheprovider -q test_fuzz_gcc.py
 
 bench: install
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --report benchmarks/RESULTS.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info
