@@ -29,8 +29,8 @@ from .config import Config
 from .errors import ExtractorError
 from .layout import make_layout
 from .result import Result
-from .scan import ScanRequest, analyse, configs_for
-from .source import DirectoryTree, GitObjects, GitTree, Tree, revisions
+from .scan import ScanRequest, analyse, configs_for, trees
+from .source import GitObjects, GitTree, Tree, revisions
 
 Progress = Callable[[int, int, str | None, "Stats"], None]
 
@@ -244,19 +244,11 @@ def _mostly_cached(request: ScanRequest, targets: list[str | None]) -> bool:
 
 
 def _directory(request: ScanRequest, progress: Progress | None, stats: Stats) -> Iterator[Result]:
-    selection = request.selection
-    if not selection.path.is_dir():
-        from .errors import SourceError
-
-        what = (
-            "no such file or directory"
-            if not selection.path.exists()
-            else "not a directory or a git repository"
-        )
-        raise SourceError(f"{selection.path}: {what}")
+    # scan.trees checks the path and builds the one directory tree
+    ((_, tree),) = list(trees(request.selection))
     cells = _Cells(request)
     try:
-        results = cells.all(None, DirectoryTree(selection.path, selection.max_file_bytes))
+        results = cells.all(None, tree)
     finally:
         cells.close()
         stats.add(cells.stats)

@@ -241,8 +241,6 @@ class Cache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.warnings: list[str] = []
-        self.hits = 0
-        self.misses = 0
         self._facts: dict[str, list[Directive]] = {}
         self._mentions: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, bool, bool]]] = {}
         self._templates: dict[str, Template] = {}

@@ -27,7 +27,7 @@ from .config import make_config, read_config_file
 from .errors import ConfigError, ExtractorError, Location, SourceError, UsageError
 from .preprocess import Limits
 from .scan import Constant, Result, ScanRequest, scan, scan_tree
-from .source import DirectoryTree, GitObjects, GitTree, Selection
+from .source import GitObjects, GitTree, Selection
 
 BASELINE_FORMAT = 1
 
@@ -477,4 +477,3 @@ __all__ = [
     "history",
     "write_baseline",
 ]
-_ = DirectoryTree  # directory mode is Selection without revisions

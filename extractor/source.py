@@ -20,7 +20,6 @@ import os
 import posixpath
 import re
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -630,20 +629,3 @@ def revisions(objects: GitObjects, selection: Selection) -> list[str]:
             raise SourceError(f"no tag matches {globs} in {selection.path}")
         revs += [t for t in tags if t not in revs]
     return revs
-
-
-def open_trees(selection: Selection) -> Iterator[Tree]:
-    """Every tree the selection names, one at a time; the repository is closed after."""
-    path = selection.path
-    if not selection.is_git:
-        if not path.exists():
-            raise SourceError(f"{path}: no such file or directory")
-        if not path.is_dir():
-            raise SourceError(f"{path}: not a directory or a git repository")
-        yield DirectoryTree(path, selection.max_file_bytes)
-        return
-    with GitObjects(path) as objects:
-        for rev in revisions(objects, selection):
-            tree = objects.resolve(rev)
-            tree.max_file_bytes = selection.max_file_bytes
-            yield tree
