@@ -28,7 +28,7 @@ from .cache import Cache, Template, cell_id, relevant_names
 from .config import Config
 from .errors import ExtractorError
 from .layout import make_layout
-from .result import Result
+from .result import CachedResult, Result
 from .scan import ScanRequest, analyse, configs_for, trees
 from .source import GitObjects, GitTree, Tree, revisions
 
@@ -127,13 +127,12 @@ class _Cells:
             except ExtractorError:
                 keyed = None  # the pipeline will report it properly
             if keyed is not None:
-                known = self.cache.by_content(keyed)
-                if known is not None:
+                found = self.cache.by_content(keyed)
+                if found is not None:
                     self.stats.content_hits += 1
-                    known.inputs = {p: b for p in template.files if (b := tree.blob_id(p))}
                     if tree_id is not None:
-                        self.cache.store_tree(cell, tree_id, known)
-                    return _as_rev(known, tree.rev)
+                        self.cache.store_tree(cell, tree_id, found)
+                    return _as_rev(found, tree.rev)
         analysis = analyse(tree, arch, config, names, self.request.limits)
         self.stats.computed += 1
         result = analysis.result
@@ -169,24 +168,52 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
 # --- driving a whole request ----------------------------------------------------------
 
 
-def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[dict[str, Any]], Stats]:
-    """One worker task: a contiguous run of revisions (results cross as dicts)."""
-    cells = _Cells(request)
-    out: list[dict[str, Any]] = []
+#: one worker's cells and objects, kept from task to task: what it learnt of
+#: blobs and trees (facts, projections, tree entries) serves its later revisions
+_WORKER: tuple[int, _Cells, GitObjects] | None = None
+
+#: a result as it crosses from a worker: (rev, JSON text, inputs JSON) for one
+#: read from the cache, or the whole document for one computed
+Shipped = tuple[str | None, str, str] | dict[str, Any]
+
+
+def _worker_start() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+
+
+def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[Shipped], Stats]:
+    """One worker task: a contiguous run of revisions."""
+    global _WORKER
+    if _WORKER is None or _WORKER[0] != os.getpid():  # never a parent's connection
+        _WORKER = (os.getpid(), _Cells(request), GitObjects(request.selection.path))
+    _, cells, objects = _WORKER
+    cells.stats = Stats(warnings=list(cells.cache.warnings))
+    out: list[Shipped] = []
     try:
-        with GitObjects(request.selection.path) as objects:
-            for rev in revs:
-                try:
-                    tree: Tree | ExtractorError = cells.tree(objects, rev)
-                except ExtractorError as err:
-                    tree = err.at_rev(rev)
-                for result in cells.all(rev, tree):
+        for rev in revs:
+            try:
+                tree: Tree | ExtractorError = cells.tree(objects, rev)
+            except ExtractorError as err:
+                tree = err.at_rev(rev)
+            for result in cells.all(rev, tree):
+                if isinstance(result, CachedResult):
+                    out.append((result.rev, *result.stored()))
+                else:
                     document = result.as_dict()
                     document["inputs"] = result.inputs
                     out.append(document)
     finally:
-        cells.close()
+        # what the task learnt is on disk, and no git process outlives it
+        cells.cache.flush()
+        objects.close()
     return out, cells.stats
+
+
+def _received(shipped: Shipped) -> Result:
+    if isinstance(shipped, dict):
+        return Result.from_dict(shipped)
+    rev, text, inputs = shipped
+    return _as_rev(CachedResult(text, inputs), rev)
 
 
 def run(
@@ -283,15 +310,14 @@ def _parallel(
 ) -> Iterator[Result]:
     size = max(1, min(64, len(revs) // (jobs * 4) or 1))
     chunks = [revs[i : i + size] for i in range(0, len(revs), size)]
-    waiting: dict[int, list[dict[str, Any]]] = {}
+    waiting: dict[int, list[Shipped]] = {}
     next_chunk = 0
     done = 0
     # workers leave Ctrl-C to this process, which stops them at once
     pool = ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=get_context("fork"),
-        initializer=signal.signal,
-        initargs=(signal.SIGINT, signal.SIG_IGN),
+        initializer=_worker_start,
     )
     try:
         futures = {pool.submit(_chunk, request, chunk): i for i, chunk in enumerate(chunks)}
@@ -303,8 +329,8 @@ def _parallel(
             if progress:
                 progress(done, len(revs), chunks[futures[future]][-1], stats)
             while next_chunk in waiting:  # in revision order, as soon as possible
-                for document in waiting.pop(next_chunk):
-                    yield Result.from_dict(document)
+                for shipped in waiting.pop(next_chunk):
+                    yield _received(shipped)
                 next_chunk += 1
     except BaseException:
         # Ctrl-C: stop now rather than after the queued chunks. Each worker

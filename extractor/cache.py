@@ -50,6 +50,10 @@ from .result import CachedResult, Result
 from .source import GitTree, Tree
 
 SCHEMA = 2
+#: rows found by content that are written together, in one transaction
+PENDING_ROWS = 128
+#: entries kept in each per-process memo before it is cleared (flat memory)
+MAX_MEMO = 100_000
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -121,6 +125,13 @@ class Keyed:
     lines: dict[str, list[int]]
     #: per (header, name), the lines where the scan saw the name
     mention_lines: dict[str, list[int]] = field(default_factory=dict)
+    #: the template's headers in this tree: path -> blob id
+    inputs: dict[str, str] = field(default_factory=dict)
+
+    def placement(self) -> tuple[str, str]:
+        """The key together with every line it reads a result back at."""
+        lines = json.dumps([self.lines, self.mention_lines], sort_keys=True)
+        return self.key, hashlib.sha1(lines.encode()).hexdigest()
 
 
 _BRANCHES = frozenset({"if", "ifdef", "ifndef", "elif", "else", "endif"})
@@ -249,6 +260,11 @@ class Cache:
         self._signatures: dict[
             tuple[str, tuple[str, ...]], tuple[list[Any], dict[str, list[int]]]
         ] = {}
+        #: (content key, lines) -> the result's JSON text at those lines
+        self._placed: dict[tuple[str, str], str] = {}
+        #: tree rows and tag -> tree rows not yet written (see ``flush``)
+        self._pending_trees: list[tuple[str, str, str, str]] = []
+        self._pending_refs: list[tuple[str, str]] = []
         self.db = self._open(path)
 
     def _open(self, path: Path | None) -> sqlite3.Connection:
@@ -297,7 +313,10 @@ class Cache:
         return db
 
     def close(self) -> None:
-        self.db.close()
+        try:
+            self.flush()
+        finally:
+            self.db.close()
 
     def __enter__(self) -> Cache:
         return self
@@ -325,6 +344,8 @@ class Cache:
                 self.db.execute(
                     "INSERT OR IGNORE INTO facts VALUES (?, ?)", (blob, json.dumps(rows))
                 )
+        if len(self._facts) > MAX_MEMO // 10:
+            self._facts.clear()
         self._facts[blob] = found
         return found
 
@@ -341,8 +362,7 @@ class Cache:
         return row[0] if row else None
 
     def remember_tree(self, target: str, tree_id: str) -> None:
-        with self.db:
-            self.db.execute("INSERT OR REPLACE INTO ref_trees VALUES (?, ?)", (target, tree_id))
+        self._pending_refs.append((target, tree_id))
 
     # -- content key -----------------------------------------------------------
 
@@ -375,6 +395,7 @@ class Cache:
             if blob is None:
                 parts.append([path, None])
                 continue
+            keyed.inputs[path] = blob
             projected = self._projected.get((blob, names_key))
             if projected is None:
                 kept = projection(self.facts(tree, path, blob), names)
@@ -382,7 +403,7 @@ class Cache:
                     return None  # depends on which files exist: not keyed here
                 digest = hashlib.sha1("\n".join(d.text for d in kept).encode()).hexdigest()
                 projected = ([d.line for d in kept], digest)
-                if len(self._projected) > 200_000:
+                if len(self._projected) > MAX_MEMO:
                     self._projected.clear()
                 self._projected[(blob, names_key)] = projected
             keyed.lines[path] = projected[0]
@@ -409,43 +430,68 @@ class Cache:
         signature = self._scan(layout, template, keyed, wanted)
         if directory is not None:
             found = {k: v for k, v in keyed.mention_lines.items() if before.get(k) != v}
+            if len(self._signatures) > MAX_MEMO // 10:
+                self._signatures.clear()
             self._signatures[(directory, wanted)] = (signature, found)
         return signature
 
     def _scan(
         self, layout: Layout, template: Template, keyed: Keyed, wanted: tuple[str, ...]
     ) -> list[Any]:
+        """The headers of the scanned directory that mention a wanted name, and how.
+
+        A header that mentions none cannot change what the scan finds, so only
+        the others are in the signature; each header version is scanned once.
+        """
         tree = layout.tree
+        directory = template.scanned or ""
+        memo = self._mentions
         out: list[Any] = []
-        for name in tree.listdir(template.scanned or ""):
+        for name, blob in sorted(tree.file_ids(directory).items()):
             if not name.endswith(".h"):
                 continue
-            path = f"{template.scanned}/{name}"
-            blob = tree.blob_id(path)
-            if blob is None:
-                continue
+            path = f"{directory}/{name}"
             key = (blob, wanted)
-            if key not in self._mentions:
+            seen = memo.get(key)
+            if seen is None:
                 found = mentions(layout, set(wanted), [], only=[path])
-                self._mentions[key] = [
+                seen = [
                     (n, m.line, m.defines, m.enumerator)
                     for n, ms in sorted(found.items())
                     for m in ms
                 ]
-            seen = self._mentions[key]
+                if len(memo) > MAX_MEMO:
+                    memo.clear()
+                memo[key] = seen
+            if not seen:
+                continue
             for n, line, _, _ in seen:
                 keyed.mention_lines.setdefault(f"{path}\0{n}", []).append(line)
             out.append([path, [[n, d, e] for n, _, d, e in seen]])
         return out
 
-    def by_content(self, keyed: Keyed) -> Result | None:
-        row = self.db.execute(
-            "SELECT result FROM content_results WHERE key=?", (keyed.key,)
-        ).fetchone()
-        if row is None:
-            return None
-        document = relocate(json.loads(row[0]), keyed, to_lines=True)
-        return Result.from_dict(document) if document is not None else None
+    def by_content(self, keyed: Keyed) -> CachedResult | None:
+        """The stored result for this content key, at this tree's lines.
+
+        Neighbouring tags mostly share both the key and the lines, so the
+        result read back last is kept as JSON text and not decoded again.
+        """
+        placed = keyed.placement()
+        text = self._placed.get(placed)
+        if text is None:
+            row = self.db.execute(
+                "SELECT result FROM content_results WHERE key=?", (keyed.key,)
+            ).fetchone()
+            if row is None:
+                return None
+            document = relocate(json.loads(row[0]), keyed, to_lines=True)
+            if document is None:
+                return None
+            text = json.dumps(document)
+            if len(self._placed) > 64:
+                self._placed.clear()
+            self._placed[placed] = text
+        return CachedResult(text, json.dumps(keyed.inputs))
 
     # -- storing ---------------------------------------------------------------
 
@@ -478,12 +524,26 @@ class Cache:
                         (keyed.key, json.dumps(relocatable)),
                     )
 
-    def store_tree(self, cell: str, tree_id: str, result: Result) -> None:
+    def store_tree(self, cell: str, tree_id: str, result: CachedResult) -> None:
+        """Remember a result found by content under its tree too (written in batches)."""
+        text, inputs = result.stored()
+        self._pending_trees.append((tree_id, cell, text, inputs))
+        if len(self._pending_trees) >= PENDING_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the rows kept back, in one transaction."""
+        if not (self._pending_trees or self._pending_refs):
+            return
         with self.db:
-            self.db.execute(
-                "INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?, ?)",
-                (tree_id, cell, json.dumps(result.as_dict()), json.dumps(result.inputs)),
+            self.db.executemany(
+                "INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?, ?)", self._pending_trees
             )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO ref_trees VALUES (?, ?)", self._pending_refs
+            )
+        self._pending_trees.clear()
+        self._pending_refs.clear()
 
 
 # --- line relocation ---------------------------------------------------------------

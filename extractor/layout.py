@@ -75,6 +75,10 @@ class Header:
         return blob_id(self.text)
 
 
+#: (layout shape, include) -> the paths the include tries: the same for every tag
+_LOCATED: dict[tuple[object, ...], list[tuple[str, str]]] = {}
+
+
 @dataclass
 class Layout:
     tree: Tree
@@ -169,8 +173,22 @@ class Layout:
 
     def locate(self, name: str, *, quoted: bool, includer: str | None) -> str:
         """Where ``find`` would resolve ``name``, without reading any file."""
-        for path in self._candidates(name, quoted, includer):
-            real = self._alias(path)
+        local = quoted and includer is not None and not includer.startswith("<")
+        key = (
+            self.era,
+            self.asm_dir,
+            tuple(self.include_dirs),
+            name,
+            posixpath.dirname(includer) if local and includer else None,
+        )
+        candidates = _LOCATED.get(key)
+        if candidates is None:
+            paths = self._candidates(name, quoted, includer)
+            candidates = [(path, self._alias(path)) for path in paths]
+            if len(_LOCATED) > 50_000:
+                _LOCATED.clear()
+            _LOCATED[key] = candidates
+        for path, real in candidates:
             if self.tree.exists(real):
                 return real
             if path in self._generated or self._would_generate(path):
@@ -245,7 +263,7 @@ def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
     for mach in arch.mach_dirs:
         if tree.is_dir(f"{asm_dir}/{mach}"):
             include_dirs.append(f"{asm_dir}/{mach}")
-    force = ["linux/kconfig.h"] if tree.read("include/linux/kconfig.h") is not None else []
+    force = ["linux/kconfig.h"] if tree.exists("include/linux/kconfig.h") else []
     return Layout(
         tree=tree,
         arch=arch,

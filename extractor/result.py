@@ -210,6 +210,10 @@ class CachedResult(Result):
         document["rev"] = self.rev
         return document
 
+    def stored(self) -> tuple[str, str]:
+        """The result's JSON text and its inputs' JSON text, as the cache keeps them."""
+        return self._text, self._inputs
+
     def json_text(self) -> str:
         """``json.dumps(self.as_dict())``, spliced rather than rebuilt."""
         rest = self._text[self._text.index(', "arch": ') :]

@@ -89,6 +89,9 @@ class Tree(Protocol):
     def blob_id(self, path: str) -> str | None:
         """A content id for the file (the git blob id), None if absent."""
 
+    def file_ids(self, path: str) -> dict[str, str]:
+        """The files directly in a directory (links followed): name -> blob id."""
+
 
 @dataclass
 class DirectoryTree:
@@ -170,6 +173,11 @@ class DirectoryTree:
             self._ids[path] = None if data is None else blob_id(data)
         return self._ids[path]
 
+    def file_ids(self, path: str) -> dict[str, str]:
+        prefix = f"{path}/" if path else ""
+        found = {name: self.blob_id(prefix + name) for name in self.listdir(path)}
+        return {name: blob for name, blob in found.items() if blob is not None}
+
 
 #: parsed tree entries kept across revisions (a bound on memory, not on speed)
 MAX_CACHED_TREE_ENTRIES = 400_000
@@ -178,6 +186,8 @@ _TREE_ENTRY = re.compile(rb"([0-7]{5,6}) ([^\0/]+)\0(.{20})", re.S)
 _TRACE = os.environ.get("KSTACK_TRACE_OBJECTS")
 
 
+#: objects read ahead and not yet taken, at most
+MAX_PREFETCHED = 4096
 #: raw tree objects kept for name lookups (bytes)
 MAX_RAW_TREE_BYTES = 64 * 1024 * 1024
 
@@ -274,6 +284,68 @@ def read_refs(directory: Path) -> dict[str, str]:
     return refs
 
 
+class _Batch:
+    """One ``git cat-file --batch``, started by GitPython, fed many ids per round trip.
+
+    GitPython's object stream asks for one object and waits for its answer;
+    a scan that knows the dozen objects it needs next writes all their ids,
+    then reads the answers, so git works while Python does.
+    """
+
+    #: ids written before the answers are read: their requests must fit in the
+    #: pipe to git (64 KiB) so that writing can never wait on git's output
+    PER_WRITE = 1000
+
+    def __init__(self, repo: Any) -> None:
+        import subprocess
+
+        self.handle = repo.git.cat_file("--batch", as_process=True, istream=subprocess.PIPE)
+        self.proc = self.handle.proc
+
+    def read(self, ids: list[bytes], limit: int) -> list[tuple[str, bytes | int] | None]:
+        """Per id: (type, data), (type, size) when over ``limit``, or None if missing."""
+        out: list[tuple[str, bytes | int] | None] = []
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        for start in range(0, len(ids), self.PER_WRITE):
+            part = ids[start : start + self.PER_WRITE]
+            stdin.write(b"".join(binsha.hex().encode() + b"\n" for binsha in part))
+            stdin.flush()
+            for _ in part:
+                fields = stdout.readline().split()
+                if len(fields) == 2 and fields[1] == b"missing":
+                    out.append(None)
+                    continue
+                if len(fields) != 3:
+                    raise OSError("git cat-file stopped answering")
+                kind, size = fields[1].decode(), int(fields[2])
+                if size > limit:
+                    left = size + 1
+                    while left:  # drain, so the pipe stays in step
+                        left -= len(stdout.read(min(left, 1 << 20)) or b"x" * left)
+                    out.append((kind, size))
+                    continue
+                data = stdout.read(size + 1)
+                if len(data) != size + 1:
+                    raise OSError("git cat-file stopped answering")
+                out.append((kind, data[:-1]))
+        return out
+
+    def close(self) -> None:
+        proc = self.proc
+        try:
+            if proc.stdin:
+                proc.stdin.close()
+            proc.wait(timeout=5)
+        except Exception:  # already gone, or stuck: make sure it ends
+            proc.kill()
+            proc.wait()
+        finally:
+            if proc.stdout:
+                proc.stdout.close()
+            if proc.stderr:
+                proc.stderr.close()
+
+
 class GitObjects:
     """One repository's object reader, shared by every revision read from it.
 
@@ -291,6 +363,9 @@ class GitObjects:
         self._tree_entries = 0
         self._children: dict[tuple[bytes, str], tuple[int, bytes] | None] = {}
         self._raw: dict[bytes, bytes] = {}
+        self._batch: _Batch | None = None
+        #: objects read ahead in one round trip, not yet asked for
+        self._prefetched: dict[bytes, tuple[str, bytes | int]] = {}
         self._raw_bytes = 0
         #: objects larger than this are refused before they are read into memory
         self.max_object_bytes = DEFAULT_MAX_FILE_BYTES
@@ -322,6 +397,8 @@ class GitObjects:
         return None
 
     def close(self) -> None:
+        self._drop_batch()
+        self._prefetched.clear()
         if self._repo is not None:
             self._repo.close()
             self._repo = None
@@ -333,28 +410,55 @@ class GitObjects:
         self.close()
 
     def read_object(self, binsha: bytes, rev: str | None, path: str) -> tuple[str, bytes]:
-        if _TRACE is not None:  # the benchmark's git floor replays exactly these reads
-            with open(_TRACE, "a") as trace:
-                trace.write(binsha.hex() + "\n")
-        try:
-            stream = self.repo.odb.stream(binsha)
-            if stream.size > self.max_object_bytes:
-                while stream.read(1 << 20):  # drain, so the cat-file pipe stays in step
-                    pass
-                raise LimitError(
-                    f"{'file' if path else 'object'} is {stream.size} bytes, over the "
-                    f"{self.max_object_bytes}-byte limit "
-                    "(raise it with --limit-file-size)",
-                    Location(rev, path or None),
-                )
-            return stream.type.decode(), stream.read()
-        except (RecursionError, LimitError):  # not a missing object
-            raise
-        except Exception as err:  # gitdb raises several unrelated types
+        found = self._prefetched.pop(binsha, None)
+        if found is None:
+            found = self._read([binsha], rev, path)[0]
+        if found is None:
             raise SourceError(
                 f"object {binsha.hex()} is missing from the repository (a shallow clone?)",
                 Location(rev, path or None),
+            )
+        kind, data = found
+        if isinstance(data, int):
+            raise LimitError(
+                f"{'file' if path else 'object'} is {data} bytes, over the "
+                f"{self.max_object_bytes}-byte limit "
+                "(raise it with --limit-file-size)",
+                Location(rev, path or None),
+            )
+        return kind, data
+
+    def prefetch(self, ids: list[bytes]) -> None:
+        """Read these objects in one round trip; ``read_object`` then takes them."""
+        wanted = [i for i in dict.fromkeys(ids) if i not in self._prefetched and i not in self._raw]
+        if len(wanted) < 2:
+            return
+        for binsha, found in zip(wanted, self._read(wanted, None, ""), strict=True):
+            if found is not None:
+                self._prefetched[binsha] = found
+        while len(self._prefetched) > MAX_PREFETCHED:  # not taken after all: forget
+            self._prefetched.pop(next(iter(self._prefetched)))
+
+    def _read(
+        self, ids: list[bytes], rev: str | None, path: str
+    ) -> list[tuple[str, bytes | int] | None]:
+        if _TRACE is not None:  # the benchmark's git floor replays exactly these reads
+            with open(_TRACE, "a") as trace:
+                trace.write("".join(binsha.hex() + "\n" for binsha in ids))
+        try:
+            if self._batch is None:
+                self._batch = _Batch(self.repo)
+            return self._batch.read(ids, self.max_object_bytes)
+        except (OSError, ValueError) as err:
+            self._drop_batch()
+            raise SourceError(
+                f"reading objects failed: git cat-file: {err}", Location(rev, path or None)
             ) from err
+
+    def _drop_batch(self) -> None:
+        if self._batch is not None:
+            batch, self._batch = self._batch, None
+            batch.close()
 
     def child(
         self, binsha: bytes, name: str, rev: str | None, path: str
@@ -372,13 +476,13 @@ class GitObjects:
         if parsed is not None:
             entry = parsed.get(name)
         else:
-            entry = find_entry(self._raw_tree(binsha, rev, path), name)
+            entry = find_entry(self.raw_tree(binsha, rev, path), name)
         if len(self._children) > MAX_CACHED_TREE_ENTRIES:
             self._children.clear()
         self._children[key] = entry
         return entry
 
-    def _raw_tree(self, binsha: bytes, rev: str | None, path: str) -> bytes:
+    def raw_tree(self, binsha: bytes, rev: str | None, path: str) -> bytes:
         data = self._raw.get(binsha)
         if data is None:
             kind, data = self.read_object(binsha, rev, path)
@@ -467,13 +571,45 @@ class GitTree:
 
     def __post_init__(self) -> None:
         self.label = f"{self.objects.path}@{self.rev}"
+        #: path -> resolved (mode, sha), for this revision: the cells of one tag
+        #: and the directories of every path share it
+        self._entries: dict[str, tuple[int, bytes] | None] = {}
 
     @property
     def tree_id(self) -> str:
         return self.root_sha.hex()
 
     def _lookup(self, path: str) -> tuple[int, bytes] | None:
-        """(mode, sha) of the entry at ``path``, following links inside the tree."""
+        """(mode, sha) of the entry at ``path``, following links inside the tree.
+
+        A path costs one lookup of its directory (remembered for this
+        revision) and one of its name in that directory's tree (remembered
+        by tree id across revisions); links take the slow walk.
+        """
+        entries = self._entries
+        if path in entries:
+            return entries[path]
+        norm = normalize(path, self.rev)
+        if norm != path and norm in entries:
+            found = entries[norm]
+        elif not norm:
+            found = (_MODE_TREE, self.root_sha)
+        else:
+            head, _, name = norm.rpartition("/")
+            parent = self._lookup(head) if head else (_MODE_TREE, self.root_sha)
+            if parent is None or parent[0] != _MODE_TREE:
+                found = None
+            else:
+                found = self.objects.child(parent[1], name, self.rev, head)
+                if found is not None and found[0] == _MODE_LINK:
+                    found = self._walk(norm)
+        if len(entries) > MAX_CACHED_TREE_ENTRIES // 8:
+            entries.clear()
+        entries[path] = found
+        return found
+
+    def _walk(self, path: str) -> tuple[int, bytes] | None:
+        """The lookup from the root, one name at a time, following links."""
         parts = normalize(path, self.rev).split("/") if normalize(path, self.rev) else []
         hops = 0
         done: list[str] = []
@@ -542,6 +678,30 @@ class GitTree:
         if entry is None or stat.S_ISDIR(entry[0]):
             return None
         return entry[1].hex()
+
+    def file_ids(self, path: str) -> dict[str, str]:
+        """Read off the directory's raw tree object in one pass, not name by name:
+        the asm directory has hundreds of headers and changes at most tags."""
+        entry = self._lookup(path)
+        if entry is None or entry[0] != _MODE_TREE:
+            return {}
+        raw = self.objects.raw_tree(entry[1], self.rev, path)
+        found = _TREE_ENTRY.findall(raw)
+        if sum(len(m) + len(n) + 22 for m, n, _ in found) != len(raw):
+            parse_tree(raw, self.rev, path)  # raises: not a well-formed tree
+        prefix = f"{path}/" if path else ""
+        out: dict[str, str] = {}
+        for mode, raw_name, sha in found:
+            if mode in (b"40000", b"160000"):
+                continue
+            name = raw_name.decode("utf-8", "surrogateescape")
+            if mode == b"120000":
+                linked = self.blob_id(prefix + name)
+                if linked is not None:
+                    out[name] = linked
+            else:
+                out[name] = sha.hex()
+        return out
 
     def object_id(self, path: str) -> str | None:
         """The id of whatever is at ``path``, a directory's tree included."""
