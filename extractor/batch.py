@@ -32,6 +32,9 @@ from .result import CachedResult, Result
 from .scan import ScanRequest, analyse, configs_for, trees
 from .source import GitObjects, GitTree, Tree, revisions
 
+#: revisions whose trees are looked up together
+PREPARED = 64
+
 Progress = Callable[[int, int, str | None, "Stats"], None]
 
 
@@ -75,6 +78,8 @@ class _Cells:
         self.stats = Stats(warnings=list(self.cache.warnings))
         self.arches: list[Arch] = [get_arch(name) for name in request.arches]
         self.configs = {a.name: configs_for(request, a) for a in self.arches}
+        #: (arch, config) -> cell id: the same for every revision
+        self.cells: dict[tuple[str, str], str] = {}
 
     def close(self) -> None:
         self.cache.close()
@@ -93,9 +98,17 @@ class _Cells:
                 )
         tree = objects.resolve(rev)
         tree.max_file_bytes = self.request.selection.max_file_bytes
+        tree.warm()
         if target is not None:
             self.cache.remember_tree(target, tree.tree_id)
         return tree
+
+    def prepare(self, objects: GitObjects, revs: list[str]) -> None:
+        """Read the way from each new revision to its tree, for all of them at once."""
+        targets = [objects.target(rev) for rev in revs]
+        objects.peel(
+            [bytes.fromhex(t) for t in targets if t and len(t) == 40 and not self.cache.tree_of(t)]
+        )
 
     def all(self, rev: str | None, tree: Tree | ExtractorError) -> list[Result]:
         self.stats.trees += 1
@@ -113,7 +126,11 @@ class _Cells:
 
     def one(self, tree: Tree, arch: Arch, config: Config) -> Result:
         names = self.request.macros
-        cell = cell_id(arch.name, config, [*arch.constants, *names])
+        cell = self.cells.get((arch.name, config.name))
+        if cell is None:
+            cell = self.cells[(arch.name, config.name)] = cell_id(
+                arch.name, config, [*arch.constants, *names]
+            )
         tree_id = tree.tree_id if isinstance(tree, GitTree) else None
         if tree_id is not None:
             known = self.cache.by_tree(tree_id, cell)
@@ -190,6 +207,7 @@ def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[Shipped], Stats]
     cells.stats = Stats(warnings=list(cells.cache.warnings))
     out: list[Shipped] = []
     try:
+        cells.prepare(objects, revs)
         for rev in revs:
             try:
                 tree: Tree | ExtractorError = cells.tree(objects, rev)
@@ -292,6 +310,8 @@ def _serial(
     try:
         with GitObjects(request.selection.path) as objects:
             for done, rev in enumerate(revs, 1):
+                if done % PREPARED == 1:
+                    cells.prepare(objects, revs[done - 1 : done - 1 + PREPARED])
                 try:
                     tree: Tree | ExtractorError = cells.tree(objects, rev)
                 except ExtractorError as err:

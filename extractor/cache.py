@@ -8,7 +8,8 @@ preprocessor, or None; and the records that make later cells cheap.
 Two keys:
 
 - the *tree key*: (tree id, cell). A revision whose tree was evaluated before
-  costs one lookup.
+  costs one lookup. The row names the result's text by its hash: neighbouring
+  tags mostly have the same result, and it is kept once.
 - the *content key*: a hash over the headers one evaluation of the cell read
   (its *template*), but only of the directives in them that can change the
   cell's macros: conditionals, includes, #error, and the #define/#undef of
@@ -23,9 +24,10 @@ lines of the cell at hand, so a comment added above a definition moves the
 reported line without a re-run.
 
 Per-blob directive facts are computed once per blob id and shared by every
-revision. The file is in WAL mode so concurrent runs can share it; each cell
-is written in one transaction, so an interrupted run leaves it consistent; a
-file that is not a usable database is set aside and rebuilt, with a warning.
+revision. The file is in WAL mode so concurrent runs can share it; a computed
+cell is written in one transaction, and cells found by content are written
+in batches of whole rows, so an interrupted run leaves it consistent; a file
+that is not a usable database is set aside and rebuilt, with a warning.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ import os
 import re
 import sqlite3
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,9 +50,9 @@ from .errors import CacheError
 from .layout import Layout, mentions
 from .preprocess import CONDITIONALS, Directive, decode_text, directive_facts
 from .result import CachedResult, Result
-from .source import GitTree, Tree
+from .source import Tree
 
-SCHEMA = 2
+SCHEMA = 3
 #: rows found by content that are written together, in one transaction
 PENDING_ROWS = 128
 #: entries kept in each per-process memo before it is cleared (flat memory)
@@ -58,8 +61,9 @@ MAX_MEMO = 100_000
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tree_results (
-    tree_id TEXT NOT NULL, cell TEXT NOT NULL, result TEXT NOT NULL, inputs TEXT NOT NULL,
+    tree_id TEXT NOT NULL, cell TEXT NOT NULL, result_id TEXT NOT NULL, inputs TEXT NOT NULL,
     PRIMARY KEY (tree_id, cell));
+CREATE TABLE IF NOT EXISTS results (id TEXT PRIMARY KEY, result TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS content_results (key TEXT PRIMARY KEY, result TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS templates (cell TEXT PRIMARY KEY, template TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS facts (blob TEXT PRIMARY KEY, facts TEXT NOT NULL);
@@ -122,16 +126,17 @@ class Keyed:
 
     key: str
     #: per header, the lines of its relevant directives (ordinal -> line)
-    lines: dict[str, list[int]]
+    lines: dict[str, Sequence[int]]
     #: per (header, name), the lines where the scan saw the name
     mention_lines: dict[str, list[int]] = field(default_factory=dict)
     #: the template's headers in this tree: path -> blob id
     inputs: dict[str, str] = field(default_factory=dict)
+    #: every line a result is read back at, in the order the key met them
+    placed: list[Any] = field(default_factory=list)
 
-    def placement(self) -> tuple[str, str]:
+    def placement(self) -> tuple[Any, ...]:
         """The key together with every line it reads a result back at."""
-        lines = json.dumps([self.lines, self.mention_lines], sort_keys=True)
-        return self.key, hashlib.sha1(lines.encode()).hexdigest()
+        return self.key, tuple(self.placed)
 
 
 _BRANCHES = frozenset({"if", "ifdef", "ifndef", "elif", "else", "endif"})
@@ -256,14 +261,17 @@ class Cache:
         self._mentions: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, bool, bool]]] = {}
         self._templates: dict[str, Template] = {}
         self._name_sets: dict[bytes, set[str]] = {}
-        self._projected: dict[tuple[str, bytes], tuple[list[int], str]] = {}
-        self._signatures: dict[
-            tuple[str, tuple[str, ...]], tuple[list[Any], dict[str, list[int]]]
-        ] = {}
+        self._projected: dict[tuple[str, bytes], tuple[tuple[int, ...], str]] = {}
+        #: (directory, names) -> the file ids of its last scan, and the headers
+        #: in it that mention a name (with their blob and mentions)
+        self._scans: dict[tuple[str, tuple[str, ...]], tuple[dict[str, str], dict[str, Any]]] = {}
         #: (content key, lines) -> the result's JSON text at those lines
-        self._placed: dict[tuple[str, str], str] = {}
-        #: tree rows and tag -> tree rows not yet written (see ``flush``)
+        self._placed: dict[tuple[Any, ...], tuple[str, str]] = {}
+        #: result, tree and tag -> tree rows not yet written (see ``flush``)
+        self._pending_results: list[tuple[str, str]] = []
         self._pending_trees: list[tuple[str, str, str, str]] = []
+        #: result ids this process wrote (or queued)
+        self._written: set[str] = set()
         self._pending_refs: list[tuple[str, str]] = []
         self.db = self._open(path)
 
@@ -353,7 +361,9 @@ class Cache:
 
     def by_tree(self, tree_id: str, cell: str) -> Result | None:
         row = self.db.execute(
-            "SELECT result, inputs FROM tree_results WHERE tree_id=? AND cell=?", (tree_id, cell)
+            "SELECT r.result, t.inputs FROM tree_results t JOIN results r ON r.id = t.result_id"
+            " WHERE t.tree_id=? AND t.cell=?",
+            (tree_id, cell),
         ).fetchone()
         return CachedResult(row[0], row[1]) if row else None
 
@@ -402,59 +412,49 @@ class Cache:
                 if any("__has_include" in d.text for d in kept):
                     return None  # depends on which files exist: not keyed here
                 digest = hashlib.sha1("\n".join(d.text for d in kept).encode()).hexdigest()
-                projected = ([d.line for d in kept], digest)
+                projected = (tuple(d.line for d in kept), digest)
                 if len(self._projected) > MAX_MEMO:
                     self._projected.clear()
                 self._projected[(blob, names_key)] = projected
             keyed.lines[path] = projected[0]
+            keyed.placed.append(projected[0])
             parts.append([path, projected[1]])
         for includer, quoted, name, _ in template.resolutions:
             parts.append(layout.locate(name, quoted=quoted, includer=includer))
         if template.scanned:
-            parts.append(self._scan_signature(layout, template, keyed))
+            parts.append(self._scan(layout, template, keyed))
         parts.append([tree.blob_id(path) for path in template.kconfig])
         parts.append([tree.exists(p) for p in ("Kconfig", f"arch/{layout.arch.srcarch}/Kconfig")])
         keyed.key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         return keyed
 
-    def _scan_signature(self, layout: Layout, template: Template, keyed: Keyed) -> list[Any]:
-        """What the textual scan for undefined names would see, without lines."""
-        tree = layout.tree
-        wanted = tuple(sorted(template.scanned_names))
-        directory = tree.object_id(template.scanned or "") if isinstance(tree, GitTree) else None
-        if directory is not None and (directory, wanted) in self._signatures:
-            signature, lines = self._signatures[(directory, wanted)]
-            keyed.mention_lines.update(lines)
-            return signature
-        before = dict(keyed.mention_lines)
-        signature = self._scan(layout, template, keyed, wanted)
-        if directory is not None:
-            found = {k: v for k, v in keyed.mention_lines.items() if before.get(k) != v}
-            if len(self._signatures) > MAX_MEMO // 10:
-                self._signatures.clear()
-            self._signatures[(directory, wanted)] = (signature, found)
-        return signature
-
-    def _scan(
-        self, layout: Layout, template: Template, keyed: Keyed, wanted: tuple[str, ...]
-    ) -> list[Any]:
-        """The headers of the scanned directory that mention a wanted name, and how.
+    def _scan(self, layout: Layout, template: Template, keyed: Keyed) -> list[Any]:
+        """What the textual scan for undefined names would see, without lines: the
+        headers of the scanned directory that mention a wanted name, and how.
 
         A header that mentions none cannot change what the scan finds, so only
-        the others are in the signature; each header version is scanned once.
+        the others are in the signature. Each header version is scanned once,
+        and only the headers that differ from the last scan of the directory
+        are looked at.
         """
         tree = layout.tree
+        wanted = tuple(sorted(template.scanned_names))
         directory = template.scanned or ""
+        files = tree.file_ids(directory)
+        last = self._scans.get((directory, wanted))
+        if last is None:
+            changed: Any = files.items()
+            mentioning: dict[str, tuple[str, list[tuple[str, int, bool, bool]]]] = {}
+        else:
+            changed = files.items() - last[0].items()
+            mentioning = {n: m for n, m in last[1].items() if n in files}
+        changed = sorted((n, b) for n, b in changed if n.endswith(".h"))
         memo = self._mentions
-        out: list[Any] = []
-        for name, blob in sorted(tree.file_ids(directory).items()):
-            if not name.endswith(".h"):
-                continue
-            path = f"{directory}/{name}"
-            key = (blob, wanted)
-            seen = memo.get(key)
+        tree.prefetch([blob for _, blob in changed if (blob, wanted) not in memo])
+        for name, blob in changed:
+            seen = memo.get((blob, wanted))
             if seen is None:
-                found = mentions(layout, set(wanted), [], only=[path])
+                found = mentions(layout, set(wanted), [], only=[f"{directory}/{name}"])
                 seen = [
                     (n, m.line, m.defines, m.enumerator)
                     for n, ms in sorted(found.items())
@@ -462,9 +462,18 @@ class Cache:
                 ]
                 if len(memo) > MAX_MEMO:
                     memo.clear()
-                memo[key] = seen
-            if not seen:
-                continue
+                memo[(blob, wanted)] = seen
+            if seen:
+                mentioning[name] = (blob, seen)
+            else:
+                mentioning.pop(name, None)
+        if len(self._scans) > 64:
+            self._scans.clear()
+        self._scans[(directory, wanted)] = (files, mentioning)
+        out: list[Any] = []
+        for name, (_, seen) in sorted(mentioning.items()):
+            path = f"{directory}/{name}"
+            keyed.placed.append((path, tuple(line for _, line, _, _ in seen)))
             for n, line, _, _ in seen:
                 keyed.mention_lines.setdefault(f"{path}\0{n}", []).append(line)
             out.append([path, [[n, d, e] for n, _, d, e in seen]])
@@ -477,8 +486,8 @@ class Cache:
         result read back last is kept as JSON text and not decoded again.
         """
         placed = keyed.placement()
-        text = self._placed.get(placed)
-        if text is None:
+        known = self._placed.get(placed)
+        if known is None:
             row = self.db.execute(
                 "SELECT result FROM content_results WHERE key=?", (keyed.key,)
             ).fetchone()
@@ -488,10 +497,13 @@ class Cache:
             if document is None:
                 return None
             text = json.dumps(document)
+            known = (text, _result_id(text))
             if len(self._placed) > 64:
                 self._placed.clear()
-            self._placed[placed] = text
-        return CachedResult(text, json.dumps(keyed.inputs))
+            self._placed[placed] = known
+        found = CachedResult(known[0], json.dumps(keyed.inputs))
+        found.result_id = known[1]
+        return found
 
     # -- storing ---------------------------------------------------------------
 
@@ -507,9 +519,13 @@ class Cache:
         document = result.as_dict()
         with self.db:
             if tree_id is not None:
+                text = json.dumps(document)
+                self.db.execute(
+                    "INSERT OR IGNORE INTO results VALUES (?, ?)", (_result_id(text), text)
+                )
                 self.db.execute(
                     "INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?, ?)",
-                    (tree_id, cell, json.dumps(document), json.dumps(result.inputs)),
+                    (tree_id, cell, _result_id(text), json.dumps(result.inputs)),
                 )
             if template is not None:
                 self._templates[cell] = template
@@ -527,23 +543,38 @@ class Cache:
     def store_tree(self, cell: str, tree_id: str, result: CachedResult) -> None:
         """Remember a result found by content under its tree too (written in batches)."""
         text, inputs = result.stored()
-        self._pending_trees.append((tree_id, cell, text, inputs))
+        result_id = result.result_id or _result_id(text)
+        if result_id not in self._written:
+            if len(self._written) > MAX_MEMO:
+                self._written.clear()
+            self._written.add(result_id)
+            self._pending_results.append((result_id, text))
+        self._pending_trees.append((tree_id, cell, result_id, inputs))
         if len(self._pending_trees) >= PENDING_ROWS:
             self.flush()
 
     def flush(self) -> None:
         """Write the rows kept back, in one transaction."""
-        if not (self._pending_trees or self._pending_refs):
+        if not (self._pending_trees or self._pending_refs or self._pending_results):
             return
         with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO results VALUES (?, ?)", self._pending_results
+            )
             self.db.executemany(
                 "INSERT OR REPLACE INTO tree_results VALUES (?, ?, ?, ?)", self._pending_trees
             )
             self.db.executemany(
                 "INSERT OR REPLACE INTO ref_trees VALUES (?, ?)", self._pending_refs
             )
+        self._pending_results.clear()
         self._pending_trees.clear()
         self._pending_refs.clear()
+
+
+def _result_id(text: str) -> str:
+    """Results are kept once, by their text: neighbouring tags mostly share one."""
+    return hashlib.sha1(text.encode()).hexdigest()
 
 
 # --- line relocation ---------------------------------------------------------------
@@ -558,7 +589,7 @@ def relocate(document: dict[str, Any], keyed: Keyed, *, to_lines: bool) -> Any:
     simply not stored).
     """
 
-    def move(table: dict[str, list[int]], key: str, line: int | None) -> int | None:
+    def move(table: Mapping[str, Sequence[int]], key: str, line: int | None) -> int | None:
         if line is None or key not in table:
             return line
         if to_lines:

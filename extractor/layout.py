@@ -319,9 +319,10 @@ def mentions(
     paths = list(only or [])
     for directory in directories:
         paths += [f"{directory}/{n}" for n in layout.tree.listdir(directory) if n.endswith(".h")]
+    encoded = [n.encode() for n in names]
     for path in paths:
         data = layout.tree.read(path)
-        if not data or not words.search(data):
+        if not data or not any(n in data for n in encoded) or not words.search(data):
             continue
         for match in words.finditer(data):
             start = data.rfind(b"\n", 0, match.start()) + 1

@@ -175,6 +175,8 @@ class CachedResult(Result):
         self._text = text
         self._inputs = inputs
         self._decoded: Result | None = None
+        #: the id the cache keeps this result's text under, when known
+        self.result_id: str | None = None
 
     def _full(self) -> Result:
         if self._decoded is None:

@@ -24,12 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import EscapeError, LimitError, Location, SourceError
+from .errors import EscapeError, ExtractorError, LimitError, Location, SourceError
 
 #: a header larger than this is refused (``--limit-file-size`` raises it)
 DEFAULT_MAX_FILE_BYTES = 8 * 1024 * 1024
 #: symbolic links followed while resolving one path
 MAX_LINK_HOPS = 40
+#: tags of tags followed to reach a commit or a tree
+MAX_TAG_CHAIN = 16
+#: directories a new revision reads ahead (those the previous one looked into)
+MAX_WARM_DIRS = 256
 
 _MODE_TREE = 0o040000
 _MODE_LINK = 0o120000
@@ -91,6 +95,9 @@ class Tree(Protocol):
 
     def file_ids(self, path: str) -> dict[str, str]:
         """The files directly in a directory (links followed): name -> blob id."""
+
+    def prefetch(self, blobs: list[str]) -> None:
+        """Say which files (by blob id) are about to be read, so they can be read together."""
 
 
 @dataclass
@@ -173,6 +180,9 @@ class DirectoryTree:
             self._ids[path] = None if data is None else blob_id(data)
         return self._ids[path]
 
+    def prefetch(self, blobs: list[str]) -> None:
+        pass  # files are read when asked for
+
     def file_ids(self, path: str) -> dict[str, str]:
         prefix = f"{path}/" if path else ""
         found = {name: self.blob_id(prefix + name) for name in self.listdir(path)}
@@ -181,6 +191,7 @@ class DirectoryTree:
 
 #: parsed tree entries kept across revisions (a bound on memory, not on speed)
 MAX_CACHED_TREE_ENTRIES = 400_000
+_WHOLE_ENTRY = re.compile(rb"[0-7]{5,6} [^\0/]+\0.{20}", re.S)
 _TREE_ENTRY = re.compile(rb"([0-7]{5,6}) ([^\0/]+)\0(.{20})", re.S)
 #: when set, every object read is logged here (for the benchmark's git floor)
 _TRACE = os.environ.get("KSTACK_TRACE_OBJECTS")
@@ -284,6 +295,22 @@ def read_refs(directory: Path) -> dict[str, str]:
     return refs
 
 
+#: (tree id, raw entries (whole), file name -> blob id, whether it has links)
+_Listing = tuple[bytes, frozenset[bytes], dict[str, str], bool]
+
+
+def _points_at(kind: str, data: bytes) -> bytes | None:
+    """The id a tag's ``object`` line or a commit's ``tree`` line names."""
+    field = {"tag": b"object ", "commit": b"tree "}.get(kind)
+    if field is None or not data.startswith(field):
+        return None
+    line = data[len(field) : data.find(b"\n")]
+    try:
+        return bytes.fromhex(line.decode("ascii")) if len(line) == 40 else None
+    except (UnicodeDecodeError, ValueError):
+        return None
+
+
 class _Batch:
     """One ``git cat-file --batch``, started by GitPython, fed many ids per round trip.
 
@@ -363,7 +390,13 @@ class GitObjects:
         self._tree_entries = 0
         self._children: dict[tuple[bytes, str], tuple[int, bytes] | None] = {}
         self._raw: dict[bytes, bytes] = {}
+        #: path -> (tree id, raw entries, file ids) of the last ``file_ids`` there
+        self.listings: dict[str, _Listing] = {}
+        #: directories looked into since the last ``GitTree.warm`` (an ordered set)
+        self.used_dirs: dict[str, None] = {}
         self._batch: _Batch | None = None
+        #: tag or commit id -> the id of its tree (see ``peel``)
+        self._peeled: dict[bytes, bytes] = {}
         #: objects read ahead in one round trip, not yet asked for
         self._prefetched: dict[bytes, tuple[str, bytes | int]] = {}
         self._raw_bytes = 0
@@ -511,13 +544,45 @@ class GitObjects:
             self._trees[binsha] = entries
         return entries
 
+    def peel(self, targets: list[bytes]) -> None:
+        """Find the trees these tag or commit ids lead to, one round trip per level
+        for all of them; ``resolve`` then costs no read. Ids that lead nowhere
+        are left for ``resolve`` to report."""
+        pending = {t: t for t in dict.fromkeys(targets) if t not in self._peeled}
+        for _ in range(MAX_TAG_CHAIN):
+            if len(pending) < 2:
+                return
+            ids = list(dict.fromkeys(pending.values()))
+            found = dict(zip(ids, self._read(ids, None, ""), strict=True))
+            following: dict[bytes, bytes] = {}
+            for start, current in pending.items():
+                answer = found[current]
+                if answer is None:
+                    continue
+                kind, data = answer
+                if isinstance(data, int):
+                    continue
+                if kind == "tree":
+                    self._prefetched[current] = answer  # the root: read first of all
+                    if len(self._peeled) > MAX_PREFETCHED:
+                        self._peeled.clear()
+                    self._peeled[start] = current
+                elif (peeled := _points_at(kind, data)) is not None:
+                    following[start] = peeled
+            pending = following
+
     def resolve(self, rev: str) -> GitTree:
         """The tree of a tag, branch or commit (a tag may point straight at a tree)."""
         import git
 
+        target = self.target(rev)
+        if target is not None and len(target) == 40:
+            known = self._peeled.get(bytes.fromhex(target))
+            if known is not None:
+                return GitTree(self, known, rev)
+
         # a tag or branch name is looked up in the ref files, which read names as
         # bytes (GitPython gives up on a packed-refs file that is not UTF-8)
-        target = self.target(rev)
         try:
             obj = self.repo.rev_parse(target or rev)
         except (git.BadName, git.BadObject, ValueError, IndexError) as err:
@@ -528,7 +593,7 @@ class GitObjects:
             raise SourceError(f"unknown revision {rev!r}", Location(rev)) from err
         except Exception as err:
             raise SourceError(f"cannot read revision: {err}", Location(rev)) from err
-        for _ in range(16):  # tag -> tag -> ... -> commit/tree
+        for _ in range(MAX_TAG_CHAIN):  # tag -> tag -> ... -> commit/tree
             try:
                 kind = obj.type
                 if kind == "tag":
@@ -600,6 +665,11 @@ class GitTree:
             if parent is None or parent[0] != _MODE_TREE:
                 found = None
             else:
+                used = self.objects.used_dirs
+                if head not in used:
+                    if len(used) > MAX_WARM_DIRS * 4:  # never warmed: stay small
+                        used.clear()
+                    used[head] = None
                 found = self.objects.child(parent[1], name, self.rev, head)
                 if found is not None and found[0] == _MODE_LINK:
                     found = self._walk(norm)
@@ -680,28 +750,72 @@ class GitTree:
         return entry[1].hex()
 
     def file_ids(self, path: str) -> dict[str, str]:
-        """Read off the directory's raw tree object in one pass, not name by name:
-        the asm directory has hundreds of headers and changes at most tags."""
+        """Read off the directory's raw tree object, not name by name: the asm
+        directory has hundreds of headers and changes at most tags, so only the
+        entries that differ from the last listing of the same path are decoded.
+        The dict returned is shared: do not change it."""
         entry = self._lookup(path)
         if entry is None or entry[0] != _MODE_TREE:
             return {}
+        listings = self.objects.listings
+        last = listings.get(path)
+        if last is not None and last[0] == entry[1]:
+            return last[2]
         raw = self.objects.raw_tree(entry[1], self.rev, path)
-        found = _TREE_ENTRY.findall(raw)
-        if sum(len(m) + len(n) + 22 for m, n, _ in found) != len(raw):
+        whole = _WHOLE_ENTRY.findall(raw)
+        if b"".join(whole) != raw:  # bytes no entry accounts for
             parse_tree(raw, self.rev, path)  # raises: not a well-formed tree
+        found = frozenset(whole)
+        links = b"120000 " in raw  # a false alarm costs a full listing; never a miss
+        if last is None or links or last[3]:
+            # a link's target can change while the link does not: list anew
+            out: dict[str, str] = {}
+            added = found
+        else:
+            out = dict(last[2])
+            for gone in last[1] - found:
+                name = gone[gone.index(b" ") + 1 : -21]
+                out.pop(name.decode("utf-8", "surrogateescape"), None)
+            added = found - last[1]
         prefix = f"{path}/" if path else ""
-        out: dict[str, str] = {}
-        for mode, raw_name, sha in found:
+        for item in added:
+            mode = item[: item.index(b" ")]
             if mode in (b"40000", b"160000"):
                 continue
-            name = raw_name.decode("utf-8", "surrogateescape")
+            name = item[len(mode) + 1 : -21].decode("utf-8", "surrogateescape")
+            sha = item[-20:]
             if mode == b"120000":
                 linked = self.blob_id(prefix + name)
                 if linked is not None:
                     out[name] = linked
             else:
                 out[name] = sha.hex()
+        if len(listings) > MAX_WARM_DIRS:
+            listings.clear()
+        listings[path] = (entry[1], found, out, links)
         return out
+
+    def prefetch(self, blobs: list[str]) -> None:
+        self.objects.prefetch([bytes.fromhex(blob) for blob in blobs])
+
+    def warm(self) -> None:
+        """Read the directories the previous revision looked into, one round trip
+        per level of depth rather than one per directory."""
+        used = list(self.objects.used_dirs)
+        self.objects.used_dirs.clear()
+        levels: dict[int, list[str]] = {}
+        for path in used[:MAX_WARM_DIRS]:
+            levels.setdefault(path.count("/") if path else -1, []).append(path)
+        for depth in sorted(levels):
+            wanted = []
+            for path in levels[depth]:
+                try:
+                    entry = self._lookup(path)
+                except ExtractorError:
+                    continue  # reported when the path is really asked for
+                if entry is not None and entry[0] == _MODE_TREE:
+                    wanted.append(entry[1])
+            self.objects.prefetch(wanted)
 
     def object_id(self, path: str) -> str | None:
         """The id of whatever is at ``path``, a directory's tree included."""
