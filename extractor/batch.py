@@ -17,9 +17,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Any
 
 from .arches import Arch
@@ -330,6 +328,9 @@ def _parallel(
 ) -> Iterator[Result]:
     size = max(1, min(64, len(revs) // (jobs * 4) or 1))
     chunks = [revs[i : i + size] for i in range(0, len(revs), size)]
+    from concurrent.futures import ProcessPoolExecutor, as_completed  # not for warm runs
+    from multiprocessing import get_context
+
     waiting: dict[int, list[Shipped]] = {}
     next_chunk = 0
     done = 0

@@ -56,7 +56,7 @@ SCHEMA = 3
 #: rows found by content that are written together, in one transaction
 PENDING_ROWS = 128
 #: entries kept in each per-process memo before it is cleared (flat memory)
-MAX_MEMO = 100_000
+MAX_MEMO = 20_000
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -27,7 +27,6 @@ from typing import Any
 from pcpp import Preprocessor  # type: ignore[import-untyped]
 from pcpp.parser import LexToken  # type: ignore[import-untyped]  # the class pcpp's lexer makes
 
-from . import evaluate
 from .errors import EscapeError, ExtractorError, LimitError, Location, PreprocessError
 from .layout import Header, Layout
 from .result import Condition
@@ -235,9 +234,12 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         self.definitions: dict[str, Definition] = {}
         self._origin = "<builtin>"
         super().__init__()
+        from . import evaluate  # lark loads with the first cell computed, not at start-up
+
         self.layout = layout
         self.limits = limits
         self.model = evaluate.data_model(layout.arch.model)
+        self._evaluate = evaluate.evaluate
         self.rev = layout.rev
         self.opened: list[Header] = []
         self.warnings: list[str] = []
@@ -491,7 +493,7 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         except RecursionError:
             raise LimitError("macro expansion nested too deeply in #if", self.where()) from None
         text = " ".join(t.value for t in expanded if t.type not in self.t_WS)
-        value = evaluate.evaluate(text, self.model, directive=True)
+        value = self._evaluate(text, self.model, directive=True)
         if not value.known:
             raise PreprocessError(f"cannot evaluate #if {original}: {value.reason}", self.where())
         result = 1 if value.value else 0

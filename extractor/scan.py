@@ -16,9 +16,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import evaluate
 from .arches import Arch
 from .config import Config, make_config, read_config_file
 from .errors import EscapeError, ExtractorError, Location, SourceError
@@ -26,6 +25,9 @@ from .layout import Layout, make_layout, mentions, textual_includes
 from .preprocess import Limits, MacroTable, preprocess
 from .result import ChainLink, Condition, Constant, Result
 from .source import DirectoryTree, GitObjects, Selection, Tree, revisions
+
+if TYPE_CHECKING:  # the evaluator (and lark) load when a cell is first computed
+    from . import evaluate
 
 
 @dataclass
@@ -107,6 +109,8 @@ def _is_guard(condition: Condition, table: MacroTable) -> bool:
 
 def fold(table: MacroTable, name: str, model: evaluate.DataModel) -> Constant:
     """One macro to a ``Constant``: expanded, evaluated, with its chain."""
+    from . import evaluate
+
     where = table.definitions.get(name)
     chain = _chain(table, name)
     symbols = sorted(
@@ -276,6 +280,8 @@ def _pipeline(
     macros: list[str] | tuple[str, ...] = (),
     limits: Limits | None = None,
 ) -> Analysis:
+    from . import evaluate
+
     analysis = Analysis(Result(tree.rev, arch.name, config.name))
     result = analysis.result
     try:

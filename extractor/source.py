@@ -190,7 +190,7 @@ class DirectoryTree:
 
 
 #: parsed tree entries kept across revisions (a bound on memory, not on speed)
-MAX_CACHED_TREE_ENTRIES = 400_000
+MAX_CACHED_TREE_ENTRIES = 50_000
 _WHOLE_ENTRY = re.compile(rb"[0-7]{5,6} [^\0/]+\0.{20}", re.S)
 _TREE_ENTRY = re.compile(rb"([0-7]{5,6}) ([^\0/]+)\0(.{20})", re.S)
 #: when set, every object read is logged here (for the benchmark's git floor)
@@ -200,7 +200,7 @@ _TRACE = os.environ.get("KSTACK_TRACE_OBJECTS")
 #: objects read ahead and not yet taken, at most
 MAX_PREFETCHED = 4096
 #: raw tree objects kept for name lookups (bytes)
-MAX_RAW_TREE_BYTES = 64 * 1024 * 1024
+MAX_RAW_TREE_BYTES = 16 * 1024 * 1024
 
 
 def find_entry(data: bytes, name: str) -> tuple[int, bytes] | None:
