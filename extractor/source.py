@@ -759,8 +759,8 @@ class GitTree:
             return {}
         listings = self.objects.listings
         last = listings.get(path)
-        if last is not None and last[0] == entry[1]:
-            return last[2]
+        if last is not None and last[0] == entry[1] and not last[3]:
+            return last[2]  # (a link's target can change while the directory does not)
         raw = self.objects.raw_tree(entry[1], self.rev, path)
         whole = _WHOLE_ENTRY.findall(raw)
         if b"".join(whole) != raw:  # bytes no entry accounts for

@@ -15,9 +15,14 @@ from pathlib import Path
 
 import pytest
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "eras" / "4.4"
+ERAS = Path(__file__).resolve().parent.parent / "fixtures" / "eras"
+FIXTURE = ERAS / "4.4"
 TYPES = "include/linux/types.h"
 PAGE64 = "arch/x86/include/asm/page_64_types.h"
+#: 5.15 declares N_EXCEPTION_STACKS as an enumerator: the asm directory is
+#: scanned for it, and what that scan sees is part of the content key
+CEA = "arch/x86/include/asm/cpu_entry_area.h"
+NEW_ASM = "arch/x86/include/asm/estack_extra.h"
 
 
 def git(repo: Path, *args: str) -> str:
@@ -70,10 +75,9 @@ def stats(stderr: str) -> str:
     return next(line for line in stderr.splitlines() if "cells:" in line)
 
 
-@pytest.fixture()
-def repo(tmp_path: Path) -> Path:
+def make_repo(tmp_path: Path, era: Path = FIXTURE) -> Path:
     work = tmp_path / "linux"
-    shutil.copytree(FIXTURE, work)
+    shutil.copytree(era, work)
     git(work, "init", "-q", "-b", "main")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "base")
@@ -81,9 +85,14 @@ def repo(tmp_path: Path) -> Path:
     return work
 
 
+@pytest.fixture()
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path)
+
+
 def edit(repo: Path, path: str, change) -> None:
     file = repo / path
-    file.write_text(change(file.read_text()))
+    file.write_text(change(file.read_text() if file.exists() else ""))
 
 
 def prepend_comment(text: str) -> str:
@@ -110,19 +119,45 @@ def change_value(text: str) -> str:
     return text.replace("(2 + KASAN_STACK_ORDER)", "(3 + KASAN_STACK_ORDER)", 1)
 
 
+def comment_above_enum(text: str) -> str:
+    return text.replace(
+        "enum exception_stack_ordering", "/* one */\n/* two */\nenum exception_stack_ordering", 1
+    )
+
+
+def one_more_stack(text: str) -> str:
+    return text.replace("\tN_EXCEPTION_STACKS", "\tESTACK_EXTRA,\n\tN_EXCEPTION_STACKS", 1)
+
+
+def unrelated_header(text: str) -> str:
+    return "#define SOMETHING_ELSE 3\n"
+
+
+def header_that_defines_it(text: str) -> str:
+    return "#define N_EXCEPTION_STACKS 9\n"
+
+
 EDITS = [
-    # what changes between v1.0 and v1.1; whether v1.1 may be answered from the cache
-    ("comment in a header on the path", TYPES, prepend_comment, True),
-    ("unrelated #define in a header on the path", TYPES, add_unrelated_define, True),
-    ("comment above a definition (lines move)", PAGE64, comment_above_definition, True),
-    ("an #undef of a chain macro in an unrelated header", TYPES, undef_chain_macro, False),
-    ("the value itself", PAGE64, change_value, False),
+    # era; what changes between v1.0 and v1.1; whether v1.1 may be answered from the cache
+    ("4.4", "comment in a header on the path", TYPES, prepend_comment, True),
+    ("4.4", "unrelated #define in a header on the path", TYPES, add_unrelated_define, True),
+    ("4.4", "comment above a definition (lines move)", PAGE64, comment_above_definition, True),
+    ("4.4", "an #undef of a chain macro in an unrelated header", TYPES, undef_chain_macro, False),
+    ("4.4", "the value itself", PAGE64, change_value, False),
+    ("5.15", "comment above an enumerator (its line moves)", CEA, comment_above_enum, True),
+    ("5.15", "a new asm header that does not name it", NEW_ASM, unrelated_header, True),
+    ("5.15", "a new asm header that defines it as a macro", NEW_ASM, header_that_defines_it, False),
+    ("5.15", "one more enumerator before it (its line moves)", CEA, one_more_stack, True),
 ]
 
 
-@pytest.mark.parametrize(("what", "path", "change", "reused"), EDITS, ids=[e[0] for e in EDITS])
-def test_cached_answers_equal_uncached_ones(repo, tmp_path, what, path, change, reused):
+@pytest.mark.parametrize(
+    ("era", "what", "path", "change", "reused"), EDITS, ids=[f"{e[0]}: {e[1]}" for e in EDITS]
+)
+def test_cached_answers_equal_uncached_ones(tmp_path, era, what, path, change, reused):
+    repo = make_repo(tmp_path, ERAS / era)
     edit(repo, path, change)
+    git(repo, "add", "-A")
     git(repo, "commit", "-qam", what)
     git(repo, "tag", "v1.1")
     args = [
