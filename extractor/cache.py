@@ -47,7 +47,7 @@ from typing import Any
 from . import __version__
 from .config import Config
 from .errors import CacheError
-from .layout import Layout, mentions
+from .layout import Layout, mentions_in
 from .preprocess import CONDITIONALS, Directive, decode_text, directive_facts
 from .result import CachedResult, Result
 from .source import Tree
@@ -445,6 +445,8 @@ class Cache:
         if last is None:
             changed: Any = files.items()
             mentioning: dict[str, tuple[str, list[tuple[str, int, bool, bool]]]] = {}
+        elif files is last[0]:  # the same listing: the other configs of a revision
+            changed, mentioning = [], last[1]
         else:
             changed = files.items() - last[0].items()
             mentioning = {n: m for n, m in last[1].items() if n in files}
@@ -454,7 +456,8 @@ class Cache:
         for name, blob in changed:
             seen = memo.get((blob, wanted))
             if seen is None:
-                found = mentions(layout, set(wanted), [], only=[f"{directory}/{name}"])
+                path = f"{directory}/{name}"
+                found = mentions_in(path, tree.read(path) or b"", frozenset(wanted))
                 seen = [
                     (n, m.line, m.defines, m.enumerator)
                     for n, ms in sorted(found.items())

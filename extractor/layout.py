@@ -18,6 +18,7 @@ absolute one, raises ``EscapeError`` naming the include.
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -315,27 +316,41 @@ def mentions(
     found: dict[str, list[Mention]] = {}
     if not names:
         return found
-    words = re.compile(rb"\b(" + b"|".join(re.escape(n.encode()) for n in sorted(names)) + rb")\b")
     paths = list(only or [])
     for directory in directories:
         paths += [f"{directory}/{n}" for n in layout.tree.listdir(directory) if n.endswith(".h")]
-    encoded = [n.encode() for n in names]
     for path in paths:
-        data = layout.tree.read(path)
-        if not data or not any(n in data for n in encoded) or not words.search(data):
-            continue
-        for match in words.finditer(data):
-            start = data.rfind(b"\n", 0, match.start()) + 1
-            end = data.find(b"\n", match.end())
-            text = data[start : end if end >= 0 else len(data)]
-            define = _DEFINE.match(text)
-            enumerator = _ENUMERATOR.match(text)
-            found.setdefault(match.group(1).decode(), []).append(
-                Mention(
-                    path,
-                    data.count(b"\n", 0, match.start()) + 1,
-                    bool(define and define.group(1) == match.group(1)),
-                    bool(enumerator and enumerator.group(1) == match.group(1)),
-                )
-            )
+        for name, seen in mentions_in(path, layout.tree.read(path) or b"", names).items():
+            found.setdefault(name, []).extend(seen)
     return found
+
+
+def mentions_in(
+    path: str, data: bytes, names: set[str] | frozenset[str]
+) -> dict[str, list[Mention]]:
+    """Where one header's text names any of ``names`` (see ``mentions``)."""
+    encoded, words = _words(frozenset(names))
+    found: dict[str, list[Mention]] = {}
+    if not any(n in data for n in encoded) or not words.search(data):
+        return found
+    for match in words.finditer(data):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        text = data[start : end if end >= 0 else len(data)]
+        define = _DEFINE.match(text)
+        enumerator = _ENUMERATOR.match(text)
+        found.setdefault(match.group(1).decode(), []).append(
+            Mention(
+                path,
+                data.count(b"\n", 0, match.start()) + 1,
+                bool(define and define.group(1) == match.group(1)),
+                bool(enumerator and enumerator.group(1) == match.group(1)),
+            )
+        )
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def _words(names: frozenset[str]) -> tuple[list[bytes], re.Pattern[bytes]]:
+    encoded = [n.encode() for n in sorted(names)]
+    return encoded, re.compile(rb"\b(" + b"|".join(re.escape(n) for n in encoded) + rb")\b")

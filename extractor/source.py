@@ -203,30 +203,44 @@ MAX_PREFETCHED = 4096
 MAX_RAW_TREE_BYTES = 16 * 1024 * 1024
 
 
-def find_entry(data: bytes, name: str) -> tuple[int, bytes] | None:
-    """The (mode, id) of ``name`` in a raw tree object, without parsing it all.
+def find_entry(data: bytes, name: str, hint: int = -1) -> tuple[tuple[int, bytes] | None, int]:
+    """The (mode, id) of ``name`` in a raw tree object, without parsing it all,
+    and where its name starts (-1 if absent).
 
     A tree entry is ``<octal mode> <name>\\0<20-byte id>``; a match counts only
     where a mode starts an entry (at 0, or right after the previous entry's id),
-    so bytes inside an id cannot pass for a name.
+    so bytes inside an id cannot pass for a name. ``hint`` is where the name
+    was in an earlier version of the tree: a file whose content changed keeps
+    its place, so most lookups in a changed directory need no search.
     """
     needle = b" " + name.encode("utf-8", "surrogateescape") + b"\0"
+    if hint >= 0 and data.startswith(needle, hint):
+        found = _entry_at(data, hint, len(needle))
+        if found is not None:
+            return found, hint
     position = data.find(needle)
-    end = len(needle)
     while position != -1:
-        for start in (position - 6, position - 5):  # modes are 5 or 6 octal digits
-            mode = data[max(start, 0) : position]
-            # only the modes git writes: 40000, 100644/100755 (and old 100664),
-            # 120000, 160000; any other digits are the previous entry's id
-            if start < 0 or not (mode == b"40000" or mode[:3] in (b"100", b"120", b"160")):
-                continue
-            if not mode.isdigit() or b"8" in mode or b"9" in mode:
-                continue
-            if (start == 0 or (start >= 21 and data[start - 21] == 0)) and (
-                position + end + 20 <= len(data)
-            ):
-                return int(mode, 8), data[position + end : position + end + 20]
+        found = _entry_at(data, position, len(needle))
+        if found is not None:
+            return found, position
         position = data.find(needle, position + 1)
+    return None, -1
+
+
+def _entry_at(data: bytes, position: int, end: int) -> tuple[int, bytes] | None:
+    """The entry whose `` name\\0`` is at ``position``, if one really starts there."""
+    for start in (position - 6, position - 5):  # modes are 5 or 6 octal digits
+        mode = data[max(start, 0) : position]
+        # only the modes git writes: 40000, 100644/100755 (and old 100664),
+        # 120000, 160000; any other digits are the previous entry's id
+        if start < 0 or not (mode == b"40000" or mode[:3] in (b"100", b"120", b"160")):
+            continue
+        if not mode.isdigit() or b"8" in mode or b"9" in mode:
+            continue
+        if (start == 0 or (start >= 21 and data[start - 21] == 0)) and (
+            position + end + 20 <= len(data)
+        ):
+            return int(mode, 8), data[position + end : position + end + 20]
     return None
 
 
@@ -389,6 +403,8 @@ class GitObjects:
         self._trees: dict[bytes, dict[str, tuple[int, bytes]]] = {}
         self._tree_entries = 0
         self._children: dict[tuple[bytes, str], tuple[int, bytes] | None] = {}
+        #: (directory, name) -> where the name was found in the directory's tree last
+        self._places: dict[tuple[str, str], int] = {}
         self._raw: dict[bytes, bytes] = {}
         #: path -> (tree id, raw entries, file ids) of the last ``file_ids`` there
         self.listings: dict[str, _Listing] = {}
@@ -509,9 +525,15 @@ class GitObjects:
         if parsed is not None:
             entry = parsed.get(name)
         else:
-            entry = find_entry(self.raw_tree(binsha, rev, path), name)
+            place = (path, name)
+            entry, at = find_entry(
+                self.raw_tree(binsha, rev, path), name, self._places.get(place, -1)
+            )
+            if at >= 0:
+                self._places[place] = at
         if len(self._children) > MAX_CACHED_TREE_ENTRIES:
             self._children.clear()
+            self._places.clear()
         self._children[key] = entry
         return entry
 
