@@ -2,10 +2,18 @@
 
 In: a command line, where its output goes, and its environment.
 Out: a ``Measured`` with the wall-clock seconds, the max RSS of the largest
-process of the run (``wait4``'s rusage: the command and every descendant it
-waited for), the peak PSS summed over the whole process tree (sampled, so
-worker processes count once each, shared pages split between them), and
-what the command wrote to stderr.
+process of the run, the peak PSS summed over the whole process tree (both
+sampled, so worker processes count, shared pages split between them for
+PSS), and what the command wrote to stderr.
+
+The max RSS is the largest ``VmHWM`` (the kernel's own high-water mark of a
+process's resident set) seen in the tree, not ``wait4``'s ``ru_maxrss``:
+Linux carries the high-water mark of the address space a process had
+before ``exec`` into ``ru_maxrss``, and a child forked (or vforked) from
+this benchmark starts out with the benchmark's address space, so
+``ru_maxrss`` reported the benchmark's own size (110 MB for a run whose
+largest process never passed 31 MB). A process's ``VmHWM`` starts afresh at
+``exec``. Growth in a process's last 50 ms can be missed.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ class Measured:
     seconds: float
     #: user + system CPU time of the command and the descendants it waited for
     cpu_seconds: float
-    #: kilobytes, the largest single process (wait4's ru_maxrss)
+    #: kilobytes, the largest single process (its VmHWM, sampled)
     max_rss_kb: int
     #: kilobytes, the largest sum of PSS over the process tree seen while sampling
     peak_tree_pss_kb: int
@@ -75,15 +83,28 @@ def _pss_kb(pid: int) -> int:
     return 0
 
 
-def tree_pss_kb(root: int) -> int:
-    """The PSS of ``root`` and all its descendants, in kilobytes."""
+def _hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def tree_pss_kb(root: int) -> tuple[int, int]:
+    """The PSS of ``root`` and all its descendants, and the largest VmHWM among
+    them, in kilobytes."""
     children = _children()
-    total, stack = 0, [root]
+    total, largest, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
         total += _pss_kb(pid)
+        largest = max(largest, _hwm_kb(pid))
         stack += children.get(pid, [])
-    return total
+    return total, largest
 
 
 def run(
@@ -91,20 +112,22 @@ def run(
     stdout: IO[bytes] | int | None = subprocess.DEVNULL,
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
+    stdin: IO[bytes] | int | None = subprocess.DEVNULL,
 ) -> Measured:
     """Run ``command`` to the end and measure it."""
     load = os.getloadavg()[0]
     started = time.monotonic()
     process = subprocess.Popen(
-        command, stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=cwd, text=True
+        command, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=cwd, text=True
     )
-    peak = 0
+    peak = largest = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, largest
         while not done.wait(SAMPLE_SECONDS):
-            peak = max(peak, tree_pss_kb(process.pid))
+            pss, hwm = tree_pss_kb(process.pid)
+            peak, largest = max(peak, pss), max(largest, hwm)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
@@ -117,7 +140,7 @@ def run(
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     cpu = usage.ru_utime + usage.ru_stime
-    return Measured(seconds, cpu, usage.ru_maxrss, peak, process.returncode, stderr, load)
+    return Measured(seconds, cpu, largest, peak, process.returncode, stderr, load)
 
 
 def _output(command: list[str]) -> str:

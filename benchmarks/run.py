@@ -24,7 +24,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -150,20 +149,13 @@ def floor(repo: Path, scratch: Path, tags: int) -> Run:
     objects.write_text("\n".join(unique) + "\n")
     command = ["git", f"--git-dir={repo}", "cat-file", "--batch"]
     with open(objects, "rb") as feed:
-        load = os.getloadavg()[0]
-        started = time.monotonic()
-        process = subprocess.Popen(command, stdin=feed, stdout=subprocess.PIPE)
-        assert process.stdout is not None
-        size = 0
-        while chunk := process.stdout.read(1 << 20):
-            size += len(chunk)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.monotonic() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
+        measured = measure.run(command, stdin=feed)
+    if measured.returncode != 0:
         sys.exit("git cat-file --batch failed")
-    cpu = usage.ru_utime + usage.ru_stime
-    measured = measure.Measured(seconds, cpu, usage.ru_maxrss, 0, 0, "", load)
+    check = ["git", f"--git-dir={repo}", "cat-file", "--batch-check=%(objectsize)"]
+    with open(objects, "rb") as feed:
+        sizes = subprocess.run(command[:-1] + check[-1:], stdin=feed, capture_output=True)
+    size = sum(int(n) for n in sizes.stdout.split())
     note = f"{len(unique)} objects ({len(reads)} reads), {size / 1e6:.1f} MB"
     return Run("(d) git floor", tags, shown(command) + " < objects.list", measured, note=note)
 

@@ -285,11 +285,37 @@ def _cells(cache: Path) -> int:
         return 0
 
 
-def test_a_corrupt_cache_is_set_aside_and_rebuilt(repo, tmp_path):
-    cache = tmp_path / "c.sqlite"
+def not_a_database(cache: Path) -> None:
     cache.write_bytes(b"this is not a database" * 100)
+
+
+def an_older_schema(cache: Path) -> None:
+    """A cache an older kstack wrote (schema 2 kept whole results per tree)."""
+    db = sqlite3.connect(cache)
+    with db:
+        db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        db.execute("INSERT INTO meta VALUES ('schema', '2')")
+        db.execute(
+            "CREATE TABLE tree_results (tree_id TEXT, cell TEXT, result TEXT, inputs TEXT,"
+            " PRIMARY KEY (tree_id, cell))"
+        )
+    db.close()
+
+
+UNUSABLE = [
+    # what the file is; how to make it; the reason the warning gives
+    ("not a database", not_a_database, "file is not a database"),
+    ("an older schema", an_older_schema, "schema 2, expected"),
+]
+
+
+@pytest.mark.parametrize(("what", "make", "reason"), UNUSABLE, ids=[u[0] for u in UNUSABLE])
+def test_an_unusable_cache_is_set_aside_and_rebuilt(repo, tmp_path, what, make, reason):
+    cache = tmp_path / "c.sqlite"
+    make(cache)
     proc = kstack("scan", str(repo), "--format", "json", "--cache", str(cache))
     assert "set aside" in proc.stderr and proc.stderr.count("\n") == 1
+    assert reason in proc.stderr, proc.stderr
     assert [p.name for p in tmp_path.glob("c.sqlite.corrupt-*")]
     fresh = kstack("scan", str(repo), "--format", "json", "--no-cache")
     assert values(proc.stdout) == values(fresh.stdout)
