@@ -230,11 +230,20 @@ def _era(tree: Tree, arch: Arch) -> tuple[str, str]:
     )
 
 
+_COMPILER_GCC = re.compile(r"compiler-gcc([1-9][0-9]*)\.h")
+
+
 def _claimed_gcc(tree: Tree, warnings: list[str]) -> tuple[int, int, int]:
     """The newest gcc the tree has a ``compiler-gccN.h`` for, or a modern one."""
-    # existence checks, not a listing: include/linux has thousands of entries
-    # and changes at nearly every tag
-    versions = [n for n in range(2, 13) if tree.exists(f"include/linux/compiler-gcc{n}.h")]
+    # not a listing: include/linux has thousands of entries and changes at
+    # nearly every tag
+    versions = [
+        int(match.group(1))
+        for name in tree.names_starting("include/linux", "compiler-gcc")
+        if (match := _COMPILER_GCC.fullmatch(name))
+        and 2 <= int(match.group(1)) <= 12
+        and tree.exists(f"include/linux/{name}")
+    ]
     if not versions:
         return MODERN_GCC
     newest = max(versions)

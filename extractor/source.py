@@ -99,6 +99,9 @@ class Tree(Protocol):
     def prefetch(self, blobs: list[str]) -> None:
         """Say which files (by blob id) are about to be read, so they can be read together."""
 
+    def names_starting(self, path: str, prefix: str) -> list[str]:
+        """The names in a directory that start with ``prefix``, sorted."""
+
 
 @dataclass
 class DirectoryTree:
@@ -182,6 +185,9 @@ class DirectoryTree:
 
     def prefetch(self, blobs: list[str]) -> None:
         pass  # files are read when asked for
+
+    def names_starting(self, path: str, prefix: str) -> list[str]:
+        return [name for name in self.listdir(path) if name.startswith(prefix)]
 
     def file_ids(self, path: str) -> dict[str, str]:
         prefix = f"{path}/" if path else ""
@@ -819,6 +825,24 @@ class GitTree:
 
     def prefetch(self, blobs: list[str]) -> None:
         self.objects.prefetch([bytes.fromhex(blob) for blob in blobs])
+
+    def names_starting(self, path: str, prefix: str) -> list[str]:
+        """Found in the raw tree in one pass: a dozen names that are mostly absent
+        would each cost a search of the whole tree (include/linux changes at
+        nearly every tag, so those searches are not remembered)."""
+        entry = self._lookup(path)
+        if entry is None or entry[0] != _MODE_TREE:
+            return []
+        raw = self.objects.raw_tree(entry[1], self.rev, path)
+        needle = b" " + prefix.encode("utf-8", "surrogateescape")
+        found = []
+        position = raw.find(needle)
+        while position != -1:
+            end = raw.find(b"\0", position)
+            if end != -1 and _entry_at(raw, position, end - position + 1) is not None:
+                found.append(raw[position + 1 : end].decode("utf-8", "surrogateescape"))
+            position = raw.find(needle, position + 1)
+        return sorted(found)
 
     def warm(self) -> None:
         """Read the directories the previous revision looked into, one round trip

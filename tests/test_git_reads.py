@@ -14,27 +14,17 @@ import os
 import subprocess
 from pathlib import Path
 
+import badinput
 import pytest
 
 from extractor.errors import EscapeError, ExtractorError, LimitError, SourceError
 from extractor.source import DirectoryTree, GitObjects
 
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_DATE": "2020-01-01T00:00:00Z",
-    "GIT_COMMITTER_DATE": "2020-01-01T00:00:00Z",
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@t",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@t",
-}
 ASM = "arch/x86/include/asm"
 
 
-def git(repo: Path, *args: str, stdin: bytes | None = None) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), *args], check=True, capture_output=True, input=stdin, env=ENV
-    ).stdout.decode()
+def git(repo: Path, *args: str) -> str:
+    return badinput.git(repo, "-c", "user.name=t", "-c", "user.email=t@t", *args)
 
 
 def write(root: Path, path: str, text: str) -> None:
@@ -138,6 +128,8 @@ def answers(tree, path: str) -> tuple:
         ask(lambda: tree.read(path)),
         ask(lambda: tree.listdir(path)),
         ask(lambda: dict(tree.file_ids(path))),
+        ask(lambda: tree.names_starting(path, "h1")),
+        ask(lambda: tree.names_starting(path, "linked")),
     )
 
 
