@@ -33,6 +33,8 @@ that is not a usable database is set aside and rebuilt, with a warning.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -40,6 +42,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,8 +113,13 @@ class Template:
     #: the Kconfig files read for Kconfig-derived values (keyed by whole content)
     kconfig: list[str] = field(default_factory=list)
 
+    @functools.cached_property
+    def name_set(self) -> tuple[bytes, frozenset[str]]:
+        """The names as a set, and a short key for them (projections are kept by it)."""
+        return hashlib.sha1("\0".join(self.names).encode()).digest(), frozenset(self.names)
+
     def to_json(self) -> str:
-        return json.dumps(vars(self))
+        return json.dumps(dataclasses.asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> Template:
@@ -158,7 +166,7 @@ def _groups(facts: list[Directive]) -> list[int] | None:
     return None if stack else owner
 
 
-def _basic(directive: Directive, names: set[str]) -> bool:
+def _basic(directive: Directive, names: AbstractSet[str]) -> bool:
     """A directive that matters by itself: an include, an #error, a pragma, or
     the definition of a relevant name."""
     if directive.kind in ("define", "undef"):
@@ -166,7 +174,7 @@ def _basic(directive: Directive, names: set[str]) -> bool:
     return directive.kind not in _BRANCHES
 
 
-def _live_groups(facts: list[Directive], names: set[str]) -> set[int] | None:
+def _live_groups(facts: list[Directive], names: AbstractSet[str]) -> set[int] | None:
     """The #if groups that enclose something that matters (None: unbalanced,
     so every group counts)."""
     owner = _groups(facts)
@@ -233,7 +241,7 @@ def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
             return names
 
 
-def projection(facts: list[Directive], names: set[str]) -> list[Directive]:
+def projection(facts: list[Directive], names: AbstractSet[str]) -> list[Directive]:
     """The directives of a header that can matter to a cell with these names:
     the live #if groups' branches and what matters by itself."""
     live = _live_groups(facts, names)
@@ -260,7 +268,6 @@ class Cache:
         self._facts: dict[str, list[Directive]] = {}
         self._mentions: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, bool, bool]]] = {}
         self._templates: dict[str, Template] = {}
-        self._name_sets: dict[bytes, set[str]] = {}
         self._projected: dict[tuple[str, bytes], tuple[tuple[int, ...], str]] = {}
         #: (directory, names) -> the file ids of its last scan, and the headers
         #: in it that mention a name (with their blob and mentions)
@@ -387,10 +394,7 @@ class Cache:
     def content_key(self, cell: str, template: Template, layout: Layout) -> Keyed | None:
         """The content key of this tree under ``template`` (None: not keyable)."""
         tree = layout.tree
-        names_key = hashlib.sha1("\0".join(template.names).encode()).digest()
-        names = self._name_sets.get(names_key)
-        if names is None:
-            names = self._name_sets[names_key] = set(template.names)
+        names_key, names = template.name_set
         parts: list[Any] = [
             cell,
             layout.era,
