@@ -13,6 +13,7 @@ so each worker sees neighbouring tags and their shared subtrees.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -108,9 +109,15 @@ class _Cells:
     def prepare(self, objects: GitObjects, revs: list[str]) -> None:
         """Read the way from each new revision to its tree, for all of them at once."""
         targets = [objects.target(rev) for rev in revs]
-        objects.peel(
-            [bytes.fromhex(t) for t in targets if t and len(t) == 40 and not self.cache.tree_of(t)]
-        )
+        # only a read-ahead: each revision reports its own error when it is read
+        with contextlib.suppress(ExtractorError, ValueError):
+            objects.peel(
+                [
+                    bytes.fromhex(t)
+                    for t in targets
+                    if t and len(t) == 40 and not self.cache.tree_of(t)
+                ]
+            )
 
     def all(self, rev: str | None, tree: Tree | ExtractorError) -> list[Result]:
         self.stats.trees += 1
