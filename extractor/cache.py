@@ -451,6 +451,9 @@ class Cache:
             mentioning: dict[str, tuple[str, list[tuple[str, int, bool, bool]]]] = {}
         elif files is last[0]:  # the same listing: the other configs of a revision
             changed, mentioning = [], last[1]
+        elif getattr(files, "base", None) is last[0]:  # it knows what changed since
+            changed = [(n, files[n]) for n in files.delta if n in files]  # type: ignore[attr-defined]
+            mentioning = {n: m for n, m in last[1].items() if n in files}
         else:
             changed = files.items() - last[0].items()
             mentioning = {n: m for n, m in last[1].items() if n in files}

@@ -315,8 +315,19 @@ def read_refs(directory: Path) -> dict[str, str]:
     return refs
 
 
+class FileIds(dict[str, str]):
+    """A directory's files (name -> blob id), and what changed since ``base``,
+    the listing of the same directory before it (if it was derived from one)."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.base: FileIds | None = None
+        #: names added, changed or removed since ``base``
+        self.delta: set[str] = set()
+
+
 #: (tree id, raw entries (whole), file name -> blob id, whether it has links)
-_Listing = tuple[bytes, frozenset[bytes], dict[str, str], bool]
+_Listing = tuple[bytes, frozenset[bytes], FileIds, bool]
 
 
 def _points_at(kind: str, data: bytes) -> bytes | None:
@@ -797,13 +808,16 @@ class GitTree:
         links = b"120000 " in raw  # a false alarm costs a full listing; never a miss
         if last is None or links or last[3]:
             # a link's target can change while the link does not: list anew
-            out: dict[str, str] = {}
+            out = FileIds()
             added = found
         else:
-            out = dict(last[2])
+            out = FileIds(last[2])
+            last[2].base = None  # only the one before is ever compared with
+            out.base = last[2]
             for gone in last[1] - found:
-                name = gone[gone.index(b" ") + 1 : -21]
-                out.pop(name.decode("utf-8", "surrogateescape"), None)
+                name = gone[gone.index(b" ") + 1 : -21].decode("utf-8", "surrogateescape")
+                out.pop(name, None)
+                out.delta.add(name)
             added = found - last[1]
         prefix = f"{path}/" if path else ""
         for item in added:
@@ -811,6 +825,7 @@ class GitTree:
             if mode in (b"40000", b"160000"):
                 continue
             name = item[len(mode) + 1 : -21].decode("utf-8", "surrogateescape")
+            out.delta.add(name)
             sha = item[-20:]
             if mode == b"120000":
                 linked = self.blob_id(prefix + name)
