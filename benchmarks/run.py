@@ -134,7 +134,18 @@ def kstack(label: str, repo: Path, scratch: Path, cache: Path, jobs: int | None,
     return run
 
 
-def floor(repo: Path, scratch: Path, tags: int) -> Run:
+def median(runs: list[Run]) -> Run:
+    """The run of median wall time, noting every run's wall time (the machine is noisy)."""
+    ordered = sorted(runs, key=lambda r: r.measured.seconds)
+    chosen = ordered[len(ordered) // 2]
+    if len(runs) > 1:
+        walls = ", ".join(f"{r.measured.seconds:.2f}" for r in runs)
+        chosen.note = "; ".join(n for n in (f"median of {len(runs)}: {walls} s", chosen.note) if n)
+    chosen.failed = any(r.failed for r in runs)
+    return chosen
+
+
+def floor(repo: Path, scratch: Path, tags: int, repeat: int = 1) -> Run:
     """(d): the objects a cold run read, in order, fed to one ``git cat-file --batch``."""
     trace = scratch / "objects.trace"
     env = {**os.environ, "KSTACK_TRACE_OBJECTS": str(trace)}
@@ -148,16 +159,20 @@ def floor(repo: Path, scratch: Path, tags: int) -> Run:
     objects = scratch / "objects.list"
     objects.write_text("\n".join(unique) + "\n")
     command = ["git", f"--git-dir={repo}", "cat-file", "--batch"]
-    with open(objects, "rb") as feed:
-        measured = measure.run(command, stdin=feed)
-    if measured.returncode != 0:
-        sys.exit("git cat-file --batch failed")
+    runs = []
+    for _ in range(repeat):
+        with open(objects, "rb") as feed:
+            measured = measure.run(command, stdin=feed)
+        if measured.returncode != 0:
+            sys.exit("git cat-file --batch failed")
+        runs.append(Run("(d) git floor", tags, shown(command) + " < objects.list", measured))
     check = ["git", f"--git-dir={repo}", "cat-file", "--batch-check=%(objectsize)"]
     with open(objects, "rb") as feed:
         sizes = subprocess.run(command[:-1] + check[-1:], stdin=feed, capture_output=True)
     size = sum(int(n) for n in sizes.stdout.split())
-    note = f"{len(unique)} objects ({len(reads)} reads), {size / 1e6:.1f} MB"
-    return Run("(d) git floor", tags, shown(command) + " < objects.list", measured, note=note)
+    chosen = median(runs)
+    chosen.note = f"{len(unique)} objects ({len(reads)} reads), {size / 1e6:.1f} MB; {chosen.note}"
+    return chosen
 
 
 def shell_loop(repo: Path, scratch: Path, tags: int) -> Run:
@@ -349,27 +364,36 @@ def write_report(path: Path, text: str) -> None:
     path.write_text(text + ("\n" + kept if kept else ""))
 
 
-def bench(repo: Path, scratch: Path, tags: int, *, full: bool) -> dict[str, Run]:
+def bench(
+    repo: Path, scratch: Path, tags: int, *, full: bool, repeat: int = 1
+) -> tuple[dict[str, Run], list[Run]]:
+    """The runs of one repository, the median of ``repeat`` each (the shell loop
+    once), and every run made (all of them are checked)."""
     runs: dict[str, Run] = {}
+    made: list[Run] = []
 
     def say(text: str) -> None:
         print(f"[{tags} tags] {text}", file=sys.stderr, flush=True)
 
     for suffix, jobs in [("", None), *([(", -j 1", 1)] if full else [])]:
         name = "cold1" if jobs else "cold"
-        say(f"(a) kstack cold{suffix}")
-        cold = kstack(
-            f"(a) kstack cold{suffix}", repo, scratch, scratch / f"{name}.sqlite", jobs, tags
-        )
-        say(f"(b) kstack warm{suffix}")
-        warm = kstack(f"(b) kstack warm{suffix}", repo, scratch, cold.cache or Path(), jobs, tags)
-        runs[name], runs[name.replace("cold", "warm")] = cold, warm
+        colds, warms = [], []
+        for attempt in range(repeat):
+            say(f"(a) kstack cold{suffix} ({attempt + 1} of {repeat})")
+            cache = scratch / f"{name}-{attempt}.sqlite"
+            colds.append(kstack(f"(a) kstack cold{suffix}", repo, scratch, cache, jobs, tags))
+            say(f"(b) kstack warm{suffix} ({attempt + 1} of {repeat})")
+            cache = colds[-1].cache or Path()
+            warms.append(kstack(f"(b) kstack warm{suffix}", repo, scratch, cache, jobs, tags))
+        made += colds + warms
+        runs[name], runs[name.replace("cold", "warm")] = median(colds), median(warms)
     if full:
-        say("(d) git floor")
-        runs["floor"] = floor(repo, scratch, tags)
+        say(f"(d) git floor ({repeat} times)")
+        runs["floor"] = floor(repo, scratch, tags, repeat)
         say("(c) shell loop")
         runs["shell"] = shell_loop(repo, scratch, tags)
-    return runs
+        made += [runs["floor"], runs["shell"]]
+    return runs, made
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -380,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=None, help="where repositories are cached")
     parser.add_argument("--report", type=Path, default=None, help="also write the report here")
     parser.add_argument("--profile", action="store_true", help="add a cProfile of kstack")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each kstack run and the floor (median)"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.tags, args.big = 150, 600
@@ -389,9 +416,9 @@ def main(argv: list[str] | None = None) -> int:
     scratch = work / f"run-{args.tags}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    main_runs = bench(main_repo, scratch, args.tags, full=True)
+    main_runs, made = bench(main_repo, scratch, args.tags, full=True, repeat=args.repeat)
     expected = read_expected(main_repo)
-    problems = check(expected, list(main_runs.values()))
+    problems = check(expected, made)
     if args.report:  # the main numbers survive whatever happens to the big run
         write_report(args.report, report(info, main_runs, {}, problems, ""))
     big_runs: dict[str, Run] = {}
@@ -400,8 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         big_scratch = work / f"run-{args.big}"
         shutil.rmtree(big_scratch, ignore_errors=True)
         big_scratch.mkdir(parents=True)
-        big_runs = bench(big_repo, big_scratch, args.big, full=False)
-        problems += check(read_expected(big_repo), list(big_runs.values()))
+        big_runs, made = bench(big_repo, big_scratch, args.big, full=False)
+        problems += check(read_expected(big_repo), made)
     extra = profile(main_repo, scratch, work / "profile") if args.profile else ""
     after = measure.kstack_version(HERE.parent)
     if after != info["kstack"]:  # other people edit the product while this runs
