@@ -342,6 +342,16 @@ def _points_at(kind: str, data: bytes) -> bytes | None:
         return None
 
 
+#: git's own caches, bounded so that its memory does not grow with the
+#: repository: by default it keeps up to 96 MB of delta bases and maps up to
+#: 1 GiB of pack at a time (a 1,500-tag history: 154 MB; with these, 57 MB)
+BATCH_GIT_CONFIG = (
+    "core.deltaBaseCacheLimit=16m",
+    "core.packedGitWindowSize=16m",
+    "core.packedGitLimit=64m",
+)
+
+
 class _Batch:
     """One ``git cat-file --batch``, started by GitPython, fed many ids per round trip.
 
@@ -357,7 +367,9 @@ class _Batch:
     def __init__(self, repo: Any) -> None:
         import subprocess
 
-        self.handle = repo.git.cat_file("--batch", as_process=True, istream=subprocess.PIPE)
+        self.handle = repo.git(c=list(BATCH_GIT_CONFIG)).cat_file(
+            "--batch", as_process=True, istream=subprocess.PIPE
+        )
         self.proc = self.handle.proc
 
     def read(self, ids: list[bytes], limit: int) -> list[tuple[str, bytes | int] | None]:
