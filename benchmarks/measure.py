@@ -72,22 +72,12 @@ def _children() -> dict[int, list[int]]:
     return out
 
 
-def _pss_kb(pid: int) -> int:
+def _proc_kb(pid: int, name: str, field: bytes) -> int:
+    """One ``Field: N kB`` line of a /proc/<pid> file (0 when the process is gone)."""
     try:
-        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+        with open(f"/proc/{pid}/{name}", "rb") as handle:
             for line in handle:
-                if line.startswith(b"Pss:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        pass
-    return 0
-
-
-def _hwm_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"VmHWM:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except (OSError, ValueError):
         pass
@@ -101,8 +91,8 @@ def tree_pss_kb(root: int) -> tuple[int, int]:
     total, largest, stack = 0, 0, [root]
     while stack:
         pid = stack.pop()
-        total += _pss_kb(pid)
-        largest = max(largest, _hwm_kb(pid))
+        total += _proc_kb(pid, "smaps_rollup", b"Pss:")
+        largest = max(largest, _proc_kb(pid, "status", b"VmHWM:"))
         stack += children.get(pid, [])
     return total, largest
 
