@@ -48,6 +48,8 @@ from kernel_headers import (
     value_touch,
 )
 
+from extractor.demo import git_env  # the demo's: git with no user or system settings
+
 #: part of the cache key besides the parameters and this file's text
 STREAM_FORMAT = "kstack bench stream 1"
 #: the files whose text decides the repository's bytes
@@ -315,20 +317,6 @@ def write_stream(params: Params, out: BinaryIO, expected: list[str]) -> None:
 
 
 # --- building and caching --------------------------------------------------------------
-
-
-def git_env(home: Path) -> dict[str, str]:
-    """An environment in which git sees none of the user's or the system's settings."""
-    return {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_TERMINAL_PROMPT": "0",
-        "LC_ALL": "C",
-        "TZ": "UTC",
-    }
 
 
 def _git(args: list[str], home: Path, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:

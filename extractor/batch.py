@@ -85,6 +85,9 @@ class _Cells:
         self.configs = {a.name: configs_for(request, a) for a in self.arches}
         #: (arch, config) -> cell id: the same for every revision
         self.cells: dict[tuple[str, str], str] = {}
+        #: tag or commit id -> its tree id as the cache knows it, for the
+        #: revisions ``prepare`` read ahead
+        self.known_trees: dict[str, str | None] = {}
 
     def close(self) -> None:
         self.cache.close()
@@ -96,7 +99,10 @@ class _Cells:
         )
         target = objects.target(rev)
         if target is not None:
-            known = self.cache.tree_of(target)
+            if target in self.known_trees:  # looked up by ``prepare``
+                known = self.known_trees.pop(target)
+            else:
+                known = self.cache.tree_of(target)
             if known is not None:
                 return GitTree(
                     objects, bytes.fromhex(known), rev, self.request.selection.max_file_bytes
@@ -110,16 +116,13 @@ class _Cells:
 
     def prepare(self, objects: GitObjects, revs: list[str]) -> None:
         """Read the way from each new revision to its tree, for all of them at once."""
-        targets = [objects.target(rev) for rev in revs]
+        self.known_trees = {
+            t: self.cache.tree_of(t) for rev in revs if (t := objects.target(rev)) is not None
+        }
+        new = [t for t, known in self.known_trees.items() if known is None and len(t) == 40]
         # only a read-ahead: each revision reports its own error when it is read
         with contextlib.suppress(ExtractorError, ValueError):
-            objects.peel(
-                [
-                    bytes.fromhex(t)
-                    for t in targets
-                    if t and len(t) == 40 and not self.cache.tree_of(t)
-                ]
-            )
+            objects.peel([bytes.fromhex(t) for t in new])
 
     def all(self, rev: str | None, tree: Tree | ExtractorError) -> list[Result]:
         self.stats.trees += 1

@@ -139,12 +139,11 @@ class Keyed:
     mention_lines: dict[str, list[int]] = field(default_factory=dict)
     #: the template's headers in this tree: path -> blob id
     inputs: dict[str, str] = field(default_factory=dict)
-    #: every line a result is read back at, in the order the key met them
-    placed: list[Any] = field(default_factory=list)
 
     def placement(self) -> tuple[Any, ...]:
         """The key together with every line it reads a result back at."""
-        return self.key, tuple(self.placed)
+        mentioned = tuple((k, tuple(v)) for k, v in self.mention_lines.items())
+        return self.key, tuple(self.lines.values()), mentioned
 
 
 _BRANCHES = frozenset({"if", "ifdef", "ifndef", "elif", "else", "endif"})
@@ -421,7 +420,6 @@ class Cache:
                     self._projected.clear()
                 self._projected[(blob, names_key)] = projected
             keyed.lines[path] = projected[0]
-            keyed.placed.append(projected[0])
             parts.append([path, projected[1]])
         for includer, quoted, name, _ in template.resolutions:
             parts.append(layout.locate(name, quoted=quoted, includer=includer))
@@ -483,7 +481,6 @@ class Cache:
         out: list[Any] = []
         for name, (_, seen) in sorted(mentioning.items()):
             path = f"{directory}/{name}"
-            keyed.placed.append((path, tuple(line for _, line, _, _ in seen)))
             for n, line, _, _ in seen:
                 keyed.mention_lines.setdefault(f"{path}\0{n}", []).append(line)
             out.append([path, [[n, d, e] for n, _, d, e in seen]])

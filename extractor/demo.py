@@ -278,12 +278,9 @@ def fast_import_stream(root: Path | None = None) -> bytes:
 # running git
 
 
-def _git(args: list[str], home: Path, git_dir: Path | None = None, stdin: bytes = b"") -> str:
-    command = ["git", *_GIT_CONFIG]
-    if git_dir is not None:
-        command.append(f"--git-dir={git_dir}")
-    command += args
-    env = {
+def git_env(home: Path) -> dict[str, str]:
+    """An environment in which git sees none of the user's or the system's settings."""
+    return {
         "PATH": os.environ.get("PATH", os.defpath),
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
@@ -294,6 +291,14 @@ def _git(args: list[str], home: Path, git_dir: Path | None = None, stdin: bytes 
         "LANG": "C",
         "TZ": "UTC",
     }
+
+
+def _git(args: list[str], home: Path, git_dir: Path | None = None, stdin: bytes = b"") -> str:
+    command = ["git", *_GIT_CONFIG]
+    if git_dir is not None:
+        command.append(f"--git-dir={git_dir}")
+    command += args
+    env = git_env(home)
     try:
         result = subprocess.run(command, input=stdin, capture_output=True, env=env, check=False)
     except OSError as err:

@@ -7,9 +7,9 @@ checking anything out, plus the revisions in kernel-version order.
 
 Both kinds of tree refuse to leave their root: a ``..`` path, an absolute path
 or a symbolic link that points outside raises ``EscapeError``. Git trees read
-through one long-lived ``git cat-file --batch`` (GitPython's object database)
-and share parsed tree objects across revisions, so neighbouring tags that share
-most subtrees cost little.
+through one long-lived ``git cat-file --batch`` (started by GitPython, fed many
+ids per round trip) and share tree lookups across revisions, so neighbouring
+tags that share most subtrees cost little.
 """
 
 from __future__ import annotations
@@ -391,7 +391,10 @@ class _Batch:
                 if size > limit:
                     left = size + 1
                     while left:  # drain, so the pipe stays in step
-                        left -= len(stdout.read(min(left, 1 << 20)) or b"x" * left)
+                        chunk = stdout.read(min(left, 1 << 20))
+                        if not chunk:
+                            raise OSError("git cat-file stopped answering")
+                        left -= len(chunk)
                     out.append((kind, size))
                     continue
                 data = stdout.read(size + 1)
@@ -419,9 +422,10 @@ class _Batch:
 class GitObjects:
     """One repository's object reader, shared by every revision read from it.
 
-    Parsed trees are kept by id, so a subtree that did not change between two
-    tags is parsed once. GitPython (and its one ``cat-file`` process) starts
-    only when an object must be read; closing it ends that process.
+    Tree entries are remembered by (tree id, name), so a subtree that did not
+    change between two tags is searched once. GitPython, and the ``cat-file``
+    process objects are read through, start only when an object must be read;
+    closing ends them.
     """
 
     def __init__(self, path: Path) -> None:
@@ -731,7 +735,8 @@ class GitTree:
 
     def _walk(self, path: str) -> tuple[int, bytes] | None:
         """The lookup from the root, one name at a time, following links."""
-        parts = normalize(path, self.rev).split("/") if normalize(path, self.rev) else []
+        norm = normalize(path, self.rev)
+        parts = norm.split("/") if norm else []
         hops = 0
         done: list[str] = []
         mode, sha = _MODE_TREE, self.root_sha

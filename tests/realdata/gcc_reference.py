@@ -512,3 +512,54 @@ def reference_values(
     build = prepare_gcc_build(tree, arch, config, entries)
     macros = gcc_macros(tree, *build, entries=entries)
     return gcc_fold(macros.text, names, build.model)
+
+
+# --- kstack's answers against gcc's -------------------------------------------
+
+
+def c_size(ctype: str, model: str) -> int:
+    """The size in bytes of a C integer type under ``model`` (LP64 or ILP32)."""
+    words = ctype.split()
+    if words.count("long") == 2:
+        return 8
+    if "long" in words:
+        return 8 if model == "LP64" else 4
+    return 4
+
+
+def compare(
+    result: dict, reference: dict, known_gaps: Mapping[tuple[str, str], str] | None = None
+) -> tuple[list[str], list[str], list[str]]:
+    """One kstack cell (its JSON) against ``reference_values`` for the same tree:
+    (disagreements, names compared, known gaps met). A known gap must come out
+    "unknown" with its reason, never as a number."""
+    problems: list[str] = []
+    compared: list[str] = []
+    gaps: list[str] = []
+    where = f"{result['rev']} {result['arch']} {result['config']}"
+    model = ARCHES[result["arch"]].model
+    for name, expected in reference.items():
+        got = result["constants"].get(name)
+        if expected is None:  # gcc does not define it as a constant macro
+            if got is not None and got["status"] == "ok":
+                problems.append(f"{where} {name}: kstack says {got['value']}, gcc defines none")
+            continue
+        value, signed, size = expected
+        gap = (known_gaps or {}).get((result["arch"], name))
+        if gap and got is not None and got["value"] is None:
+            if got["status"] != "unknown" or gap not in (got["reason"] or ""):
+                problems.append(f"{where} {name}: expected an unknown about {gap}, got {got}")
+            gaps.append(f"{where} {name}: gcc {value}, kstack unknown ({got['reason']})")
+            continue
+        if got is None or got["value"] is None:
+            problems.append(f"{where} {name}: gcc says {value}, kstack reports {got}")
+            continue
+        compared.append(name)
+        mask = (1 << (8 * size)) - 1
+        if got["value"] & mask != value & mask:
+            problems.append(f"{where} {name}: kstack {got['value']} != gcc {value}")
+        if got["type"].startswith("unsigned") == signed:
+            problems.append(f"{where} {name}: kstack type {got['type']}, gcc signed={signed}")
+        if c_size(got["type"], model) != size:
+            problems.append(f"{where} {name}: kstack type {got['type']}, gcc size {size}")
+    return problems, compared, gaps

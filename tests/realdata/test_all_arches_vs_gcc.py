@@ -25,7 +25,7 @@ import pytest
 from extractor.arches import ARCHES as KSTACK_ARCHES
 
 from .gcc_reference import ARCHES as GCC_ARCHES
-from .gcc_reference import reference_values
+from .gcc_reference import compare, reference_values
 
 pytestmark = pytest.mark.realdata
 
@@ -80,47 +80,6 @@ def gcc(tree: Path, arch: str, config: str) -> dict:
     return reference_values(tree, arch, symbols, KSTACK_ARCHES[arch].constants)
 
 
-def c_size(ctype: str, arch: str) -> int:
-    words = ctype.split()
-    if words.count("long") == 2:
-        return 8
-    if "long" in words:
-        return 8 if KSTACK_ARCHES[arch].model == "LP64" else 4
-    return 4
-
-
-def compare(result: dict, tree: Path) -> tuple[list[str], list[str], list[str]]:
-    """(disagreements, names compared, known gaps met) for one kstack cell."""
-    problems, compared, gaps = [], [], []
-    where = f"{result['rev']} {result['arch']} {result['config']}"
-    reference = gcc(tree, result["arch"], result["config"])
-    for name, expected in reference.items():
-        got = result["constants"].get(name)
-        if expected is None:  # gcc does not define it as a constant macro
-            if got is not None and got["status"] == "ok":
-                problems.append(f"{where} {name}: kstack says {got['value']}, gcc defines none")
-            continue
-        value, signed, size = expected
-        gap = KNOWN_GAPS.get((result["arch"], name))
-        if gap and got is not None and got["value"] is None:
-            if got["status"] != "unknown" or gap not in (got["reason"] or ""):
-                problems.append(f"{where} {name}: expected an unknown about {gap}, got {got}")
-            gaps.append(f"{where} {name}: gcc {value}, kstack unknown ({got['reason']})")
-            continue
-        if got is None or got["value"] is None:
-            problems.append(f"{where} {name}: gcc says {value}, kstack reports {got}")
-            continue
-        compared.append(name)
-        mask = (1 << (8 * size)) - 1
-        if got["value"] & mask != value & mask:
-            problems.append(f"{where} {name}: kstack {got['value']} != gcc {value}")
-        if got["type"].startswith("unsigned") == signed:
-            problems.append(f"{where} {name}: kstack type {got['type']}, gcc signed={signed}")
-        if c_size(got["type"], result["arch"]) != size:
-            problems.append(f"{where} {name}: kstack type {got['type']}, gcc size {size}")
-    return problems, compared, gaps
-
-
 def test_the_gcc_reference_covers_every_arch() -> None:
     assert set(ARCHES) == set(KSTACK_ARCHES) == set(GCC_ARCHES)
     for name in ARCHES:
@@ -160,7 +119,8 @@ def check(
             skipped.append(f"{result['rev']} {result['arch']} {result['config']}")
             continue
         assert result["error"] is None, f"{result['rev']} {result['arch']}: {result['error']}"
-        found, names, met = compare(result, tree)
+        reference = gcc(tree, result["arch"], result["config"])
+        found, names, met = compare(result, reference, KNOWN_GAPS)
         problems += found
         gaps += met
         compared[result["arch"]].update(names)

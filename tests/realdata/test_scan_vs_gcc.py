@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .gcc_reference import reference_values
+from .gcc_reference import compare, reference_values
 
 pytestmark = pytest.mark.realdata
 
@@ -37,7 +37,6 @@ NAMES = {
     ],
     "i386": ["THREAD_SIZE", "THREAD_ORDER", "THREAD_SIZE_ORDER", "PAGE_SIZE"],
 }
-SIZES = {"x86_64": {"int": 4, "long": 8}, "i386": {"int": 4, "long": 4}}
 
 
 def kstack(*args: str) -> dict:
@@ -54,37 +53,11 @@ def gcc(tree: Path, arch: str, config: str) -> dict:
     return reference_values(tree, arch, CONFIGS[config], NAMES[arch])
 
 
-def c_size(ctype: str, arch: str) -> int:
-    words = ctype.split()
-    if words.count("long") == 2:
-        return 8
-    return SIZES[arch]["long" if "long" in words else "int"]
-
-
 def agree(result: dict, tree: Path) -> list[str]:
     """Every disagreement between one kstack cell and gcc, as text."""
-    problems = []
-    reference = gcc(tree, result["arch"], result["config"])
     where = f"{result['rev']} {result['arch']} {result['config']}"
     assert result["error"] is None, f"{where}: {result['error']}"
-    for name, expected in reference.items():
-        got = result["constants"].get(name)
-        if expected is None:  # gcc does not define it as a constant macro
-            if got is not None and got["status"] == "ok":
-                problems.append(f"{where} {name}: kstack says {got['value']}, gcc defines none")
-            continue
-        value, signed, size = expected
-        if got is None or got["value"] is None:
-            problems.append(f"{where} {name}: gcc says {value}, kstack reports {got}")
-            continue
-        mask = (1 << (8 * size)) - 1
-        if got["value"] & mask != value & mask:
-            problems.append(f"{where} {name}: kstack {got['value']} != gcc {value}")
-        if got["type"].startswith("unsigned") == signed:
-            problems.append(f"{where} {name}: kstack type {got['type']}, gcc signed={signed}")
-        if c_size(got["type"], result["arch"]) != size:
-            problems.append(f"{where} {name}: kstack type {got['type']}, gcc size {size}")
-    return problems
+    return compare(result, gcc(tree, result["arch"], result["config"]))[0]
 
 
 def scan_args() -> list[str]:
