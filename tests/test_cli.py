@@ -129,3 +129,41 @@ def test_errors_are_one_line_with_a_status(demo_repo, args, status, message):
     assert "Traceback" not in proc.stderr
     assert any(message in line for line in lines), proc.stderr
     assert len([line for line in lines if line.startswith("kstack:")]) == 1
+
+
+def _scan_stderr(repo, *, terminal: bool) -> str:
+    """What ``kstack scan`` writes to stderr, on a terminal (a pty) or on a pipe."""
+    import os
+    import pty
+
+    args = [sys.executable, "-m", "extractor", "scan", str(repo), "--tags", "v*", "--no-cache"]
+    if not terminal:
+        return subprocess.run(args, capture_output=True, text=True, timeout=300).stderr
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=300)
+    os.close(master)
+    return b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.parametrize(("terminal", "shown"), [(True, True), (False, False)])
+def test_progress_goes_to_a_terminal_only(demo_repo, terminal, shown):
+    listed = CliRunner().invoke(
+        cli, ["scan", str(demo_repo), "--tags", "v*", "--no-cache", "--format", "json"]
+    )
+    document = json.loads(listed.output)
+    tags = {r["rev"] for r in document["results"]}  # the revisions the scan selects
+    err = _scan_stderr(demo_repo, terminal=terminal)
+    done = f"{len(tags)}/{len(tags)} tags, "
+    assert (done in err and " cached" in err) == shown, err
+    assert ("tags, " in err) == shown, err
