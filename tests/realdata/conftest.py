@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from .debian import DebianTierError, ensure
+from .linux_source import ensure_source
 
 _skipped: list[str] = []
 
@@ -31,6 +32,29 @@ def debian_repo() -> tuple[Path, dict[str, Path]]:
             pytest.fail(f"{message}\n(CI is set, so this is an error, not a skip)", pytrace=False)
         _skipped.append(message)
         pytest.skip(f"REAL-DATA TIER NOT RUN: {message}")
+
+
+def _source(series: str) -> Path:
+    try:
+        return ensure_source(series)
+    except DebianTierError as err:
+        message = f"real-data tier: Debian linux-source-{series} unavailable: {err}"
+        if _in_ci():
+            pytest.fail(f"{message}\n(CI is set, so this is an error, not a skip)", pytrace=False)
+        _skipped.append(message)
+        pytest.skip(f"REAL-DATA TIER NOT RUN: {message}")
+
+
+@pytest.fixture(scope="session")
+def linux_source_6_1() -> Path:
+    """The unpacked Debian ``linux-source-6.1`` tree (Kconfig, Makefiles, kernel/fork.c)."""
+    return _source("6.1")
+
+
+@pytest.fixture(scope="session")
+def linux_source_6_12() -> Path:
+    """The unpacked Debian ``linux-source-6.12`` tree (Kconfig, Makefiles, kernel/fork.c)."""
+    return _source("6.12")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
