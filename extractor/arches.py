@@ -108,6 +108,10 @@ class Arch:
     #: to the include path after kbuild's own (x86's old ``mach-default``,
     #: mips's ``mach-generic``), where the tree has them
     mach_dirs: tuple[str, ...] = ()
+    #: the base config's symbols that are Kconfig defaults a real config may set
+    #: otherwise (a choice's default, a ``default y``), not what makes the arch:
+    #: a result that depends on one names it in a warning
+    assumed: tuple[str, ...] = ()
 
     def predefined(self) -> dict[str, str]:
         return {**_COMMON_BUILTINS, **self.builtins}
@@ -230,6 +234,11 @@ ARCHES: dict[str, Arch] = {
                 "kasan-hw-tags": {"CONFIG_KASAN": "y", "CONFIG_KASAN_HW_TAGS": "y"},
                 "no-vmap-stack": {"CONFIG_VMAP_STACK": "n"},
             },
+            assumed=(
+                "CONFIG_ARM64_4K_PAGES",
+                "CONFIG_PAGE_SIZE_4KB",
+                "CONFIG_VMAP_STACK",
+            ),
         ),
         Arch(
             name="arm",
@@ -267,6 +276,18 @@ ARCHES: dict[str, Arch] = {
             kconfig_defaults={"CONFIG_PAGE_SHIFT": "12"},
             entries=("asm/page.h", "asm/thread_info.h"),
             constants=("THREAD_SIZE", "THREAD_SIZE_ORDER", "OVERFLOW_STACK_SIZE", "PAGE_SIZE"),
+            assumed=(
+                "CONFIG_MMU",
+                "CONFIG_AEABI",
+                "CONFIG_CPU_V7",
+                "CONFIG_CPU_32v7",
+                "CONFIG_CPU_COPY_V6",
+                "CONFIG_CPU_CACHE_V7",
+                "CONFIG_CPU_TLB_V7",
+                "CONFIG_CPU_ABRT_EV7",
+                "CONFIG_CPU_PABRT_V7",
+                "CONFIG_CPU_HAS_ASID",
+            ),
         ),
         Arch(
             name="riscv",
@@ -309,6 +330,12 @@ ARCHES: dict[str, Arch] = {
                 "IRQ_STACK_SIZE",
                 "OVERFLOW_STACK_SIZE",
                 "PAGE_SIZE",
+            ),
+            assumed=(
+                "CONFIG_64BIT",
+                "CONFIG_MMU",
+                "CONFIG_PAGE_SIZE_4KB",
+                "CONFIG_VMAP_STACK",
             ),
         ),
         Arch(
@@ -374,6 +401,13 @@ ARCHES: dict[str, Arch] = {
                     "CONFIG_PAGE_SHIFT": "12",
                 },
             },
+            assumed=(
+                "CONFIG_PPC_BOOK3S",
+                "CONFIG_PPC_BOOK3S_64",
+                "CONFIG_CPU_BIG_ENDIAN",
+                "CONFIG_PPC_64K_PAGES",
+                "CONFIG_PAGE_SIZE_64KB",
+            ),
         ),
         Arch(
             name="powerpc",
@@ -423,6 +457,14 @@ ARCHES: dict[str, Arch] = {
                 "MIN_THREAD_SHIFT",
                 "THREAD_SIZE_ORDER",
                 "PAGE_SIZE",
+            ),
+            assumed=(
+                "CONFIG_PPC_BOOK3S",
+                "CONFIG_PPC_BOOK3S_32",
+                "CONFIG_CPU_BIG_ENDIAN",
+                "CONFIG_PPC_4K_PAGES",
+                "CONFIG_PAGE_SIZE_4KB",
+                "CONFIG_VMAP_STACK",
             ),
         ),
         Arch(
@@ -494,6 +536,13 @@ ARCHES: dict[str, Arch] = {
             },
             entries=("asm/page.h", "asm/thread_info.h", "asm/irq.h"),
             constants=("THREAD_SIZE", "THREAD_SIZE_ORDER", "IRQ_STACK_SIZE", "PAGE_SIZE"),
+            assumed=(
+                "CONFIG_16KB_3LEVEL",
+                "CONFIG_PAGE_SIZE_16KB",
+                "CONFIG_SMP",
+                "CONFIG_TREE_RCU",
+                "CONFIG_TREE_SRCU",
+            ),
         ),
         Arch(
             name="mips",
@@ -543,6 +592,16 @@ ARCHES: dict[str, Arch] = {
             # a generic-platform build: arch/mips/Makefile puts mach-generic last
             # on every build; a board's own mach-<board> would come before it
             mach_dirs=("mach-generic",),
+            assumed=(
+                "CONFIG_32BIT",
+                "CONFIG_64BIT",
+                "CONFIG_CPU_MIPS32_R2",
+                "CONFIG_CPU_MIPS32",
+                "CONFIG_CPU_MIPSR2",
+                "CONFIG_CPU_BIG_ENDIAN",
+                "CONFIG_PAGE_SIZE_4KB",
+                "CONFIG_GENERIC_ATOMIC64",
+            ),
         ),
     )
 }

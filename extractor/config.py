@@ -4,6 +4,11 @@ In: a profile name (``default``, ``kasan``, ...), ``CONFIG_FOO=value`` strings,
 and optionally a kernel ``.config``.
 Out: a ``Config``: a name for reports and the symbols, which become the
 preprocessor macros that ``generated/autoconf.h`` would hold in a real build.
+
+A ``.config`` is complete: a symbol it leaves out, or marks ``# ... is not set``,
+is n, exactly as in the ``autoconf.h`` kbuild makes from it. So the arch table's
+base config and Kconfig-default ints are used only for profiles without a file,
+and a config made from a file is never completed from the tree's Kconfig either.
 """
 
 from __future__ import annotations
@@ -42,6 +47,11 @@ class Config:
     derived: frozenset[str] = frozenset()
     #: where a value came from when Kconfig decided it: symbol -> (path, line, reason)
     origins: Mapping[str, tuple[str, int, str]] = field(default_factory=dict)
+    #: symbols whose values are the arch table's assumptions (``Arch.assumed``):
+    #: a real config may set them otherwise, so a result that depends on one says so
+    assumed: frozenset[str] = frozenset()
+    #: made from a ``.config``: every symbol it leaves out is n, none is looked up
+    complete: bool = False
 
     def with_values(self, values: Mapping[str, tuple[str, str, int, str]]) -> Config:
         """This config with Kconfig-decided values: symbol -> (value, path, line, reason)."""
@@ -50,7 +60,14 @@ class Config:
         for symbol, (value, path, line, reason) in values.items():
             symbols[symbol] = value
             origins[symbol] = (path, line, reason)
-        return Config(self.name, symbols, self.derived - set(values), origins)
+        return Config(
+            self.name,
+            symbols,
+            self.derived - set(values),
+            origins,
+            self.assumed - set(values),
+            self.complete,
+        )
 
     def macros(self) -> dict[str, str]:
         """The macros ``generated/autoconf.h`` defines for these symbols."""
@@ -125,8 +142,9 @@ def make_config(
 
     ``kconfig`` holds values of Kconfig int/hex symbols that the build would
     have derived (the arch table's defaults when the tree has no Kconfig).
+    With ``file_symbols`` (a ``.config``, even an empty one) neither those nor the
+    arch's base config apply: the file is the whole config, as it is for kbuild.
     """
-    symbols: dict[str, str] = {}
     if profile in arch.profiles:
         chosen = arch.profiles[profile]
     elif profile in PROFILES:
@@ -134,7 +152,15 @@ def make_config(
     else:
         known = ", ".join(profile_names(arch))
         raise ConfigError(f"unknown config profile {profile!r} (known: {known})")
-    symbols.update(kconfig or {})
+    overrides = dict(parse_assignment(item) for item in sets)
+    name = profile
+    if file_symbols is not None:
+        name += "+file"
+    if sets:
+        name += "+" + ",".join(s.removeprefix("CONFIG_") for s in sets)
+    if file_symbols is not None:
+        return Config(name, {**chosen, **file_symbols, **overrides}, complete=True)
+    symbols: dict[str, str] = dict(kconfig or {})
     # what makes a sibling arch (CONFIG_X86_64 beside i386) is explicitly off, so
     # that neither a header nor the tree's Kconfig defaults can turn it on
     from .arches import ARCHES
@@ -144,17 +170,8 @@ def make_config(
             symbols.update({s: "n" for s in sibling.base_config if s not in arch.base_config})
     symbols.update(arch.base_config)
     symbols.update(chosen)
-    symbols.update(file_symbols or {})
-    for item in sets:
-        name, value = parse_assignment(item)
-        symbols[name] = value
-    name = profile
-    if file_symbols:
-        name += "+file"
-    if sets:
-        name += "+" + ",".join(s.removeprefix("CONFIG_") for s in sets)
+    symbols.update(overrides)
+    chosen_here = set(chosen) | set(overrides)
     derived = frozenset(k for k, v in (kconfig or {}).items() if symbols.get(k) == v)
-    derived -= (
-        {k for k in chosen} | set(file_symbols or {}) | {parse_assignment(i)[0] for i in sets}
-    )
-    return Config(name, symbols, derived)
+    assumed = frozenset(s for s in arch.assumed if symbols.get(s) == arch.base_config[s])
+    return Config(name, symbols, derived - chosen_here, assumed=assumed - chosen_here)

@@ -188,6 +188,7 @@ def analyse(
     would otherwise supply come from them, and so do the defaults of bool
     symbols the constants' branches test that the config leaves unset; the
     pipeline runs again while that changes the config (at most three times).
+    A config read from a ``.config`` is complete and left as it is.
     """
     kconfig = KconfigSource(tree, arch)
     notes: list[str] = []
@@ -230,8 +231,12 @@ class KconfigSource:
         self._files: list[str] = []
 
     def decide(self, config: Config, asked: set[str], notes: list[str]) -> Config:
-        """``config`` with the values Kconfig gives ``asked`` (unchanged without Kconfig)."""
-        if not self.present or not asked:
+        """``config`` with the values Kconfig gives ``asked`` (unchanged without Kconfig).
+
+        A config from a ``.config`` file is complete: what it leaves out is n, as
+        in the build's ``autoconf.h``, and Kconfig is not asked to fill it in.
+        """
+        if not self.present or not asked or config.complete:
             return config
         from .kconfig import kconfig_values
 
@@ -362,6 +367,13 @@ def _note_kconfig_defaults(result: Result, arch: Arch, config: Config) -> None:
         result.warnings.append(
             f"{symbol}={config.symbols[symbol]} is the arch table's default for {arch.name}: "
             "this tree has no Kconfig files to take it from"
+        )
+    # a symbol a constant's branches test counts as well as one in its chain
+    tested = used | {s for c in result.constants.values() for s in c.symbols}
+    for symbol in sorted(config.assumed & tested):
+        result.warnings.append(
+            f"{symbol}={config.symbols[symbol]} is the arch table's assumption for "
+            f"{arch.name}; a real config may differ (give one with --config-file)"
         )
 
 

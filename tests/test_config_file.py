@@ -1,0 +1,251 @@
+"""A ``--config-file`` is the whole config (issue 11, point 1).
+
+In: a small powerpc tree written here, shaped like 6.12's (THREAD_SHIFT is
+CONFIG_THREAD_SHIFT, raised to PAGE_SHIFT only under VMAP_STACK when the stack
+is smaller than a page), with and without Kconfig files, and ``.config`` files
+written here the way ``make alldefconfig`` writes them for 44x with 64K or 256K
+pages (no VMAP_STACK: 44x cannot have it).
+Out: the values gcc gives the same headers with the ``autoconf.h`` kbuild would
+make from that file: what the file leaves out is n, nothing is filled in from
+the arch table or from Kconfig; the table's assumptions apply only to profiles
+without a file, and a result that depends on one names it in a warning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from realdata.gcc_reference import gcc_fold, gcc_macros
+
+from extractor import ARCHES, DirectoryTree, make_config
+from extractor.config import read_config_file
+from extractor.scan import analyse
+
+HEADERS = {
+    "include/linux/kconfig.h": "#include <generated/autoconf.h>\n",
+    "include/uapi/linux/const.h": (
+        "#ifndef _KS_CONST_H\n#define _KS_CONST_H\n"
+        "#define __KS_AC(X, Y) (X##Y)\n#define _AC(X, Y) __KS_AC(X, Y)\n#endif\n"
+    ),
+    "arch/powerpc/include/asm/page.h": (
+        "#ifndef _KS_PAGE_H\n#define _KS_PAGE_H\n#include <uapi/linux/const.h>\n"
+        "#define PAGE_SHIFT CONFIG_PAGE_SHIFT\n"
+        "#define PAGE_SIZE (_AC(1, UL) << PAGE_SHIFT)\n#endif\n"
+    ),
+    "arch/powerpc/include/asm/thread_info.h": (
+        "#ifndef _KS_THREAD_INFO_H\n#define _KS_THREAD_INFO_H\n#include <asm/page.h>\n"
+        "#if defined(CONFIG_KASAN) && CONFIG_THREAD_SHIFT < 15\n"
+        "#define MIN_THREAD_SHIFT (CONFIG_THREAD_SHIFT + 1)\n"
+        "#else\n#define MIN_THREAD_SHIFT CONFIG_THREAD_SHIFT\n#endif\n"
+        "/* a virtually mapped stack takes whole pages */\n"
+        "#if defined(CONFIG_VMAP_STACK) && MIN_THREAD_SHIFT < PAGE_SHIFT\n"
+        "#define THREAD_SHIFT PAGE_SHIFT\n"
+        "#else\n#define THREAD_SHIFT MIN_THREAD_SHIFT\n#endif\n"
+        "#define THREAD_SIZE (1 << THREAD_SHIFT)\n#endif\n"
+    ),
+}
+#: the tree's own Kconfig, whose defaults a complete .config must not be completed with
+KCONFIG = {
+    "Kconfig": 'mainmenu "fixture"\nsource "arch/$(SRCARCH)/Kconfig"\n',
+    "arch/powerpc/Kconfig": (
+        "config PPC\n\tdef_bool y\n\n"
+        "config PPC32\n\tdef_bool y\n\n"
+        'config VMAP_STACK\n\tbool "Use a virtually-mapped stack"\n\tdefault y\n\n'
+        "config PAGE_SHIFT\n\tint\n\tdefault 12\n\n"
+        "config THREAD_SHIFT\n\tint\n\tdefault 14\n"
+    ),
+}
+
+#: ``make ARCH=powerpc alldefconfig`` seeded with 44x and a page size, in part
+_44X = """\
+#
+# Automatically generated file; DO NOT EDIT.
+#
+CONFIG_PPC=y
+CONFIG_PPC32=y
+# CONFIG_PPC64 is not set
+CONFIG_44x=y
+# CONFIG_PPC_4K_PAGES is not set
+CONFIG_PPC_{pages}_PAGES=y
+CONFIG_THREAD_SHIFT={thread_shift}
+CONFIG_PAGE_SHIFT={page_shift}
+"""
+CONFIGS = {
+    "44x-64k": _44X.format(pages="64K", thread_shift=13, page_shift=16),
+    "44x-256k": _44X.format(pages="256K", thread_shift=15, page_shift=18),
+    # book3s/32 with VMAP_STACK on 4K pages: the stack is bigger than a page
+    "book3s32": (
+        "CONFIG_PPC=y\nCONFIG_PPC32=y\nCONFIG_PPC_BOOK3S_32=y\nCONFIG_VMAP_STACK=y\n"
+        "CONFIG_PPC_4K_PAGES=y\nCONFIG_THREAD_SHIFT=13\nCONFIG_PAGE_SHIFT=12\n"
+    ),
+    # VMAP_STACK with 64K pages (a hand-made config): the stack is raised to a page
+    "vmap-64k": (
+        "CONFIG_PPC=y\nCONFIG_PPC32=y\nCONFIG_VMAP_STACK=y\nCONFIG_PPC_64K_PAGES=y\n"
+        "CONFIG_THREAD_SHIFT=13\nCONFIG_PAGE_SHIFT=16\n"
+    ),
+}
+NAMES = ["THREAD_SIZE", "THREAD_SHIFT", "MIN_THREAD_SHIFT", "PAGE_SIZE"]
+#: what a 32-bit big-endian powerpc gcc predefines that these headers could see
+GCC_PPC32 = {
+    "__powerpc__": "1",
+    "__SIZEOF_LONG__": "4",
+    "__SIZEOF_POINTER__": "4",
+    "__CHAR_BIT__": "8",
+    "__KERNEL__": "1",
+}
+
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The headers alone, and the headers with the tree's Kconfig files."""
+    roots = {"headers": tmp_path_factory.mktemp("headers")}
+    roots["kconfig"] = tmp_path_factory.mktemp("kconfig")
+    _write(roots["headers"], HEADERS)
+    _write(roots["kconfig"], {**HEADERS, **KCONFIG})
+    return roots
+
+
+def _config_file(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.config"
+    path.write_text(CONFIGS[name])
+    return path
+
+
+def _kstack(tree: Path, arch: str, profile: str = "default", **kwargs):
+    table = ARCHES[arch]
+    config = make_config(profile, table, kconfig=table.kconfig_defaults, **kwargs)
+    result = analyse(DirectoryTree(tree), table, config).result
+    assert result.error is None, result.error
+    return result
+
+
+def _autoconf(config_text: str) -> str:
+    """What kbuild's ``autoconf.h`` holds for a ``.config`` (written independently
+    of kstack's reader: ``=y`` is 1, ``=m`` is _MODULE, a value is itself)."""
+    lines = []
+    for line in config_text.splitlines():
+        if line.startswith("CONFIG_") and "=" in line:
+            name, value = line.split("=", 1)
+            if value == "y":
+                lines.append(f"#define {name} 1")
+            elif value == "m":
+                lines.append(f"#define {name}_MODULE 1")
+            else:
+                lines.append(f"#define {name} {value}")
+    return "\n".join(lines) + "\n"
+
+
+def _gcc(tree: Path, config_text: str, work: Path) -> dict[str, int | None]:
+    (work / "generated").mkdir(parents=True, exist_ok=True)
+    (work / "generated" / "autoconf.h").write_text(_autoconf(config_text))
+    dirs = [Path("arch/powerpc/include"), work, Path("include"), Path("include/uapi")]
+    entries = ["asm/page.h", "asm/thread_info.h"]
+    macros = gcc_macros(tree, dirs, GCC_PPC32, ["linux/kconfig.h"], entries)
+    folded = gcc_fold(macros.text, NAMES, "ILP32")
+    return {name: (found[0] if found else None) for name, found in folded.items()}
+
+
+# fmt: off
+ROWS = [
+    # tree, config file, {constant: value} as gcc gives them with its autoconf.h
+    ("headers", "44x-64k",  {"THREAD_SHIFT": 13, "THREAD_SIZE": 8192, "PAGE_SIZE": 65536}),
+    ("headers", "44x-256k", {"THREAD_SHIFT": 15, "THREAD_SIZE": 32768, "PAGE_SIZE": 262144}),
+    ("headers", "book3s32", {"THREAD_SHIFT": 13, "THREAD_SIZE": 8192, "PAGE_SIZE": 4096}),
+    ("headers", "vmap-64k", {"THREAD_SHIFT": 16, "THREAD_SIZE": 65536, "PAGE_SIZE": 65536}),
+    # the tree's Kconfig says VMAP_STACK "default y" and THREAD_SHIFT 14: the file
+    # leaves VMAP_STACK out and sets THREAD_SHIFT itself, so neither applies
+    ("kconfig", "44x-64k",  {"THREAD_SHIFT": 13, "THREAD_SIZE": 8192, "PAGE_SIZE": 65536}),
+    ("kconfig", "44x-256k", {"THREAD_SHIFT": 15, "THREAD_SIZE": 32768, "PAGE_SIZE": 262144}),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("tree", "name", "expected"), ROWS)
+def test_a_config_file_gives_what_gcc_gives(trees, tmp_path, tree, name, expected) -> None:
+    symbols = read_config_file(_config_file(tmp_path, name))
+    result = _kstack(trees[tree], "powerpc", file_symbols=symbols)
+    got = {n: result.constants[n].value for n in expected}
+    assert got == expected
+    reference = _gcc(trees[tree], CONFIGS[name], tmp_path / "gcc")
+    assert {n: result.constants[n].value for n in NAMES} == reference
+    # nothing was taken from the arch table or the tree's Kconfig
+    assert not [w for w in result.warnings if "arch table" in w or "Kconfig" in w]
+
+
+# fmt: off
+LEAKS = [
+    # arch, .config lines, symbols the arch table would have added
+    ("powerpc", CONFIGS["44x-64k"], ["CONFIG_VMAP_STACK", "CONFIG_PPC_4K_PAGES",
+                                     "CONFIG_PPC_BOOK3S", "CONFIG_PAGE_SIZE_4KB"]),
+    ("arm64", "CONFIG_ARM64=y\nCONFIG_64BIT=y\nCONFIG_ARM64_16K_PAGES=y\nCONFIG_PAGE_SHIFT=14\n",
+     ["CONFIG_PAGE_SIZE_4KB", "CONFIG_ARM64_4K_PAGES", "CONFIG_VMAP_STACK"]),
+    ("powerpc64", "CONFIG_PPC=y\nCONFIG_PPC64=y\nCONFIG_PPC_BOOK3E_64=y\nCONFIG_PPC_4K_PAGES=y\n",
+     ["CONFIG_PPC_64K_PAGES", "CONFIG_PPC_BOOK3S", "CONFIG_PPC_BOOK3S_64"]),
+    ("mips", "CONFIG_MIPS=y\nCONFIG_32BIT=y\nCONFIG_CPU_MIPS32_R1=y\nCONFIG_CPU_MIPSR1=y\n",
+     ["CONFIG_CPU_MIPSR2", "CONFIG_CPU_MIPS32_R2", "CONFIG_CPU_BIG_ENDIAN"]),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("arch", "text", "absent"), LEAKS)
+def test_the_arch_table_adds_nothing_to_a_config_file(tmp_path, arch, text, absent) -> None:
+    path = tmp_path / ".config"
+    path.write_text(text)
+    table = ARCHES[arch]
+    symbols = read_config_file(path)
+    config = make_config("default", table, file_symbols=symbols, kconfig=table.kconfig_defaults)
+    assert dict(config.symbols) == symbols
+    assert not set(absent) & set(config.macros())
+    assert config.complete and not config.derived and not config.assumed
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_every_arch_reads_an_empty_config_file_as_empty(tmp_path, arch) -> None:
+    """Not even what makes the arch (CONFIG_X86_64, CONFIG_PPC) is added: a file
+    that lacks it is what kbuild's autoconf.h would be too."""
+    (tmp_path / ".config").write_text("# CONFIG_KASAN is not set\n")
+    table = ARCHES[arch]
+    symbols = read_config_file(tmp_path / ".config")
+    config = make_config("default", table, file_symbols=symbols, kconfig=table.kconfig_defaults)
+    assert config.macros() == {}
+    assert config.name == "default+file"
+
+
+def test_set_still_applies_on_top_of_a_file(trees, tmp_path) -> None:
+    symbols = read_config_file(_config_file(tmp_path, "44x-64k"))
+    result = _kstack(
+        trees["headers"], "powerpc", file_symbols=symbols, sets=("CONFIG_VMAP_STACK=y",)
+    )
+    assert result.constants["THREAD_SIZE"].value == 65536
+    assert result.config == "default+file+VMAP_STACK=y"
+
+
+# fmt: off
+ASSUMED = [
+    # profile, --set, what the table assumed that a constant depends on (None: nothing)
+    ("default", (), "CONFIG_VMAP_STACK=y"),
+    ("kasan", (), "CONFIG_VMAP_STACK=y"),
+    # chosen by the user, so not an assumption
+    ("default", ("CONFIG_VMAP_STACK=y",), None),
+    ("default", ("CONFIG_VMAP_STACK=n",), None),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("profile", "sets", "named"), ASSUMED)
+def test_an_assumption_used_is_named_in_a_warning(trees, profile, sets, named) -> None:
+    """Without a file the table's assumptions stand in for a config, and say so."""
+    result = _kstack(trees["headers"], "powerpc", profile, sets=sets)
+    assumed = [w for w in result.warnings if "assumption" in w]
+    if named is None:
+        assert assumed == []
+    else:
+        assert len(assumed) == 1 and assumed[0].startswith(named + " ")
+        assert "powerpc" in assumed[0] and "--config-file" in assumed[0]
