@@ -1,8 +1,9 @@
 """The architecture table: one declarative entry per arch, nothing else.
 
 In: an arch name from the command line.
-Out: an ``Arch`` saying where its headers live in each era, its data model,
-the macros its compiler predefines, the config symbols every build of it has,
+Out: an ``Arch`` saying where its headers live in each era, the macros its
+compiler predefines under a config (and so its data model: ILP32 or LP64), the
+config symbols a build of it has when no ``.config`` says otherwise,
 the Kconfig int values a build derives, the headers kernel code includes to
 reach the stack constants, which constants to report, and its own profiles.
 
@@ -14,6 +15,12 @@ the Kconfig ``default`` that applies under the entry's base config (or under the
 profile that changes it), and the comment next to it says which default that is.
 A profile that switches a choice (page size) switches the ints derived from it
 too, because nothing else would.
+
+The target follows the config the way the arch Makefile makes it: a ``Switch``
+names the config symbol behind ``-m64``/``-m32``, ``-EB``/``-EL`` or ``-mabi=``
+and the macros gcc predefines either way, so a ``.config`` for 32-bit
+little-endian MIPS is read with ``__MIPSEL__`` and ``_MIPS_SZLONG`` 32, and an
+int that depends on ``sizeof(long)`` comes out as that gcc gives it.
 """
 
 from __future__ import annotations
@@ -22,6 +29,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .errors import UsageError
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A config symbol that changes the compiler's target, as the arch Makefile's
+    ``-m64``, ``-EL`` or ``-mabi=`` do: the macros gcc predefines when it is set
+    (``y``) and when it is not. ``None`` undefines a macro set before."""
+
+    symbol: str
+    on: Mapping[str, str | None]
+    off: Mapping[str, str | None] = field(default_factory=dict)
+
 
 _LP64_BUILTINS = {
     "__SIZEOF_SHORT__": "2",
@@ -66,6 +85,122 @@ _COMMON_BUILTINS = {
     "__KERNEL__": "1",
 }
 
+
+#: what gcc predefines for every powerpc target (the rest: _PPC_SWITCHES)
+_PPC_BUILTINS = {"__powerpc__": "1", "__PPC__": "1", "_ARCH_PPC": "1", "__CHAR_UNSIGNED__": "1"}
+
+
+def _either(symbol: str, on: Mapping[str, str], off: Mapping[str, str]) -> Switch:
+    """A switch between two macro sets: each side undefines what only the other has."""
+    return Switch(symbol, {**dict.fromkeys(off, None), **on}, {**dict.fromkeys(on, None), **off})
+
+
+# x86: kbuild passes -m64 where CONFIG_X86_64 (ARCH=x86_64 before 2.6.24), else -m32
+_X86_WORD = _either(
+    "CONFIG_X86_64",
+    {**_LP64_BUILTINS, "__x86_64__": "1", "__x86_64": "1", "__amd64__": "1", "__amd64": "1"},
+    {**_ILP32_BUILTINS, "__i386__": "1", "__i386": "1", "__i686__": "1"},
+)
+# powerpc: -m64 where CONFIG_PPC64; -mlittle-endian where CONFIG_CPU_LITTLE_ENDIAN
+# (a tree before the endianness choice, 3.13, has neither and is big-endian).
+# gcc's Linux targets: 64-bit adds __powerpc64__ and the AIX-style ELFv1 calling
+# convention (_CALL_ELF 1); 32-bit adds __powerpc and the SysV one; ELFv2
+# (_CALL_ELF 2) comes with little-endian, or with CONFIG_PPC64_ELF_ABI_V2 (6.x).
+_PPC_SWITCHES = (
+    _either(
+        "CONFIG_PPC64",
+        {
+            **_LP64_BUILTINS,
+            "__powerpc64__": "1",
+            "__PPC64__": "1",
+            "_ARCH_PPC64": "1",
+            "_CALL_ELF": "1",
+        },
+        {**_ILP32_BUILTINS, "__powerpc": "1", "__PPC": "1", "_CALL_SYSV": "1"},
+    ),
+    Switch(
+        "CONFIG_CPU_LITTLE_ENDIAN",
+        {
+            **_LITTLE_ENDIAN,
+            "__LITTLE_ENDIAN__": "1",
+            "_LITTLE_ENDIAN": "1",
+            "__BIG_ENDIAN__": None,
+            "_BIG_ENDIAN": None,
+            "_CALL_ELF": "2",
+        },
+        {
+            **_BIG_ENDIAN,
+            "__BIG_ENDIAN__": "1",
+            "_BIG_ENDIAN": "1",
+            "__LITTLE_ENDIAN__": None,
+            "_LITTLE_ENDIAN": None,
+        },
+    ),
+    Switch("CONFIG_PPC64_ELF_ABI_V2", {"_CALL_ELF": "2"}),
+)
+# mips: -mabi=64 where CONFIG_64BIT, else -mabi=32; -EL where
+# CONFIG_CPU_LITTLE_ENDIAN, else -EB (gcc's default). What gcc's mips.h defines
+# for each: the ISA level, the ABI, the type sizes, R4000/R3000, MIPSEB/MIPSEL;
+# -msoft-float, always passed, gives 16 FP registers of a format on o32, 32 on n64.
+_MIPS_SWITCHES = (
+    _either(
+        "CONFIG_64BIT",
+        {
+            **_LP64_BUILTINS,
+            "__mips": "64",
+            "__mips64": "1",
+            "_MIPS_ISA": "_MIPS_ISA_MIPS64",
+            "_ABI64": "3",
+            "_MIPS_SIM": "_ABI64",
+            "_MIPS_SZLONG": "64",
+            "_MIPS_SZPTR": "64",
+            "_MIPS_FPSET": "32",
+            "R4000": "1",
+            "_R4000": "1",
+            "__R4000": "1",
+            "__R4000__": "1",
+        },
+        {
+            **_ILP32_BUILTINS,
+            "__mips": "32",
+            "_MIPS_ISA": "_MIPS_ISA_MIPS32",
+            "_ABIO32": "1",
+            "_MIPS_SIM": "_ABIO32",
+            "_MIPS_SZLONG": "32",
+            "_MIPS_SZPTR": "32",
+            "_MIPS_FPSET": "16",
+            "R3000": "1",
+            "_R3000": "1",
+            "__R3000": "1",
+            "__R3000__": "1",
+        },
+    ),
+    _either(
+        "CONFIG_CPU_LITTLE_ENDIAN",
+        {**_LITTLE_ENDIAN, "MIPSEL": "1", "__MIPSEL": "1", "__MIPSEL__": "1", "_MIPSEL": "1"},
+        {**_BIG_ENDIAN, "MIPSEB": "1", "__MIPSEB": "1", "__MIPSEB__": "1", "_MIPSEB": "1"},
+    ),
+    # -march=mips32 / mips32r2 / ...: the ISA revision
+    *(Switch(f"CONFIG_CPU_MIPSR{rev}", {"__mips_isa_rev": rev}) for rev in ("1", "2", "5", "6")),
+)
+# arm and arm64: -mbig-endian where CONFIG_CPU_BIG_ENDIAN, else little-endian
+_ARM_ENDIAN = _either(
+    "CONFIG_CPU_BIG_ENDIAN",
+    {**_BIG_ENDIAN, "__ARMEB__": "1", "__ARM_BIG_ENDIAN": "1"},
+    {**_LITTLE_ENDIAN, "__ARMEL__": "1"},
+)
+_ARM64_ENDIAN = _either(
+    "CONFIG_CPU_BIG_ENDIAN",
+    {**_BIG_ENDIAN, "__AARCH64EB__": "1", "__ARM_BIG_ENDIAN": "1"},
+    {**_LITTLE_ENDIAN, "__AARCH64EL__": "1"},
+)
+# riscv: -mabi=lp64 where CONFIG_64BIT (ARCH_RV64I), else -mabi=ilp32
+_RISCV_WORD = _either(
+    "CONFIG_64BIT",
+    {**_LP64_BUILTINS, "__riscv_xlen": "64"},
+    {**_ILP32_BUILTINS, "__riscv_xlen": "32"},
+)
+
 #: arm64's page-size choice and the ints derived from it, per granule. From 6.9
 #: the generic CONFIG_PAGE_SHIFT (mm/Kconfig: 12/14/16 for PAGE_SIZE_4KB/16KB/64KB)
 #: replaces CONFIG_ARM64_PAGE_SHIFT (arch/arm64/Kconfig: 16 if ARM64_64K_PAGES,
@@ -85,15 +220,13 @@ class Arch:
     name: str
     #: the directory under arch/ (x86 for both x86_64 and i386)
     srcarch: str
-    #: "LP64" or "ILP32"; the evaluator's data model
-    model: str
     #: the include/asm-<name> directories that the pre-2.6.28 ``asm`` link
     #: pointed at, in the order the build preferred them
     legacy_asm: tuple[str, ...]
-    #: macros the compiler predefines for this target (and any the arch
-    #: Makefile passes with -D to every file)
+    #: macros the compiler predefines for every target of this arch (and any the
+    #: arch Makefile passes with -D to every file)
     builtins: Mapping[str, str]
-    #: config symbols every build of this arch has
+    #: config symbols a build of this arch has when no ``.config`` is given
     base_config: Mapping[str, str]
     #: Kconfig int/hex values used when the tree carries no Kconfig files
     kconfig_defaults: Mapping[str, str]
@@ -112,9 +245,31 @@ class Arch:
     #: otherwise (a choice's default, a ``default y``), not what makes the arch:
     #: a result that depends on one names it in a warning
     assumed: tuple[str, ...] = ()
+    #: config symbols that change the target, applied in order after ``builtins``
+    switches: tuple[Switch, ...] = ()
 
-    def predefined(self) -> dict[str, str]:
-        return {**_COMMON_BUILTINS, **self.builtins}
+    def predefined(self, symbols: Mapping[str, str] | None = None) -> dict[str, str]:
+        """What gcc predefines for a build under ``symbols`` (the base config if None)."""
+        if symbols is None:
+            symbols = self.base_config
+        out = {**_COMMON_BUILTINS, **self.builtins}
+        for switch in self.switches:
+            chosen = switch.on if symbols.get(switch.symbol) == "y" else switch.off
+            for macro, value in chosen.items():
+                if value is None:
+                    out.pop(macro, None)
+                else:
+                    out[macro] = value
+        return out
+
+    def data_model(self, symbols: Mapping[str, str] | None = None) -> str:
+        """ "LP64" or "ILP32": the evaluator's data model under ``symbols``."""
+        return "LP64" if self.predefined(symbols).get("__SIZEOF_LONG__") == "8" else "ILP32"
+
+    @property
+    def model(self) -> str:
+        """The data model of the base config."""
+        return self.data_model()
 
 
 ARCHES: dict[str, Arch] = {
@@ -123,16 +278,9 @@ ARCHES: dict[str, Arch] = {
         Arch(
             name="x86_64",
             srcarch="x86",
-            model="LP64",
             legacy_asm=("asm-x86", "asm-x86_64"),
-            builtins={
-                **_LP64_BUILTINS,
-                **_LITTLE_ENDIAN,
-                "__x86_64__": "1",
-                "__x86_64": "1",
-                "__amd64__": "1",
-                "__amd64": "1",
-            },
+            builtins=_LITTLE_ENDIAN,
+            switches=(_X86_WORD,),
             base_config={"CONFIG_X86": "y", "CONFIG_X86_64": "y", "CONFIG_64BIT": "y"},
             # mm/Kconfig (6.9+): 12 under PAGE_SIZE_4KB, x86's only page size
             kconfig_defaults={"CONFIG_PAGE_SHIFT": "12"},
@@ -154,15 +302,9 @@ ARCHES: dict[str, Arch] = {
         Arch(
             name="i386",
             srcarch="x86",
-            model="ILP32",
             legacy_asm=("asm-x86", "asm-i386"),
-            builtins={
-                **_ILP32_BUILTINS,
-                **_LITTLE_ENDIAN,
-                "__i386__": "1",
-                "__i386": "1",
-                "__i686__": "1",
-            },
+            builtins=_LITTLE_ENDIAN,
+            switches=(_X86_WORD,),
             # "n" for the 64-bit symbols, as a real .config says: a tree's Kconfig
             # would otherwise derive them from SRCARCH, which is x86 for both
             base_config={
@@ -184,13 +326,10 @@ ARCHES: dict[str, Arch] = {
         Arch(
             name="arm64",
             srcarch="arm64",
-            model="LP64",
             legacy_asm=(),  # arm64 arrived in 3.7 with arch/arm64/include
             builtins={
                 **_LP64_BUILTINS,
-                **_LITTLE_ENDIAN,
                 "__aarch64__": "1",
-                "__AARCH64EL__": "1",
                 "__ARM_64BIT_STATE": "1",
                 "__ARM_ARCH": "8",
                 "__ARM_ARCH_8A": "1",
@@ -234,23 +373,17 @@ ARCHES: dict[str, Arch] = {
                 "kasan-hw-tags": {"CONFIG_KASAN": "y", "CONFIG_KASAN_HW_TAGS": "y"},
                 "no-vmap-stack": {"CONFIG_VMAP_STACK": "n"},
             },
-            assumed=(
-                "CONFIG_ARM64_4K_PAGES",
-                "CONFIG_PAGE_SIZE_4KB",
-                "CONFIG_VMAP_STACK",
-            ),
+            assumed=("CONFIG_ARM64_4K_PAGES", "CONFIG_PAGE_SIZE_4KB", "CONFIG_VMAP_STACK"),
+            switches=(_ARM64_ENDIAN,),
         ),
         Arch(
             name="arm",
             srcarch="arm",
-            model="ILP32",
             legacy_asm=("asm-arm",),
             builtins={
                 **_ILP32_BUILTINS,
-                **_LITTLE_ENDIAN,
-                # an ARMv7-A EABI little-endian target (gcc -march=armv7-a)
+                # an ARMv7-A EABI target (gcc -march=armv7-a)
                 "__arm__": "1",
-                "__ARMEL__": "1",
                 "__ARM_EABI__": "1",
                 "__ARM_ARCH": "7",
                 "__ARM_ARCH_7A__": "1",
@@ -288,18 +421,16 @@ ARCHES: dict[str, Arch] = {
                 "CONFIG_CPU_PABRT_V7",
                 "CONFIG_CPU_HAS_ASID",
             ),
+            switches=(_ARM_ENDIAN,),
         ),
         Arch(
             name="riscv",
             srcarch="riscv",
-            model="LP64",
             legacy_asm=(),  # riscv arrived in 4.15 with arch/riscv/include
             builtins={
-                **_LP64_BUILTINS,
                 **_LITTLE_ENDIAN,
-                # rv64 with the kernel's -mabi=lp64 -mcmodel=medany
+                # the kernel's -mcmodel=medany, soft float, compressed instructions
                 "__riscv": "1",
-                "__riscv_xlen": "64",
                 "__riscv_cmodel_medany": "1",
                 "__riscv_float_abi_soft": "1",
                 "__riscv_compressed": "1",
@@ -331,35 +462,15 @@ ARCHES: dict[str, Arch] = {
                 "OVERFLOW_STACK_SIZE",
                 "PAGE_SIZE",
             ),
-            assumed=(
-                "CONFIG_64BIT",
-                "CONFIG_MMU",
-                "CONFIG_PAGE_SIZE_4KB",
-                "CONFIG_VMAP_STACK",
-            ),
+            # the base-ISA choice's "default ARCH_RV64I", which makes 64BIT
+            assumed=("CONFIG_64BIT", "CONFIG_MMU", "CONFIG_PAGE_SIZE_4KB", "CONFIG_VMAP_STACK"),
+            switches=(_RISCV_WORD,),
         ),
         Arch(
             name="powerpc64",
             srcarch="powerpc",
-            model="LP64",
             legacy_asm=("asm-powerpc", "asm-ppc64"),
-            builtins={
-                **_LP64_BUILTINS,
-                **_BIG_ENDIAN,
-                # the Kconfig default endianness (CPU_BIG_ENDIAN), ELFv1
-                "__powerpc__": "1",
-                "__powerpc": "1",
-                "__powerpc64__": "1",
-                "__PPC__": "1",
-                "__PPC64__": "1",
-                "__PPC": "1",
-                "_ARCH_PPC": "1",
-                "_ARCH_PPC64": "1",
-                "__BIG_ENDIAN__": "1",
-                "_BIG_ENDIAN": "1",
-                "_CALL_ELF": "1",
-                "__CHAR_UNSIGNED__": "1",
-            },
+            builtins=_PPC_BUILTINS,
             base_config={
                 "CONFIG_PPC": "y",
                 "CONFIG_PPC64": "y",
@@ -408,24 +519,13 @@ ARCHES: dict[str, Arch] = {
                 "CONFIG_PPC_64K_PAGES",
                 "CONFIG_PAGE_SIZE_64KB",
             ),
+            switches=_PPC_SWITCHES,
         ),
         Arch(
             name="powerpc",
             srcarch="powerpc",
-            model="ILP32",
             legacy_asm=("asm-powerpc", "asm-ppc"),
-            builtins={
-                **_ILP32_BUILTINS,
-                **_BIG_ENDIAN,
-                "__powerpc__": "1",
-                "__powerpc": "1",
-                "__PPC__": "1",
-                "__PPC": "1",
-                "_ARCH_PPC": "1",
-                "__BIG_ENDIAN__": "1",
-                "_BIG_ENDIAN": "1",
-                "__CHAR_UNSIGNED__": "1",
-            },
+            builtins=_PPC_BUILTINS,
             base_config={
                 "CONFIG_PPC": "y",
                 "CONFIG_PPC32": "y",
@@ -466,11 +566,11 @@ ARCHES: dict[str, Arch] = {
                 "CONFIG_PAGE_SIZE_4KB",
                 "CONFIG_VMAP_STACK",
             ),
+            switches=_PPC_SWITCHES,
         ),
         Arch(
             name="s390",
             srcarch="s390",
-            model="LP64",
             legacy_asm=("asm-s390",),
             builtins={
                 **_LP64_BUILTINS,
@@ -496,7 +596,6 @@ ARCHES: dict[str, Arch] = {
         Arch(
             name="loongarch",
             srcarch="loongarch",
-            model="LP64",
             legacy_asm=(),  # loongarch arrived in 5.19 with arch/loongarch/include
             builtins={
                 **_LP64_BUILTINS,
@@ -547,29 +646,15 @@ ARCHES: dict[str, Arch] = {
         Arch(
             name="mips",
             srcarch="mips",
-            model="ILP32",
             legacy_asm=("asm-mips",),
+            # with the base config: MIPS32r2, o32 ABI, big-endian (the Kconfig
+            # default endianness)
             builtins={
-                **_ILP32_BUILTINS,
-                **_BIG_ENDIAN,
-                # MIPS32r2, o32 ABI, big-endian (the Kconfig default endianness)
                 "__mips__": "1",
-                "__mips": "32",
+                "_mips": "1",
                 "mips": "1",
-                "__MIPSEB__": "1",
-                "__MIPSEB": "1",
-                "_MIPSEB": "1",
-                "_ABIO32": "1",
-                "_ABIN32": "2",
-                "_ABI64": "3",
-                "_MIPS_SIM": "_ABIO32",
                 "_MIPS_SZINT": "32",
-                "_MIPS_SZLONG": "32",
-                "_MIPS_SZPTR": "32",
-                "_MIPS_ISA": "_MIPS_ISA_MIPS32",
-                "__mips_isa_rev": "2",
-                "__mips_hard_float": "1",
-                "_MIPS_FPSET": "16",
+                "__mips_soft_float": "1",
             },
             base_config={
                 "CONFIG_MIPS": "y",
@@ -602,6 +687,7 @@ ARCHES: dict[str, Arch] = {
                 "CONFIG_PAGE_SIZE_4KB",
                 "CONFIG_GENERIC_ATOMIC64",
             ),
+            switches=_MIPS_SWITCHES,
         ),
     )
 }

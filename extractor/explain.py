@@ -143,7 +143,8 @@ def explain(
         if constant.status != "not-a-macro":
             raise EvaluateError(f"{macro} is not defined here", Location(tree.rev))
         return explanation
-    model = evaluate.data_model(arch.model)
+    assert analysis.layout is not None
+    model = evaluate.data_model(analysis.layout.model)  # the target the config chose
     for link in constant.chain:
         source = _source(tree, link.path, link.line)
         column = None

@@ -102,11 +102,17 @@ class Layout:
     def rev(self) -> str | None:
         return self.tree.rev
 
+    @property
+    def model(self) -> str:
+        """The data model ("LP64" or "ILP32") the config's target has."""
+        return self.arch.data_model(self.config.symbols)
+
     def predefined(self) -> dict[str, str]:
-        """Compiler builtins and config macros, as ``-D`` would give them."""
+        """Compiler builtins for the config's target, and config macros, as ``-D``
+        would give them."""
         major, minor, patch = self.gcc
         return {
-            **self.arch.predefined(),
+            **self.arch.predefined(self.config.symbols),
             "__GNUC__": str(major),
             "__GNUC_MINOR__": str(minor),
             "__GNUC_PATCHLEVEL__": str(patch),

@@ -238,7 +238,7 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
 
         self.layout = layout
         self.limits = limits
-        self.model = evaluate.data_model(layout.arch.model)
+        self.model = evaluate.data_model(layout.model)
         self._evaluate = evaluate.evaluate
         self.rev = layout.rev
         self.opened: list[Header] = []

@@ -308,7 +308,7 @@ def _pipeline(
                 table.include(extras)
         result.warnings.extend(table.warnings)
         result.inputs = {h.path: h.blob for h in table.opened if h.origin == "tree"}
-        model = evaluate.data_model(arch.model)
+        model = evaluate.data_model(layout.model)
         for name in wanted:
             if name in table.macros:
                 result.constants[name] = fold(table, name, model)
