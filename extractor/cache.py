@@ -26,14 +26,20 @@ reported line without a re-run.
 Per-blob directive facts are computed once per blob id and shared by every
 revision. The file is in WAL mode so concurrent runs can share it; a computed
 cell is written in one transaction, and cells found by content are written
-in batches of whole rows, so an interrupted run leaves it consistent; a file
-that is not a usable database is set aside and rebuilt, with a warning.
+in batches of whole rows, so an interrupted run leaves it consistent. Runs
+that create a fresh cache at once create its schema once. A file that is
+damaged (SQLITE_CORRUPT, SQLITE_NOTADB, a failed quick_check) or has another
+schema is set aside and rebuilt, with a warning, but only by a run that has
+it to itself: each run holds ``<cache>.lock`` shared while it has the cache
+open, and one that finds it unusable while another run holds it leaves it
+alone and keeps its own results in memory.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import functools
 import hashlib
 import json
@@ -45,7 +51,7 @@ from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import __version__
 from .config import Config
@@ -61,17 +67,37 @@ PENDING_ROWS = 128
 #: entries kept in each per-process memo before it is cleared (flat memory)
 MAX_MEMO = 20_000
 
-_TABLES = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tree_results (
-    tree_id TEXT NOT NULL, cell TEXT NOT NULL, result_id TEXT NOT NULL, inputs TEXT NOT NULL,
-    PRIMARY KEY (tree_id, cell));
-CREATE TABLE IF NOT EXISTS results (id TEXT PRIMARY KEY, result TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS content_results (key TEXT PRIMARY KEY, result TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS templates (cell TEXT PRIMARY KEY, template TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS facts (blob TEXT PRIMARY KEY, facts TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS ref_trees (target TEXT PRIMARY KEY, tree_id TEXT NOT NULL);
-"""
+_TABLES = [
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS tree_results (tree_id TEXT NOT NULL, cell TEXT NOT NULL,"
+    " result_id TEXT NOT NULL, inputs TEXT NOT NULL, PRIMARY KEY (tree_id, cell))",
+    "CREATE TABLE IF NOT EXISTS results (id TEXT PRIMARY KEY, result TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS content_results (key TEXT PRIMARY KEY, result TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS templates (cell TEXT PRIMARY KEY, template TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS facts (blob TEXT PRIMARY KEY, facts TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ref_trees (target TEXT PRIMARY KEY, tree_id TEXT NOT NULL)",
+]
+
+#: the error codes that mean the file is damaged or not a database at all; any
+#: other error (a constraint, a lock, a full disk) says nothing about the file
+_CORRUPTION = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+class _Unusable(Exception):
+    """A readable database that is not one kstack can use (damaged, or another schema)."""
+
+
+def _primary(err: sqlite3.Error) -> int | None:
+    code = getattr(err, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF  # extended codes keep the primary low
+
+
+def _corrupt(err: sqlite3.Error) -> bool:
+    return _primary(err) in _CORRUPTION
+
+
+def _busy(err: sqlite3.Error) -> bool:
+    return _primary(err) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def default_path() -> Path:
@@ -279,51 +305,118 @@ class Cache:
         #: result ids this process wrote (or queued)
         self._written: set[str] = set()
         self._pending_refs: list[tuple[str, str]] = []
+        self._lock: BinaryIO | None = None
         self.db = self._open(path)
 
     def _open(self, path: Path | None) -> sqlite3.Connection:
         if path is None:
             return self._init(sqlite3.connect(":memory:"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # every run holds this lock shared for as long as it has the cache
+            # open; setting the file aside takes it alone (see ``_set_aside``)
+            self._lock = open(path.with_name(path.name + ".lock"), "ab")  # noqa: SIM115
+        except OSError as err:
+            raise CacheError(f"cache {path} could not be opened ({err}); try --no-cache") from err
+        fcntl.flock(self._lock, fcntl.LOCK_SH)
         for attempt in range(20):
+            db = sqlite3.connect(path, timeout=30)
             try:
-                return self._init(sqlite3.connect(path, timeout=30))
-            except sqlite3.OperationalError:
-                # busy or locked by a concurrent run (creating the file, say):
-                # that is not corruption, so never set the file aside for it
+                return self._init(db)
+            except _Unusable as err:
+                db.close()
+                return self._set_aside(path, str(err))
+            except sqlite3.DatabaseError as err:
+                db.close()
+                if _corrupt(err):
+                    return self._set_aside(path, str(err))
+                if not _busy(err):
+                    raise CacheError(
+                        f"cache {path} could not be opened ({err}); try --no-cache"
+                    ) from err
+                # locked by a concurrent run past the timeout: not corruption
                 if attempt == 19:
                     raise CacheError(f"cache {path} stayed locked; try --no-cache") from None
                 time.sleep(0.1 * (attempt + 1))
-            except sqlite3.DatabaseError as err:
-                return self._set_aside(path, err)
         raise AssertionError("unreachable")
 
-    def _set_aside(self, path: Path, err: Exception) -> sqlite3.Connection:
-        """A file that is not our database: keep it for inspection, start anew."""
+    def _set_aside(self, path: Path, reason: str) -> sqlite3.Connection:
+        """A file that is not our database: keep it for inspection, start anew.
+
+        Only a run that has the cache to itself may move it: the database, its
+        WAL and its shared-memory index move together (a WAL left behind would
+        be replayed into the new file, and one deleted could hold what another
+        run committed). When another run has the cache open, it is left as it
+        is and this run keeps its results in memory.
+        """
+        assert self._lock is not None
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._unlock()
+            self.warnings.append(
+                f"cache {path} is not usable ({reason}) and another run has it open; "
+                "left as it is, and this run's results are not kept"
+            )
+            return self._init(sqlite3.connect(":memory:"))
+        try:
+            return self._rebuild(path, reason)
+        finally:
+            fcntl.flock(self._lock, fcntl.LOCK_SH)
+
+    def _rebuild(self, path: Path, reason: str) -> sqlite3.Connection:
+        """Set the file aside and start a new one (with the lock held alone)."""
+        db = sqlite3.connect(path, timeout=30)
+        try:
+            return self._init(db)  # set aside and rebuilt by another run since we looked
+        except _Unusable:
+            db.close()
+        except sqlite3.DatabaseError as err:
+            db.close()
+            if not _corrupt(err):
+                raise CacheError(
+                    f"cache {path} could not be opened ({err}); try --no-cache"
+                ) from err
         aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-        with contextlib.suppress(FileNotFoundError):  # a concurrent run set it aside first
-            os.replace(path, aside)
-        for suffix in ("-wal", "-shm"):
-            side = path.with_name(path.name + suffix)
-            if side.exists():
-                side.unlink()
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(f"{path}{suffix}", f"{aside}{suffix}")
         self.warnings.append(
-            f"cache {path} was not a usable database ({err}); set aside as {aside.name}, rebuilt"
+            f"cache {path} was not a usable database ({reason}); set aside as {aside.name}, rebuilt"
         )
         return self._init(sqlite3.connect(path, timeout=30))
 
+    def _unlock(self) -> None:
+        if self._lock is not None:
+            self._lock.close()  # which releases the lock
+            self._lock = None
+
     def _init(self, db: sqlite3.Connection) -> sqlite3.Connection:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-            raise sqlite3.DatabaseError("quick_check failed")
-        with db:
-            db.executescript(_TABLES)
+        """Make ``db`` ours: checked, the schema created once, in WAL mode.
+
+        The check for the schema row and its creation are one immediate
+        transaction, so runs that create a fresh cache at once create it once;
+        a file found unusable is left unchanged (rolled back), and only one
+        found usable is switched to WAL.
+        """
+        checked = db.execute("PRAGMA quick_check").fetchone()[0]
+        if checked != "ok":
+            raise _Unusable(f"quick_check: {checked}")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for table in _TABLES:
+                db.execute(table)
             row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
             if row is None:
-                db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
             elif row[0] != str(SCHEMA):
-                raise sqlite3.DatabaseError(f"schema {row[0]}, expected {SCHEMA}")
+                raise _Unusable(f"schema {row[0]}, expected {SCHEMA}")
+            db.commit()
+        except BaseException:
+            db.rollback()
+            raise
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
         return db
 
     def close(self) -> None:
@@ -331,6 +424,7 @@ class Cache:
             self.flush()
         finally:
             self.db.close()
+            self._unlock()
 
     def __enter__(self) -> Cache:
         return self

@@ -576,7 +576,7 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         if header.origin == "missing":
             self.include_once[abspath] = None
             self.warnings.append(
-                f"{self._here()}: {name} is not in the tree (a build generates it); "
+                f"{self._here()}: {name} is not in the tree ({header.missing_kind}); "
                 "read as an empty header"
             )
         if self.include_depth >= self.limits.include_depth:
