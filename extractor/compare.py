@@ -9,9 +9,11 @@ Out:
 - ``baseline`` / ``check``: a stable JSON file of the constants and the
   changes against it (values fail, expression-only changes are notes).
 
-The commit behind a change is found without preprocessing every commit: only
-commits that touch a header the constant's cell read (its include closure)
-are candidates, and the constant is evaluated on a bisection of those.
+The commits behind a change are found by ``blame``, without preprocessing every
+commit: only commits that touch a header the constant's cell read (its include
+closure) are candidates, bisected along the first-parent line and then into the
+merged branches, so a change made on a branch is named with the merge that
+carried it.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .arches import arch as get_arch
+from .blame import Move, blame
 from .config import make_config, read_config_file
 from .errors import ConfigError, ExtractorError, Location, SourceError, UsageError
 from .preprocess import Limits
@@ -65,9 +68,18 @@ class Change:
     after: str
     old: str
     new: str
+    #: the commit that made the change, when one commit did
     commit: str | None = None
     subject: str | None = None
+    #: the first-parent merge that carried ``commit`` in, when it came from a branch
+    merged_by: str | None = None
+    merged_subject: str | None = None
+    #: every commit found to move the value (several: none is picked as ``commit``)
+    commits: list[Move] = field(default_factory=list)
     note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**vars(self), "commits": [vars(m) for m in self.commits]}
 
 
 @dataclass
@@ -84,7 +96,7 @@ class Series:
             "config": self.config,
             "constant": self.constant,
             "ranges": [vars(s) for s in self.spans],
-            "changes": [vars(c) for c in self.changes],
+            "changes": [c.as_dict() for c in self.changes],
         }
 
 
@@ -115,43 +127,6 @@ def fold_series(results: list[Result], names: list[str]) -> list[Series]:
     return out
 
 
-@dataclass
-class _Blame:
-    """Finds the commit behind one change by looking at blobs, then bisecting."""
-
-    objects: GitObjects
-    evaluate_at: Callable[[GitTree], str]
-
-    def find(self, before: str, after: str, paths: set[str], new: str) -> Change | None:
-        repo = self.objects.repo
-        start, end = self.objects.commit_of(before), self.objects.commit_of(after)
-        if start is None or end is None:
-            return None
-        commits = list(
-            repo.iter_commits(f"{start}..{end}", topo_order=True, reverse=True, ancestry_path=True)
-        )
-        candidates = [c for c in commits if self._touches(c, paths)]
-        if not candidates:
-            return None
-        low, high = 0, len(candidates) - 1
-        while low < high:  # the first candidate whose value is already the new one
-            middle = (low + high) // 2
-            tree = GitTree(self.objects, candidates[middle].tree.binsha, candidates[middle].hexsha)
-            if self.evaluate_at(tree) == new:
-                high = middle
-            else:
-                low = middle + 1
-        commit = candidates[low]
-        return Change(before, after, "", new, commit.hexsha, commit.summary)
-
-    def _touches(self, commit: Any, paths: set[str]) -> bool:
-        tree = GitTree(self.objects, commit.tree.binsha, commit.hexsha)
-        if not commit.parents:
-            return True
-        parent = GitTree(self.objects, commit.parents[0].tree.binsha, commit.parents[0].hexsha)
-        return any(tree.blob_id(p) != parent.blob_id(p) for p in paths)
-
-
 def history(
     request: ScanRequest, progress: Any = None, results: list[Result] | None = None
 ) -> list[Series]:
@@ -176,19 +151,39 @@ def history(
                     scan_tree(tree, arch, config, request.macros, request.limits), name
                 )
 
-            blame = _Blame(objects, value_at)
             for change in entry.changes:
                 before = by_cell[(change.before, entry.arch, entry.config)]
                 after = by_cell[(change.after, entry.arch, entry.config)]
-                paths = set(before.inputs) | set(after.inputs)
-                found = (
-                    blame.find(change.before, change.after, paths, change.new) if paths else None
-                )
-                if found is None:
-                    change.note = "no commit between these revisions touches the headers read"
-                else:
-                    change.commit, change.subject = found.commit, found.subject
+                _blame_change(objects, change, before, after, value_at)
     return series
+
+
+def _blame_change(
+    objects: GitObjects,
+    change: Change,
+    before: Result,
+    after: Result,
+    value_at: Callable[[GitTree], str],
+) -> None:
+    """Name the commit (or the commits) behind ``change``, or say why none is named."""
+    paths = set(before.inputs) | set(after.inputs)
+    start, end = objects.commit_of(change.before), objects.commit_of(change.after)
+    if not paths or start is None or end is None:
+        change.note = "no commit between these revisions touches the headers read"
+        return
+    known = {
+        objects.resolve(change.before).tree_id: change.old,
+        objects.resolve(change.after).tree_id: change.new,
+    }
+    change.commits = blame(objects, start, end, paths, value_at, known)
+    if not change.commits:
+        change.note = "no commit between these revisions touches the headers read"
+    elif len(change.commits) == 1:
+        (move,) = change.commits
+        change.commit, change.subject = move.commit, move.subject
+        change.merged_by, change.merged_subject = move.merged_by, move.merged_subject
+    else:
+        change.note = f"{len(change.commits)} commits moved the value; none is picked"
 
 
 def _config_named(request: ScanRequest, arch_name: str, name: str) -> Any:
@@ -217,12 +212,21 @@ def render_history(series: list[Series]) -> str:
         for change in entry.changes:
             head = f"  {change.before} -> {change.after}: {change.old} -> {change.new}"
             if change.commit:
-                head += f"  by {change.commit[:12]} {change.subject}"
+                head += f"  by {_by(change.commits[0])}"
             elif change.note:
                 head += f"  ({change.note})"
             lines.append(head)
+            if len(change.commits) > 1:
+                lines += [f"    {m.old} -> {m.new} by {_by(m)}" for m in change.commits]
         lines.append("")
     return "\n".join(lines)
+
+
+def _by(move: Move) -> str:
+    text = f"{move.commit[:12]} {move.subject}"
+    if move.merged_by:
+        text += f" (merged by {move.merged_by[:12]} {move.merged_subject})"
+    return text
 
 
 # --- diff ------------------------------------------------------------------------
