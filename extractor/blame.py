@@ -9,9 +9,11 @@ Work is kept to commits that touch the closure, listed by ``git rev-list``
 with the closure as pathspec (git's own history simplification: a commit that
 leaves every closure path as its parent had it has its parent's value):
 
-1. The first-parent line from the old revision to the new one is split in
-   halves wherever its two ends disagree, as ``git bisect`` would, so every
-   step of the value along it is found, not just one.
+1. Every candidate on the first-parent line from the old revision to the
+   new one is evaluated, so each step of the value along it is found: a
+   change, its revert, and a change again are three steps, not one. (Most
+   candidates cost no preprocessing: their changes leave the directives that
+   matter alone, and the cache's content key answers them.)
 2. A step made by a merge is followed into the merged side (commits reachable
    from the merge but not from its first parent): from the merge down through
    parents that already have the new value, bisecting straight runs of
@@ -107,26 +109,12 @@ def _base_of(graph: _Graph, start: str, end: str) -> str:
 
 
 def _steps(graph: _Graph, line: list[str]) -> list[tuple[str, str]]:
-    """(commit, its first parent) where the value changes along a first-parent line.
-
-    Bisects between ends that differ; a stretch whose ends agree is taken as
-    unchanged, as ``git bisect`` takes it (a change and its exact undoing,
-    both inside it, cancel out).
-    """
-    found: list[tuple[str, str]] = []
-
-    def split(low: int, high: int) -> None:
-        if graph.value(line[low]) == graph.value(line[high]):
-            return
-        if high == low + 1:
-            found.append((line[high], line[low]))
-            return
-        middle = (low + high) // 2
-        split(low, middle)
-        split(middle, high)
-
-    split(0, len(line) - 1)
-    return found
+    """(commit, its first parent) where the value changes along a first-parent line."""
+    return [
+        (line[n], line[n - 1])
+        for n in range(1, len(line))
+        if graph.value(line[n]) != graph.value(line[n - 1])
+    ]
 
 
 def _into(graph: _Graph, step: tuple[str, str]) -> list[Move]:
@@ -136,9 +124,12 @@ def _into(graph: _Graph, step: tuple[str, str]) -> list[Move]:
     old, new = graph.value(before), graph.value(sha)
     if len(commit.parents) < 2:
         return [Move(old, new, sha, commit.summary)]
+    # the side: what the merge brought in, i.e. not reachable from its first parent
+    # (``before`` is the last candidate before it on the line, maybe further back)
+    first = commit.parents[0].hexsha
     side: dict[str, list[str]] = {}
     for parent in commit.parents[1:]:
-        for row in graph.rev_list("--topo-order", f"{before}..{parent.hexsha}"):
+        for row in graph.rev_list("--topo-order", f"{first}..{parent.hexsha}"):
             side[row[0]] = row[1:]
     named = {p for parents in side.values() for p in parents}
     heads = [c for c in side if c not in named]

@@ -18,6 +18,7 @@ carried it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,11 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from .arches import arch as get_arch
+from .batch import _Cells
 from .blame import Move, blame
-from .config import make_config, read_config_file
-from .errors import ConfigError, ExtractorError, Location, SourceError, UsageError
+from .errors import ExtractorError, Location, SourceError, UsageError
 from .preprocess import Limits
-from .scan import Constant, Result, ScanRequest, scan, scan_tree
+from .scan import Constant, Result, ScanRequest, scan
 from .source import GitObjects, GitTree, Selection
 
 BASELINE_FORMAT = 1
@@ -141,15 +142,16 @@ def history(
     names = list(dict.fromkeys(n for r in results for n in r.constants))
     series = fold_series(results, names)
     by_cell = {(r.rev, r.arch, r.config): r for r in results}
-    with GitObjects(request.selection.path) as objects:
+    # the scan's own cells: a commit whose changes leave the directives that
+    # matter untouched is answered by the cache's content key, not preprocessed
+    cells = _Cells(request)
+    with contextlib.closing(cells), GitObjects(request.selection.path) as objects:
         for entry in series:
             arch = get_arch(entry.arch)
-            config = _config_named(request, entry.arch, entry.config)
+            (config,) = [c for c in cells.configs[arch.name] if c.name == entry.config]
 
             def value_at(tree: GitTree, arch=arch, config=config, name=entry.constant) -> str:
-                return value_text(
-                    scan_tree(tree, arch, config, request.macros, request.limits), name
-                )
+                return value_text(cells.one(tree, arch, config), name)
 
             for change in entry.changes:
                 before = by_cell[(change.before, entry.arch, entry.config)]
@@ -184,22 +186,6 @@ def _blame_change(
         change.merged_by, change.merged_subject = move.merged_by, move.merged_subject
     else:
         change.note = f"{len(change.commits)} commits moved the value; none is picked"
-
-
-def _config_named(request: ScanRequest, arch_name: str, name: str) -> Any:
-    arch = get_arch(arch_name)
-    file_symbols = read_config_file(request.config_file) if request.config_file else None
-    for profile in request.profiles:
-        config = make_config(
-            profile,
-            arch,
-            sets=request.sets,
-            file_symbols=file_symbols,
-            kconfig=arch.kconfig_defaults,
-        )
-        if config.name == name:
-            return config
-    raise ConfigError(f"no config named {name}")
 
 
 def render_history(series: list[Series]) -> str:
