@@ -55,8 +55,19 @@ class _Graph:
     objects: GitObjects
     paths: list[str]
     evaluate_at: Callable[[GitTree], str]
+    evaluate_many: Callable[[list[str]], dict[str, str]] | None = None
     values: dict[str, str] = field(default_factory=dict)  # tree id -> value
     commits: dict[str, Any] = field(default_factory=dict)
+
+    def prefetch(self, shas: list[str]) -> None:
+        """Evaluate many commits at once (in worker processes, where the caller has them)."""
+        if self.evaluate_many is None:
+            return
+        tree_of = {sha: self.commit(sha).tree.hexsha for sha in shas}
+        wanted = list(dict.fromkeys(s for s, t in tree_of.items() if t not in self.values))
+        if wanted:
+            for sha, value in self.evaluate_many(wanted).items():
+                self.values[tree_of[sha]] = value
 
     def commit(self, sha: str) -> Any:
         if sha not in self.commits:
@@ -85,16 +96,20 @@ def blame(
     paths: Iterable[str],
     evaluate_at: Callable[[GitTree], str],
     known: dict[str, str] | None = None,
+    evaluate_many: Callable[[list[str]], dict[str, str]] | None = None,
 ) -> list[Move]:
     """Every commit that moved the value between commits ``start`` and ``end``.
 
-    ``known`` seeds the memo with values already computed (tree id -> value).
+    ``evaluate_at`` gives the value on one tree; ``evaluate_many``, if given,
+    the values of many commits at once (commit id -> value), for the
+    first-parent line. ``known`` seeds the memo (tree id -> value).
     """
-    graph = _Graph(objects, sorted(paths), evaluate_at, dict(known or {}))
+    graph = _Graph(objects, sorted(paths), evaluate_at, evaluate_many, dict(known or {}))
     line = [row[0] for row in graph.rev_list("--first-parent", "--reverse", f"{start}..{end}")]
     if not line:
         return []
     base = _base_of(graph, start, end)
+    graph.prefetch([base, *line])
     moves: list[Move] = []
     for step in _steps(graph, [base, *line]):
         moves += _into(graph, step)

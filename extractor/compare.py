@@ -19,6 +19,7 @@ carried it.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from .batch import _Cells
 from .blame import Move, blame
 from .errors import ExtractorError, Location, SourceError, UsageError
 from .preprocess import Limits
-from .scan import Constant, Result, ScanRequest, scan
+from .scan import Constant, Result, ScanRequest, configs_for, scan
 from .source import GitObjects, GitTree, Selection
 
 BASELINE_FORMAT = 1
@@ -153,11 +154,33 @@ def history(
             def value_at(tree: GitTree, arch=arch, config=config, name=entry.constant) -> str:
                 return value_text(cells.one(tree, arch, config), name)
 
+            values_of = _values_of(request, entry)
             for change in entry.changes:
                 before = by_cell[(change.before, entry.arch, entry.config)]
                 after = by_cell[(change.after, entry.arch, entry.config)]
-                _blame_change(objects, change, before, after, value_at)
+                _blame_change(objects, change, before, after, value_at, values_of)
     return series
+
+
+def _values_of(request: ScanRequest, entry: Series) -> Callable[[list[str]], dict[str, str]]:
+    """A series' value at many commits, scanned as one request (so in parallel)."""
+    arch = get_arch(entry.arch)
+    profiles = [
+        profile
+        for profile, config in zip(request.profiles, configs_for(request, arch), strict=True)
+        if config.name == entry.config
+    ]
+
+    def values_of(commits: list[str]) -> dict[str, str]:
+        selection = dataclasses.replace(
+            request.selection, revs=commits, tag_globs=[], since=None, until=None
+        )
+        cell = dataclasses.replace(
+            request, selection=selection, arches=[entry.arch], profiles=profiles[:1]
+        )
+        return {str(r.rev): value_text(r, entry.constant) for r in scan(cell)}
+
+    return values_of
 
 
 def _blame_change(
@@ -166,6 +189,7 @@ def _blame_change(
     before: Result,
     after: Result,
     value_at: Callable[[GitTree], str],
+    values_of: Callable[[list[str]], dict[str, str]],
 ) -> None:
     """Name the commit (or the commits) behind ``change``, or say why none is named."""
     paths = set(before.inputs) | set(after.inputs)
@@ -177,7 +201,7 @@ def _blame_change(
         objects.resolve(change.before).tree_id: change.old,
         objects.resolve(change.after).tree_id: change.new,
     }
-    change.commits = blame(objects, start, end, paths, value_at, known)
+    change.commits = blame(objects, start, end, paths, value_at, known, values_of)
     if not change.commits:
         change.note = "no commit between these revisions touches the headers read"
     elif len(change.commits) == 1:
