@@ -124,7 +124,7 @@ def _base_of(graph: _Graph, start: str, end: str) -> str:
 
 
 def _steps(graph: _Graph, line: list[str]) -> list[tuple[str, str]]:
-    """(commit, its first parent) where the value changes along a first-parent line."""
+    """(commit, the candidate before it) where the value changes along a first-parent line."""
     return [
         (line[n], line[n - 1])
         for n in range(1, len(line))
@@ -152,7 +152,7 @@ def _into(graph: _Graph, step: tuple[str, str]) -> list[Move]:
     if not firsts:  # the merge itself made the value (a resolution), or no side commit did
         return [Move(old, new, sha, commit.summary)]
     return [
-        Move(old, new, first, graph.commit(first).summary, sha, commit.summary) for first in firsts
+        Move(old, new, made, graph.commit(made).summary, sha, commit.summary) for made in firsts
     ]
 
 

@@ -29,6 +29,8 @@ class C:
     parents: tuple[str, ...]
     order: int
     tags: tuple[str, ...] = ()
+    #: a merge that takes this commit's tree as it is (the header's comment included)
+    tree_of: str | None = None
 
 
 def stream(commits: list[C]) -> bytes:
@@ -42,9 +44,8 @@ def stream(commits: list[C]) -> bytes:
         for number, parent in enumerate(commit.parents):
             verb = b"merge" if number else b"from"
             out.append(b"%s :%d\n" % (verb, marks[parent]))
-        files = badinput.with_page_64_types(
-            b"/* " + commit.subject.encode() + b" */", order=b"%d" % commit.order
-        )
+        comment = (commit.tree_of or commit.subject).encode()
+        files = badinput.with_page_64_types(b"/* " + comment + b" */", order=b"%d" % commit.order)
         out.append(b"deleteall\n")
         for path, content in sorted(files.items()):
             assert isinstance(content, bytes)
@@ -79,6 +80,26 @@ CASES = {
             *[C(f"other: step {n}", "other", (f"other: step {n - 1}",), 1) for n in (2, 3, 4)],
             C("Merge branch 'other'", "main", ("Merge branch 'side'", "other: step 4"), 2),
             C("Linux 2", "main", ("Merge branch 'other'",), 2, ("v2",)),
+        ],
+        "8192 -> 16384",
+        [("8192", "16384", "side: double the stacks", "Merge branch 'side'")],
+    ),
+    # the merge takes the branch's header as it is (git lists it on the first-parent
+    # line all the same: it differs from its first parent)
+    "merge-takes-the-branch": (
+        [
+            BASE,
+            C("side: double the stacks", "side", ("base",), 2),
+            C("side: follow-up", "side", ("side: double the stacks",), 2),
+            C("main: elsewhere", "main", ("base",), 1, tree_of="base"),
+            C(
+                "Merge branch 'side'",
+                "main",
+                ("main: elsewhere", "side: follow-up"),
+                2,
+                tree_of="side: follow-up",
+            ),
+            C("Linux 2", "main", ("Merge branch 'side'",), 2, ("v2",), tree_of="side: follow-up"),
         ],
         "8192 -> 16384",
         [("8192", "16384", "side: double the stacks", "Merge branch 'side'")],
