@@ -9,13 +9,17 @@ Out:
 - ``baseline`` / ``check``: a stable JSON file of the constants and the
   changes against it (values fail, expression-only changes are notes).
 
-The commit behind a change is found without preprocessing every commit: only
-commits that touch a header the constant's cell read (its include closure)
-are candidates, and the constant is evaluated on a bisection of those.
+The commits behind a change are found by ``blame``, without preprocessing every
+commit: only commits that touch a header the constant's cell read (its include
+closure) are candidates, bisected along the first-parent line and then into the
+merged branches, so a change made on a branch is named with the merge that
+carried it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,10 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from .arches import arch as get_arch
-from .config import make_config, read_config_file
-from .errors import ConfigError, ExtractorError, Location, SourceError, UsageError
+from .batch import _Cells
+from .blame import Move, blame
+from .errors import ExtractorError, Location, SourceError, UsageError
 from .preprocess import Limits
-from .scan import Constant, Result, ScanRequest, scan, scan_tree
+from .scan import Constant, Result, ScanRequest, configs_for, scan
 from .source import GitObjects, GitTree, Selection
 
 BASELINE_FORMAT = 1
@@ -65,9 +70,18 @@ class Change:
     after: str
     old: str
     new: str
+    #: the commit that made the change, when one commit did
     commit: str | None = None
     subject: str | None = None
+    #: the first-parent merge that carried ``commit`` in, when it came from a branch
+    merged_by: str | None = None
+    merged_subject: str | None = None
+    #: every commit found to move the value (several: none is picked as ``commit``)
+    commits: list[Move] = field(default_factory=list)
     note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**vars(self), "commits": [vars(m) for m in self.commits]}
 
 
 @dataclass
@@ -84,7 +98,7 @@ class Series:
             "config": self.config,
             "constant": self.constant,
             "ranges": [vars(s) for s in self.spans],
-            "changes": [vars(c) for c in self.changes],
+            "changes": [c.as_dict() for c in self.changes],
         }
 
 
@@ -115,43 +129,6 @@ def fold_series(results: list[Result], names: list[str]) -> list[Series]:
     return out
 
 
-@dataclass
-class _Blame:
-    """Finds the commit behind one change by looking at blobs, then bisecting."""
-
-    objects: GitObjects
-    evaluate_at: Callable[[GitTree], str]
-
-    def find(self, before: str, after: str, paths: set[str], new: str) -> Change | None:
-        repo = self.objects.repo
-        start, end = self.objects.commit_of(before), self.objects.commit_of(after)
-        if start is None or end is None:
-            return None
-        commits = list(
-            repo.iter_commits(f"{start}..{end}", topo_order=True, reverse=True, ancestry_path=True)
-        )
-        candidates = [c for c in commits if self._touches(c, paths)]
-        if not candidates:
-            return None
-        low, high = 0, len(candidates) - 1
-        while low < high:  # the first candidate whose value is already the new one
-            middle = (low + high) // 2
-            tree = GitTree(self.objects, candidates[middle].tree.binsha, candidates[middle].hexsha)
-            if self.evaluate_at(tree) == new:
-                high = middle
-            else:
-                low = middle + 1
-        commit = candidates[low]
-        return Change(before, after, "", new, commit.hexsha, commit.summary)
-
-    def _touches(self, commit: Any, paths: set[str]) -> bool:
-        tree = GitTree(self.objects, commit.tree.binsha, commit.hexsha)
-        if not commit.parents:
-            return True
-        parent = GitTree(self.objects, commit.parents[0].tree.binsha, commit.parents[0].hexsha)
-        return any(tree.blob_id(p) != parent.blob_id(p) for p in paths)
-
-
 def history(
     request: ScanRequest, progress: Any = None, results: list[Result] | None = None
 ) -> list[Series]:
@@ -166,45 +143,73 @@ def history(
     names = list(dict.fromkeys(n for r in results for n in r.constants))
     series = fold_series(results, names)
     by_cell = {(r.rev, r.arch, r.config): r for r in results}
-    with GitObjects(request.selection.path) as objects:
+    # the scan's own cells: a commit whose changes leave the directives that
+    # matter untouched is answered by the cache's content key, not preprocessed
+    cells = _Cells(request)
+    with contextlib.closing(cells), GitObjects(request.selection.path) as objects:
         for entry in series:
             arch = get_arch(entry.arch)
-            config = _config_named(request, entry.arch, entry.config)
+            (config,) = [c for c in cells.configs[arch.name] if c.name == entry.config]
 
             def value_at(tree: GitTree, arch=arch, config=config, name=entry.constant) -> str:
-                return value_text(
-                    scan_tree(tree, arch, config, request.macros, request.limits), name
-                )
+                return value_text(cells.one(tree, arch, config), name)
 
-            blame = _Blame(objects, value_at)
+            values_of = _values_of(request, entry)
             for change in entry.changes:
                 before = by_cell[(change.before, entry.arch, entry.config)]
                 after = by_cell[(change.after, entry.arch, entry.config)]
-                paths = set(before.inputs) | set(after.inputs)
-                found = (
-                    blame.find(change.before, change.after, paths, change.new) if paths else None
-                )
-                if found is None:
-                    change.note = "no commit between these revisions touches the headers read"
-                else:
-                    change.commit, change.subject = found.commit, found.subject
+                _blame_change(objects, change, before, after, value_at, values_of)
     return series
 
 
-def _config_named(request: ScanRequest, arch_name: str, name: str) -> Any:
-    arch = get_arch(arch_name)
-    file_symbols = read_config_file(request.config_file) if request.config_file else None
-    for profile in request.profiles:
-        config = make_config(
-            profile,
-            arch,
-            sets=request.sets,
-            file_symbols=file_symbols,
-            kconfig=arch.kconfig_defaults,
+def _values_of(request: ScanRequest, entry: Series) -> Callable[[list[str]], dict[str, str]]:
+    """A series' value at many commits, scanned as one request (so in parallel)."""
+    arch = get_arch(entry.arch)
+    profiles = [
+        profile
+        for profile, config in zip(request.profiles, configs_for(request, arch), strict=True)
+        if config.name == entry.config
+    ]
+
+    def values_of(commits: list[str]) -> dict[str, str]:
+        selection = dataclasses.replace(
+            request.selection, revs=commits, tag_globs=[], since=None, until=None
         )
-        if config.name == name:
-            return config
-    raise ConfigError(f"no config named {name}")
+        cell = dataclasses.replace(
+            request, selection=selection, arches=[entry.arch], profiles=profiles[:1]
+        )
+        return {str(r.rev): value_text(r, entry.constant) for r in scan(cell)}
+
+    return values_of
+
+
+def _blame_change(
+    objects: GitObjects,
+    change: Change,
+    before: Result,
+    after: Result,
+    value_at: Callable[[GitTree], str],
+    values_of: Callable[[list[str]], dict[str, str]],
+) -> None:
+    """Name the commit (or the commits) behind ``change``, or say why none is named."""
+    paths = set(before.inputs) | set(after.inputs)
+    start, end = objects.commit_of(change.before), objects.commit_of(change.after)
+    if not paths or start is None or end is None:
+        change.note = "no commit between these revisions touches the headers read"
+        return
+    known = {
+        objects.resolve(change.before).tree_id: change.old,
+        objects.resolve(change.after).tree_id: change.new,
+    }
+    change.commits = blame(objects, start, end, paths, value_at, known, values_of)
+    if not change.commits:
+        change.note = "no commit between these revisions touches the headers read"
+    elif len(change.commits) == 1:
+        (move,) = change.commits
+        change.commit, change.subject = move.commit, move.subject
+        change.merged_by, change.merged_subject = move.merged_by, move.merged_subject
+    else:
+        change.note = f"{len(change.commits)} commits moved the value; none is picked"
 
 
 def render_history(series: list[Series]) -> str:
@@ -217,12 +222,21 @@ def render_history(series: list[Series]) -> str:
         for change in entry.changes:
             head = f"  {change.before} -> {change.after}: {change.old} -> {change.new}"
             if change.commit:
-                head += f"  by {change.commit[:12]} {change.subject}"
+                head += f"  by {_by(change.commits[0])}"
             elif change.note:
                 head += f"  ({change.note})"
             lines.append(head)
+            if len(change.commits) > 1:
+                lines += [f"    {m.old} -> {m.new} by {_by(m)}" for m in change.commits]
         lines.append("")
     return "\n".join(lines)
+
+
+def _by(move: Move) -> str:
+    text = f"{move.commit[:12]} {move.subject}"
+    if move.merged_by:
+        text += f" (merged by {move.merged_by[:12]} {move.merged_subject})"
+    return text
 
 
 # --- diff ------------------------------------------------------------------------
