@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PYTEST_ARGS ?=
+# `make test PYTEST_ARGS="-q test_cache.py"` runs only those tests (paths are relative to tests/).
+PYTEST_ARGS ?= .
 
 .PHONY: install test check fuzz bench clean demo
 
@@ -21,7 +22,7 @@ demo: install
 	$(BIN)/kstack demo
 
 test: install
-	cd tests && ../$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS) .
+	cd tests && ../$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 check: install
 	$(BIN)/ruff check extractor tests benchmarks
