@@ -519,6 +519,10 @@ def history_command(fmt: str, **kwargs: Any) -> None:
     series = history(request, results=results)
     if request.macros:
         series = [s for s in series if s.constant in request.macros]
+    if request.allocation:
+        from .compare import allocation_history
+
+        series += allocation_history(request, results)
     if any(r.error is None for r in results):
         if fmt == "json":
             click.echo(json.dumps([s.as_dict() for s in series], indent=2))

@@ -364,3 +364,46 @@ def test_allocation_shapes(tmp_path, name, extra, fork, page_shift, order, sets,
     assert got == expected, a.reason
     if a.status == "unknown":
         assert a.reason
+
+
+# --- history, diff and the HTML report ------------------------------------------------
+
+
+def test_history_names_the_commit_that_changed_the_allocation(demo_repo):
+    args = ["--rev", "v4.4^", "--rev", "v4.4", "--rev", "v4.10", "--set", "CONFIG_VMAP_STACK=y"]
+    result = run("history", demo_repo, *args, "--no-cache", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (series,) = [s for s in json.loads(result.output) if s["constant"] == "stack allocation"]
+    assert [(r["first"], r["last"], r["value"]) for r in series["ranges"]] == [
+        ("v4.4^", "v4.4^", "pages order 2"),
+        ("v4.4", "v4.10", "vmalloc 16384 bytes (VMAP_STACK)"),
+    ]
+    (change,) = series["changes"]
+    assert change["subject"] == "Linux 4.4" and len(change["commit"]) == 40
+    # a history of named macros does not look at the allocation
+    named = run("history", demo_repo, *args, "--no-cache", "--macro", "THREAD_SIZE")
+    assert "stack allocation" not in named.output
+
+
+def test_diff_reports_an_allocation_change(demo_repo):
+    result = run("diff", demo_repo, "v4.4^", "v4.4", "--set", "CONFIG_VMAP_STACK=y", "--no-cache")
+    assert result.exit_code == 0, result.output
+    assert (
+        "stack allocation (x86_64, default+VMAP_STACK=y): pages order 2 -> "
+        "vmalloc 16384 bytes (VMAP_STACK)" in result.output
+    )
+    assert (
+        "kmem_pages_node" in result.output and "__vmalloc_node_range(THREAD_SIZE" in result.output
+    )
+    same = run("diff", demo_repo, "v4.4", "v4.10", "--no-cache")
+    assert "stack allocation" not in same.output
+
+
+def test_html_report_has_an_allocation_column(demo_repo, tmp_path):
+    out = tmp_path / "report.html"
+    result = run("scan", demo_repo, "--rev", "v4.4", "--no-cache", "--format", "html", "-o", out)
+    assert result.exit_code == 0, result.output
+    page = out.read_text()
+    assert '<th scope="col">stack allocation</th>' in page
+    assert 'href="#allocation-0"' in page and 'id="allocation-0"' in page
+    assert "pages, order 2, 16384 bytes" in page
