@@ -373,7 +373,9 @@ def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
         for arch_name in request.arches:
             arch = get_arch(arch_name)
             for base in configs_for(request, arch):
-                spaces += explore(tree, arch, base, request.macros, request.limits)
+                spaces += explore(
+                    tree, arch, base, request.macros, request.limits, request.allocation
+                )
     if fmt == "json":
         text = json.dumps([s.as_dict() for s in spaces], indent=2) + "\n"
     else:

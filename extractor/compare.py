@@ -494,6 +494,8 @@ def allocation_text(result: Result) -> str:
     allocation = result.stack_allocation
     if allocation is None:
         return "absent"
+    if allocation.kind == "arch" and allocation.status != "ok":
+        return "arch"
     if allocation.status != "ok" or allocation.kind is None:
         return "unknown"
     text = allocation.kind + (" (arch)" if allocation.defined_by == "arch" else "")

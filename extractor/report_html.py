@@ -476,6 +476,8 @@ def _notes_cell(result: dict, index: int) -> str:
 
 def _allocation_summary(allocation: dict) -> str:
     """``pages, order 2, 16384 bytes``: the table's text for a stack allocation."""
+    if allocation.get("kind") == "arch" and allocation.get("status") != "ok":
+        return "arch (its own allocator, not read)"
     if allocation.get("status") != "ok" or not allocation.get("kind"):
         return "unknown"
     arch = " (arch)" if allocation.get("defined_by") == "arch" else ""

@@ -182,6 +182,8 @@ class StackAllocation:
 
     def summary(self) -> str:
         """One line for tables: ``vmalloc, 16384 bytes, guard pages``."""
+        if self.kind == "arch" and self.status != "ok":
+            return "arch (its own allocator, not read)"
         if self.status != "ok" or self.kind is None:
             return "unknown"
         parts = [self.kind if self.defined_by != "arch" else f"{self.kind} (arch)"]

@@ -407,3 +407,18 @@ def test_html_report_has_an_allocation_column(demo_repo, tmp_path):
     assert '<th scope="col">stack allocation</th>' in page
     assert 'href="#allocation-0"' in page and 'id="allocation-0"' in page
     assert "pages, order 2, 16384 bytes" in page
+
+
+def test_all_configs_folds_the_allocation(demo_repo):
+    result = run("scan", demo_repo, "--rev", "v4.4", "--all-configs", "--no-cache")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if x.startswith("stack allocation"))
+    assert line.startswith(
+        "stack allocation on v4.4 x86_64: pages order 2; "
+        "vmalloc 16384 bytes (VMAP_STACK) if VMAP_STACK; pages order 3 if KASAN; "
+    )
+    assert "arch if ARCH_THREAD_STACK_ALLOCATOR" in line
+    plain = run(
+        "scan", demo_repo, "--rev", "v4.4", "--all-configs", "--no-cache", "--no-allocation"
+    )
+    assert "stack allocation" not in plain.output
