@@ -532,7 +532,7 @@ def _arguments(source: str, start: int, end: int) -> list[tuple[str, int]]:
             depth -= 1
         elif char == "," and depth == 0:
             piece = source[begin:index]
-            lead = len(piece) - len(piece.lstrip())
+            lead = len(re.match(r"(?:\s|\\\n)*", piece).group(0))  # type: ignore[union-attr]
             out.append((" ".join(piece.replace("\\\n", " ").split()), begin + lead))
             begin = index + 1
     return out
