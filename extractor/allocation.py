@@ -101,7 +101,10 @@ def stack_allocation(
     tree: Tree, layout: Layout, config: Config, table: MacroTable, model: evaluate.DataModel
 ) -> Found:
     """The cell's stack allocation; ``table`` gains fork.c's macros."""
-    data = tree.read(FORK)
+    try:
+        data = tree.read(FORK)
+    except ExtractorError as err:  # too big, unreadable: the constants still stand
+        return _unknown(f"{FORK} could not be read: {err}", config)
     if data is None:
         found = _unknown(
             f"{FORK} is not in this tree (a headers-only tree): nothing says which "
@@ -175,8 +178,10 @@ def _read_fork(
         for _ in pp.parsegen(skeleton, FORK, VROOT + FORK):
             pass
     except ExtractorError:
+        pp._frames.clear()  # the table stays usable for the constants
         raise
     except Exception as err:  # pcpp's own failures on hostile input
+        pp._frames.clear()
         raise PreprocessError(f"preprocessor failed: {err}", pp.where()) from err
     if pp._frames:
         frame = pp._frames[-1]
@@ -209,7 +214,10 @@ def _allocator_groups(code: str) -> list[list[tuple[int, str]]]:
 
 def asked_symbols(tree: Tree) -> set[str]:
     """CONFIG_ symbols fork.c's allocator branches test, read from its text alone."""
-    data = tree.read(FORK)
+    try:
+        data = tree.read(FORK)
+    except ExtractorError:
+        return set()  # stack_allocation says why
     if data is None:
         return set()
     text = decode_header(Header(FORK, data), tree.rev)

@@ -422,3 +422,23 @@ def test_all_configs_folds_the_allocation(demo_repo):
         "scan", demo_repo, "--rev", "v4.4", "--all-configs", "--no-cache", "--no-allocation"
     )
     assert "stack allocation" not in plain.output
+
+
+@pytest.mark.parametrize(
+    "fork, reason",
+    [
+        ("#ifdef CONFIG_X\nstatic int x;\n", "Unterminated #ifdef CONFIG_X"),
+        ("#if 1\n#error no stacks here\n#endif\n", "#error no stacks here"),
+        ("#if 1 +\n#endif\n", "could not be preprocessed"),
+        ("int main(void) { return 0; }\n", "calls none of alloc_thread_stack_node"),
+    ],
+)
+def test_a_bad_fork_c_leaves_the_constants_alone(tmp_path, fork, reason):
+    tree = write_tree(tmp_path, "", fork)
+    arch = ARCHES["x86_64"]
+    config = make_config("default", arch, kconfig=arch.kconfig_defaults)
+    result = scan_tree(tree, arch, config, allocation=True)
+    assert result.error is None and result.constants["THREAD_SIZE"].value == 16384
+    a = result.stack_allocation
+    assert a is not None and a.status == "unknown" and a.size is None
+    assert reason in (a.reason or "")
