@@ -236,14 +236,14 @@ def _allocate(
     from . import evaluate
     from .allocation import stack_allocation
 
-    for _ in range(3):
+    for attempt in range(3):
         assert analysis.layout is not None and analysis.table is not None
         found = stack_allocation(
             tree, analysis.layout, config, analysis.table, evaluate.data_model(arch.model)
         )
         asked = {s for s in found.asked if s not in config.symbols}
         decided = kconfig.decide(config, asked, notes) if kconfig.present else config
-        if decided == config:
+        if decided == config or attempt == 2:  # the answer is always the last table's
             break
         config = decided
         analysis = _pipeline(tree, arch, config, macros, limits)
