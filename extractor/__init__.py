@@ -4,7 +4,9 @@ The pipeline, one module per stage:
 ``source`` (a tree from a directory or git objects) -> ``layout`` (the headers
 and include paths an arch used at that revision) -> ``preprocess`` (pcpp under
 a config) -> ``evaluate`` (C constant expressions, via a lark grammar) ->
-``report``. ``scan`` runs the pipeline for every cell; ``cli`` is a thin shell.
+``report``. ``allocation`` reads kernel/fork.c on top of the preprocessed
+headers for how the task stack is allocated. ``scan`` runs the pipeline for
+every cell; ``cli`` is a thin shell.
 """
 
 __version__ = "0.1.0"
@@ -24,6 +26,7 @@ from .errors import (  # noqa: E402
     UsageError,
 )
 from .preprocess import Limits  # noqa: E402
+from .result import StackAllocation  # noqa: E402
 from .scan import ChainLink, Constant, Result, ScanRequest, scan, scan_tree  # noqa: E402
 from .source import DirectoryTree, GitObjects, Selection, version_key  # noqa: E402
 
@@ -49,6 +52,7 @@ __all__ = [
     "ScanRequest",
     "Selection",
     "SourceError",
+    "StackAllocation",
     "UsageError",
     "__version__",
     "make_config",

@@ -143,7 +143,7 @@ class _Cells:
         cell = self.cells.get((arch.name, config.name))
         if cell is None:
             cell = self.cells[(arch.name, config.name)] = cell_id(
-                arch.name, config, [*arch.constants, *names]
+                arch.name, config, [*arch.constants, *names, *_allocation_mark(self.request)]
             )
         tree_id = tree.tree_id if isinstance(tree, GitTree) else None
         if tree_id is not None:
@@ -164,7 +164,7 @@ class _Cells:
                     if tree_id is not None:
                         self.cache.store_tree(cell, tree_id, found)
                     return _as_rev(found, tree.rev)
-        analysis = analyse(tree, arch, config, names, self.request.limits)
+        analysis = analyse(tree, arch, config, names, self.request.limits, self.request.allocation)
         self.stats.computed += 1
         result = analysis.result
         if result.error is None and analysis.table is not None and analysis.layout is not None:
@@ -172,6 +172,11 @@ class _Cells:
             keyed = self.cache.content_key(cell, template, analysis.layout)
             self.cache.store(cell, tree_id, result, template, keyed)
         return result
+
+
+def _allocation_mark(request: ScanRequest) -> list[str]:
+    """A cell that finds the stack allocation is another cell (never a hyphenated name)."""
+    return ["-stack-allocation"] if request.allocation else []
 
 
 def _as_rev(result: Result, rev: str | None) -> Result:
@@ -186,13 +191,17 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
     facts = [cache.facts(layout.tree, p, b) for p in files if (b := layout.tree.blob_id(p))]
     seeds = set(wanted) | {link.macro for c in result.constants.values() for link in c.chain}
     missing = sorted(n for n in wanted if n not in table.macros)
+    whole = sorted(analysis.kconfig_files)
+    if analysis.allocation is not None:  # stack allocation (allocation.py): its C lines count
+        seeds |= analysis.allocation.names
+        whole += analysis.allocation.read
     return Template(
         files=files,
         resolutions=list(dict.fromkeys(table.preprocessor.resolutions)),
         names=sorted(relevant_names(facts, seeds)),
         scanned=layout.asm_dir if missing else None,
         scanned_names=missing,
-        kconfig=sorted(analysis.kconfig_files),
+        kconfig=whole,
     )
 
 

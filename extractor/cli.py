@@ -159,6 +159,11 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             help="Worker processes for git revisions [default: one per core].",
         ),
         click.option(
+            "--no-allocation",
+            is_flag=True,
+            help="Do not find how the task stack is allocated (skips kernel/fork.c).",
+        ),
+        click.option(
             "--stats",
             "show_stats",
             is_flag=True,
@@ -198,6 +203,7 @@ def make_request(kwargs: dict[str, Any]) -> ScanRequest:
         cache_path=kwargs["cache_path"] or default_path(),
         use_cache=not kwargs["no_cache"],
         jobs=kwargs["jobs"],
+        allocation=not kwargs["no_allocation"],
     )
 
 
@@ -367,7 +373,9 @@ def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
         for arch_name in request.arches:
             arch = get_arch(arch_name)
             for base in configs_for(request, arch):
-                spaces += explore(tree, arch, base, request.macros, request.limits)
+                spaces += explore(
+                    tree, arch, base, request.macros, request.limits, request.allocation
+                )
     if fmt == "json":
         text = json.dumps([s.as_dict() for s in spaces], indent=2) + "\n"
     else:
@@ -429,7 +437,12 @@ def _single(request: ScanRequest, what: str) -> tuple[Any, Any, Any]:
 
 @cli.command("explain", epilog=EPILOG_EXIT)
 @selection_options
-@click.argument("name", metavar="MACRO")
+@click.argument("name", metavar="MACRO", required=False)
+@click.option(
+    "--allocation",
+    is_flag=True,
+    help="Explain how the task stack is allocated instead of a macro.",
+)
 @click.option(
     "--format",
     "fmt",
@@ -438,24 +451,37 @@ def _single(request: ScanRequest, what: str) -> tuple[Any, Any, Any]:
     show_default=True,
     help="Output format.",
 )
-def explain_command(name: str, fmt: str, **kwargs: Any) -> None:
-    """Show the chain of definitions behind MACRO, with the branches taken.
+def explain_command(name: str | None, allocation: bool, fmt: str, **kwargs: Any) -> None:
+    """Show the chain of definitions behind MACRO, with the branches taken; or,
+    with --allocation, the function that allocates the task stack, its live
+    lines and the call that survives the preprocessor.
 
     \b
     Examples:
       kstack explain ~/linux --rev v4.4 --config kasan THREAD_SIZE
       kstack explain /usr/src/linux-headers-6.1.0-56-common THREAD_SIZE --format json
+      kstack explain ~/linux --rev v4.9 --allocation --set CONFIG_VMAP_STACK=n
     """
     import json
 
-    from .explain import explain, render_text
+    from .explain import explain, explain_allocation, render_allocation, render_text
     from .scan import trees as _trees
 
+    if (name is None) == (not allocation):
+        raise UsageError("explain takes a MACRO, or --allocation (not both)")
     request = make_request(kwargs)
     arch, config, selection = _single(request, "explain")
     for _, tree in _trees(selection):
         if isinstance(tree, ExtractorError):
             raise tree
+        if allocation:
+            found = explain_allocation(tree, arch, config, request.limits)
+            text = render_allocation(found)
+            click.echo(
+                json.dumps(found.as_dict(), indent=2) if fmt == "json" else text, nl=fmt == "json"
+            )
+            return
+        assert name is not None
         result = explain(tree, arch, config, name, request.limits)
         if fmt == "json":
             click.echo(json.dumps(result.as_dict(), indent=2))
@@ -489,10 +515,16 @@ def history_command(fmt: str, **kwargs: Any) -> None:
     request = make_request(kwargs)
     if not request.selection.is_git:
         raise UsageError("history needs --tags or --rev: it reads a repository's revisions")
+    if request.macros:  # a history of named macros does not pay for the allocation
+        request.allocation = False
     results = scan(request, progress=_progress())
     series = history(request, results=results)
     if request.macros:
         series = [s for s in series if s.constant in request.macros]
+    if request.allocation:
+        from .compare import allocation_history
+
+        series += allocation_history(request, results)
     if any(r.error is None for r in results):
         if fmt == "json":
             click.echo(json.dumps([s.as_dict() for s in series], indent=2))
@@ -552,7 +584,9 @@ def baseline_command(output: Path, **kwargs: Any) -> None:
     """
     from .compare import write_baseline
 
-    document = write_baseline(make_request(kwargs), output)
+    request = make_request(kwargs)
+    request.allocation = False  # a baseline records the constants
+    document = write_baseline(request, output)
     cells = len(document["cells"])
     click.echo(f"wrote {output}: {cells} cells", err=True)
 

@@ -307,7 +307,7 @@ def diff(request: ScanRequest, old_rev: str, new_rev: str | None) -> list[Differ
     """``old_rev`` against ``new_rev``, or against the work tree when it is None."""
     old = _scan_one(request, old_rev)
     new = _scan_one(request, new_rev)
-    return differences(old, new)
+    return differences(old, new) + allocation_differences(old, new)
 
 
 def _scan_one(request: ScanRequest, rev: str | None) -> list[Result]:
@@ -324,6 +324,7 @@ def _scan_one(request: ScanRequest, rev: str | None) -> list[Result]:
         request.config_file,
         request.macros,
         request.limits,
+        allocation=request.allocation,
     )
     results = scan(one)
     for result in results:
@@ -491,3 +492,100 @@ __all__ = [
     "history",
     "write_baseline",
 ]
+
+
+# --- the stack allocation over revisions (allocation.py) ----------------------------
+
+#: the "constant" name allocation series and differences are reported under
+ALLOCATION = "stack allocation"
+
+
+def allocation_text(result: Result) -> str:
+    """What a cell says of its stack allocation, as one comparable string:
+    ``pages order 2``, ``vmalloc 16384 bytes (VMAP_STACK)``, ``slab 32768 bytes``."""
+    if result.error is not None:
+        return f"error ({result.error.kind})"
+    allocation = result.stack_allocation
+    if allocation is None:
+        return "absent"
+    if allocation.kind == "arch" and allocation.status != "ok":
+        return "arch"
+    if allocation.status != "ok" or allocation.kind is None:
+        return "unknown"
+    text = allocation.kind + (" (arch)" if allocation.defined_by == "arch" else "")
+    if allocation.order is not None:
+        text += f" order {allocation.order}"
+    elif allocation.size is not None:
+        text += f" {allocation.size} bytes"
+    switches = [s.removeprefix("CONFIG_") for s in allocation.symbols if "VMAP" in s]
+    if allocation.guard_pages and switches:
+        text += f" ({', '.join(switches)})"
+    return text
+
+
+def allocation_history(request: ScanRequest, results: list[Result]) -> list[Series]:
+    """Ranges of one stack allocation per (arch, config), each change with its commit.
+
+    The commit is found as a constant's is: among the commits that touch a file
+    either cell read (kernel/fork.c is one), by bisection.
+    """
+    cells: dict[tuple[str, str], list[Result]] = {}
+    for result in results:
+        cells.setdefault((result.arch, result.config), []).append(result)
+    out: list[Series] = []
+    with GitObjects(request.selection.path) as objects:
+        for (arch_name, config_name), column in cells.items():
+            series = Series(arch_name, config_name, ALLOCATION)
+            #: per change, the files either cell read: where its commit must be
+            paths: list[set[str]] = []
+            previous: Result | None = None
+            for result in column:
+                text, rev = allocation_text(result), result.rev or "(dir)"
+                if series.spans and series.spans[-1].value == text:
+                    series.spans[-1].last = rev
+                else:
+                    if series.spans and previous is not None:
+                        old = series.spans[-1].value
+                        series.changes.append(Change(previous.rev or "(dir)", rev, old, text))
+                        paths.append(set(previous.inputs) | set(result.inputs))
+                    series.spans.append(Span(rev, rev, text))
+                previous = result
+            if all(s.value == "absent" for s in series.spans):
+                continue
+            arch = get_arch(arch_name)
+            config = _config_named(request, arch_name, config_name)
+
+            def text_at(tree: GitTree, arch: Any = arch, config: Any = config) -> str:
+                found = scan_tree(tree, arch, config, request.macros, request.limits, True)
+                return allocation_text(found)
+
+            blame = _Blame(objects, text_at)
+            for change, read in zip(series.changes, paths, strict=True):
+                found = blame.find(change.before, change.after, read, change.new)
+                if found is None:
+                    change.note = "no commit between these revisions touches the files read"
+                else:
+                    change.commit, change.subject = found.commit, found.subject
+            out.append(series)
+    return out
+
+
+def allocation_differences(old: list[Result], new: list[Result]) -> list[Difference]:
+    """A cell's stack allocation when it differs, with the call before and after."""
+    before = {(r.arch, r.config): r for r in old}
+    out: list[Difference] = []
+    for result in new:
+        previous = before.get((result.arch, result.config))
+        if previous is None:
+            continue
+        a, b = allocation_text(previous), allocation_text(result)
+        if a == b or "absent" in (a, b):
+            continue
+        calls = [
+            f"{x.stack_allocation.file}:{x.stack_allocation.line} {x.stack_allocation.call}"
+            if x.stack_allocation is not None and x.stack_allocation.call
+            else "(none)"
+            for x in (previous, result)
+        ]
+        out.append(Difference(result.arch, result.config, ALLOCATION, a, b, [" -> ".join(calls)]))
+    return out

@@ -78,13 +78,22 @@ def _value(result: Result, name: str) -> str:
 
 
 def _tested(result: Result, fixed: set[str]) -> set[str]:
-    return {s for c in result.constants.values() for s in c.symbols} - fixed
+    symbols = {s for c in result.constants.values() for s in c.symbols}
+    if result.stack_allocation is not None:  # the branches that chose the allocator
+        symbols |= set(result.stack_allocation.symbols)
+    return symbols - fixed
 
 
 def explore(
-    tree: Tree, arch: Arch, base: Config, macros: list[str], limits: Limits | None = None
+    tree: Tree,
+    arch: Arch,
+    base: Config,
+    macros: list[str],
+    limits: Limits | None = None,
+    allocation: bool = False,
 ) -> list[Space]:
-    """Every reported constant's value over the config symbols its chain tests."""
+    """Every reported constant's value over the config symbols its chain tests
+    (and, with ``allocation``, the stack allocation's over its branches')."""
     from .arches import ARCHES
 
     # the symbols that say which arch this is (CONFIG_X86_64 and CONFIG_X86_32
@@ -97,7 +106,7 @@ def explore(
         if on not in runs:
             values = {s: ("y" if s in on else "n") for s in symbols}
             config = replace(base, symbols={**base.symbols, **values})
-            runs[on] = scan_tree(tree, arch, config, macros, limits)
+            runs[on] = scan_tree(tree, arch, config, macros, limits, allocation)
             error = runs[on].error
             if error is not None:
                 raise error
@@ -136,7 +145,23 @@ def explore(
         relevant = sorted(tested - fixed)
         table = [(tuple(sorted(on)), _value(run(on, symbols), name)) for on in combos]
         spaces.append(Space(tree.rev, arch.name, name, relevant, fold(table), table))
+    if allocation:
+        spaces.append(_allocation_space(tree, arch, combos, lambda on: run(on, symbols), fixed))
     return spaces
+
+
+def _allocation_space(
+    tree: Tree, arch: Arch, combos: list[frozenset[str]], run: Any, fixed: set[str]
+) -> Space:
+    """The stack allocation as one more "constant": ``pages order 2; vmalloc ... if VMAP_STACK``."""
+    from .compare import ALLOCATION, allocation_text
+
+    tested: set[str] = set()
+    for on in combos:
+        found = run(on).stack_allocation
+        tested |= set(found.symbols) if found is not None else set()
+    table = [(tuple(sorted(on)), allocation_text(run(on))) for on in combos]
+    return Space(tree.rev, arch.name, ALLOCATION, sorted(tested - fixed), fold(table), table)
 
 
 def fold(table: list[tuple[tuple[str, ...], str]]) -> list[Case]:
@@ -164,9 +189,14 @@ def fold(table: list[tuple[tuple[str, ...], str]]) -> list[Case]:
 
 
 def explore_all(
-    tree: Tree, arch: Arch, base: Config, macros: list[str], limits: Limits | None = None
+    tree: Tree,
+    arch: Arch,
+    base: Config,
+    macros: list[str],
+    limits: Limits | None = None,
+    allocation: bool = False,
 ) -> list[Space] | ExtractorError:
     try:
-        return explore(tree, arch, base, macros, limits)
+        return explore(tree, arch, base, macros, limits, allocation)
     except ExtractorError as err:
         return err.at_rev(tree.rev)

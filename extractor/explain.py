@@ -18,6 +18,7 @@ from .arches import Arch
 from .config import Config
 from .errors import EvaluateError, Location
 from .preprocess import Condition, Limits, MacroTable
+from .result import StackAllocation
 from .scan import Constant, analyse
 from .source import Tree
 
@@ -208,5 +209,145 @@ def render_text(explanation: Explanation) -> str:
     if c.symbols:
         lines.append("config symbols tested on this chain: " + ", ".join(c.symbols))
     lines.append(f"{c.name} = {c.expression} = {value}")
+    lines += [f"warning: {w}" for w in explanation.warnings]
+    return "\n".join(lines) + "\n"
+
+
+# --- the stack allocation (explain --allocation) ------------------------------------
+
+
+@dataclass
+class AllocationExplanation:
+    """The allocator's source with its live lines, the call and the branches that chose it."""
+
+    rev: str | None
+    arch: str
+    config: str
+    allocation: StackAllocation
+    #: (line, text, live, note): note says whether a directive's branch was taken
+    lines: list[tuple[int, str, bool, str]] = field(default_factory=list)
+    #: (line, start column, end column) of the folded argument, tabs expanded
+    caret: tuple[int, int, int] | None = None
+    branches: tuple[Branch, ...] = ()
+    #: the macro under the caret, its expansion and value: ("THREAD_SIZE_ORDER", "(2 + 0)", 2)
+    argument: tuple[str, str, int | None] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rev": self.rev,
+            "arch": self.arch,
+            "config": self.config,
+            "stack_allocation": self.allocation.as_dict(),
+            "argument": list(self.argument) if self.argument else None,
+            "listing": [
+                {"line": n, "source": text, "live": live, "note": note}
+                for n, text, live, note in self.lines
+            ],
+            "caret": list(self.caret) if self.caret else None,
+            "branches": [
+                {
+                    "file": b.condition.path,
+                    "line": b.condition.line,
+                    "directive": b.condition.directive,
+                    "opening": b.condition.opening,
+                    "opening_line": b.condition.opening_line,
+                    "because": list(b.reasons),
+                }
+                for b in self.branches
+            ],
+            "warnings": self.warnings,
+        }
+
+
+_BRANCH_LINE = re.compile(r"\s*#\s*(if|ifdef|ifndef|elif|else)\b")
+
+
+def explain_allocation(
+    tree: Tree, arch: Arch, config: Config, limits: Limits | None = None
+) -> AllocationExplanation:
+    """How this cell allocates the task stack, as the source says it."""
+    analysis = analyse(tree, arch, config, [], limits, allocation=True)
+    result, table, found = analysis.result, analysis.table, analysis.allocation
+    if result.error is not None:
+        raise result.error
+    assert table is not None and found is not None and result.stack_allocation is not None
+    allocation = result.stack_allocation
+    decided = analysis.layout.config if analysis.layout is not None else config
+    out = AllocationExplanation(
+        result.rev, arch.name, config.name, allocation, warnings=list(result.warnings)
+    )
+    out.warnings += allocation.warnings
+    listing = found.listing
+    if listing is None:
+        return out
+    for number, text, live in listing.lines:
+        note = ""
+        if _BRANCH_LINE.match(text):
+            note = "taken" if live else "not taken"
+        out.lines.append((number, text.expandtabs(8), live, note))
+    if listing.argument is not None:
+        line, start, end = listing.argument
+        raw = next((t for n, t, _ in listing.lines if n == line), "")
+        out.caret = (line, len(raw[:start].expandtabs(8)), len(raw[:end].expandtabs(8)))
+        word = raw[start:end]
+        if word in table.macros and table.macros[word].arglist is None:
+            model = evaluate.data_model(arch.model)
+            out.argument = (word, table.expand(word), _value(table, word, model))
+    out.branches = tuple(
+        Branch(c, tuple(_state(s, decided, table) for s in c.symbols))
+        for c in allocation.conditions
+    )
+    return out
+
+
+def render_allocation(explanation: AllocationExplanation) -> str:
+    a = explanation.allocation
+    where = explanation.rev or "the work tree"
+    lines = [f"stack allocation at {where}, {explanation.arch}, config {explanation.config}", ""]
+    if a.file is None:
+        lines.append(f"unknown: {a.reason}")
+        lines += [f"warning: {w}" for w in explanation.warnings]
+        return "\n".join(lines) + "\n"
+    by = "the arch's own" if a.defined_by == "arch" else "generic"
+    lines.append(f"{a.function} ({by})  {a.file}:{a.line}")
+    width = len(str(max((n for n, *_ in explanation.lines), default=0)))
+    dead = 0
+    for number, text, live, note in explanation.lines:
+        if not live and not note:
+            dead += 1
+            continue
+        if dead:
+            lines.append(f"    {' ' * width} |   ... {dead} line{'s' * (dead > 1)} not compiled")
+            dead = 0
+        mark = f"    <- {note}" if note else ""
+        lines.append(f"    {str(number).rjust(width)} | {text}{mark}".rstrip())
+        if explanation.caret and explanation.caret[0] == number:
+            _, start, end = explanation.caret
+            lines.append(f"    {' ' * width} | {' ' * start}^{'~' * max(end - start - 1, 0)}")
+    if dead:
+        lines.append(f"    {' ' * width} |   ... {dead} line{'s' * (dead > 1)} not compiled")
+    for branch in explanation.branches:
+        c = branch.condition
+        opening = (
+            c.opening
+            if c.opening == c.directive
+            else f"{c.directive} of {c.opening} (line {c.opening_line})"
+        )
+        because = "; ".join(branch.reasons) if branch.reasons else "no symbols tested"
+        lines.append(f"    {c.path}:{c.line}: {opening}: taken, because {because}")
+    if a.switch:
+        lines.append(f"    fork.c's own allocator is switched off by {a.switch}")
+    lines.append("")
+    if explanation.argument is not None:
+        word, expanded, value = explanation.argument
+        lines.append(f"{word} = {expanded} = {'?' if value is None else value}")
+    lines.append(f"{a.call}: {a.summary()}" if a.status == "ok" else f"unknown: {a.reason}")
+    if a.status == "ok" and a.reason:
+        lines.append(f"note: {a.reason}")
+    if a.cached_stacks is not None:
+        lines.append(f"NR_CACHED_STACKS = {a.cached_stacks} freed stacks kept per CPU")
+    place = "on the stack" if a.thread_info_on_stack else "in task_struct (THREAD_INFO_IN_TASK)"
+    lines.append(f"thread_info: {place}")
     lines += [f"warning: {w}" for w in explanation.warnings]
     return "\n".join(lines) + "\n"

@@ -499,6 +499,10 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         result = 1 if value.value else 0
         if frame is not None:
             frame.active = frame.triggered = bool(result)
+            # the region after an #if/#elif was noted before pcpp evaluated it
+            marks = self.regions.get(frame.path)
+            if marks and marks[-1][0] == frame.line:
+                marks[-1] = (frame.line, frame.active)
         return (result, None)
 
     def expand_macros(

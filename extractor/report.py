@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Iterable
 
 from . import __version__
-from .result import CachedResult
+from .result import CachedResult, StackAllocation
 from .scan import Constant, Result
 
 FORMATS = ("table", "json", "csv", "markdown", "html")
@@ -41,9 +41,26 @@ def constant_names(results: list[Result]) -> list[str]:
     return sorted(names, key=lambda n: (rank.get(n, len(rank)), list(names).index(n)))
 
 
+def _shows_allocation(results: list[Result]) -> bool:
+    """A column only when some cell could have an answer: a headers-only tree
+    (no kernel/fork.c anywhere) says so once in the JSON, not in every row."""
+    return any(
+        r.stack_allocation is not None
+        and not (r.stack_allocation.reason or "").startswith("kernel/fork.c is not in")
+        for r in results
+    )
+
+
+def allocation_text(result: Result) -> str:
+    """The stack allocation column: ``vmalloc, 16384 bytes, guard pages``."""
+    allocation = result.stack_allocation
+    return "-" if allocation is None else allocation.summary()
+
+
 def _rows(results: list[Result]) -> tuple[list[str], list[list[str]]]:
     names = constant_names(results)
-    header = ["rev", "arch", "config", *names]
+    allocated = _shows_allocation(results)
+    header = ["rev", "arch", "config", *names, *(["stack allocation"] if allocated else [])]
     rows = []
     for result in results:
         row = [result.rev or "(dir)", result.arch, result.config]
@@ -51,6 +68,8 @@ def _rows(results: list[Result]) -> tuple[list[str], list[list[str]]]:
             row += [f"error: {result.error}"] + [""] * (len(names) - 1 if names else 0)
         else:
             row += [cell_text(result.constants.get(n)) for n in names]
+            if allocated:
+                row.append(allocation_text(result))
         rows.append(row)
     return header, rows
 
@@ -58,14 +77,36 @@ def _rows(results: list[Result]) -> tuple[list[str], list[list[str]]]:
 def _notes(results: list[Result]) -> list[str]:
     """Unknown values with their reasons, then warnings, each once."""
     notes: dict[str, None] = {}
+    shown = _shows_allocation(results)
     for result in results:
         where = f"{result.rev or '(dir)'} {result.arch} {result.config}"
         for constant in result.constants.values():
             if constant.status == "unknown":
                 notes[f"{where}: {constant.name} unknown: {constant.reason}"] = None
-        for warning in result.warnings:
+        allocation = result.stack_allocation if shown else None
+        if allocation is not None and allocation.status == "ok":
+            notes[f"{where}: stack allocation: {_allocation_note(allocation)}"] = None
+        elif allocation is not None:
+            notes[f"{where}: stack allocation unknown: {allocation.reason}"] = None
+        for warning in result.warnings + (allocation.warnings if allocation else []):
             notes[f"warning: {warning}"] = None
     return list(notes)
+
+
+def _allocation_note(allocation: StackAllocation) -> str:
+    """``alloc_pages_node(..., THREAD_SIZE_ORDER) in alloc_thread_stack_node
+    (kernel/fork.c:371), under CONFIG_VMAP_STACK is not set``."""
+    by = (
+        f"the arch's {allocation.function}"
+        if allocation.defined_by == "arch"
+        else (allocation.function or "?")
+    )
+    text = f"{allocation.call} in {by} ({allocation.file}:{allocation.line})"
+    if allocation.switch:
+        text += f", switched by {allocation.switch}"
+    if allocation.reason:
+        text += f"; {allocation.reason}"
+    return text
 
 
 def render_table(results: list[Result]) -> str:

@@ -474,17 +474,85 @@ def _notes_cell(result: dict, index: int) -> str:
     return f'<td class="notes"><a href="#result-{index}">{count} warning{plural}</a></td>'
 
 
-def _row(result: dict, index: int, names: list[str], chain_ids: ChainIds) -> str:
+def _allocation_summary(allocation: dict) -> str:
+    """``pages, order 2, 16384 bytes``: the table's text for a stack allocation."""
+    if allocation.get("kind") == "arch" and allocation.get("status") != "ok":
+        return "arch (its own allocator, not read)"
+    if allocation.get("status") != "ok" or not allocation.get("kind"):
+        return "unknown"
+    arch = " (arch)" if allocation.get("defined_by") == "arch" else ""
+    parts = [f"{allocation['kind']}{arch}"]
+    if allocation.get("order") is not None:
+        parts.append(f"order {allocation['order']}")
+    if allocation.get("size") is not None:
+        parts.append(f"{allocation['size']} bytes")
+    if allocation.get("guard_pages"):
+        parts.append("guard pages")
+    return ", ".join(parts)
+
+
+def _shows_allocation(results: list[dict]) -> bool:
+    """As in the text table: not for headers-only trees, which cannot say."""
+    return any(
+        r.get("stack_allocation")
+        and not (r["stack_allocation"].get("reason") or "").startswith("kernel/fork.c is not in")
+        for r in results
+    )
+
+
+def _allocation_cell(result: dict, index: int) -> str:
+    allocation = result.get("stack_allocation")
+    if not allocation:
+        return '<td class="missing">–</td>'
+    text = escape(_allocation_summary(allocation))
+    why = escape(allocation.get("reason") or allocation.get("call") or "")
+    return f'<td><a href="#allocation-{index}" title="{why}">{text}</a></td>'
+
+
+def _allocation_section(result: dict, index: int) -> str:
+    allocation = result["stack_allocation"]
+    facts = [("how", escape(_allocation_summary(allocation)))]
+    if allocation.get("call"):
+        facts.append(("call", f"<code>{escape(allocation.get('written') or '')}</code>"))
+        by = allocation.get("defined_by") or ""
+        facts.append(("in", f"<code>{escape(allocation.get('function') or '')}</code> ({by})"))
+        place = _location(allocation.get("file"), allocation.get("line"))
+        facts.append(("at", escape(place)))
+    if allocation.get("reason"):
+        facts.append(("reason", escape(allocation["reason"])))
+    if allocation.get("switch"):
+        facts.append(("switched by", f"<code>{escape(allocation['switch'])}</code>"))
+    if allocation.get("cached_stacks") is not None:
+        facts.append(("cached stacks", str(allocation["cached_stacks"])))
+    on_stack = allocation.get("thread_info_on_stack")
+    facts.append(("thread_info", "on the stack" if on_stack else "in task_struct"))
+    conditions = "".join(_condition(c) for c in allocation.get("conditions") or [])
+    return (
+        f'<section id="allocation-{index}" class="allocation">\n'
+        f'<h4>stack allocation <span class="muted">at {escape(_where(result))}</span></h4>\n'
+        + "<dl>"
+        + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in facts)
+        + "</dl>\n"
+        + (f'<ul class="conditions">{conditions}</ul>\n' if conditions else "")
+        + f'<p class="nav"><a href="#row-{index}">↑ table row</a></p>\n</section>'
+    )
+
+
+def _row(
+    result: dict, index: int, names: list[str], chain_ids: ChainIds, allocation: bool = False
+) -> str:
     cells = [escape(rev_label(result["rev"])), escape(result["arch"]), escape(result["config"])]
     row = [f"<td>{c}</td>" for c in cells]
     if result.get("error"):
-        span = max(len(names), 1)
+        span = max(len(names), 1) + allocation
         message = escape(_error_text(result["error"]))
         row.append(
             f'<td class="error" colspan="{span}"><a href="#result-{index}">{message}</a></td>'
         )
     else:
         row += [_value_cell(result, index, name, chain_ids) for name in names]
+        if allocation:
+            row.append(_allocation_cell(result, index))
     row.append(_notes_cell(result, index))
     return f'<tr id="row-{index}">' + "".join(row) + "</tr>"
 
@@ -492,8 +560,11 @@ def _row(result: dict, index: int, names: list[str], chain_ids: ChainIds) -> str
 def _table_section(results: list[dict], names: list[str], chain_ids: ChainIds) -> str:
     heads = [f'<th scope="col">{h}</th>' for h in ("rev", "arch", "config")]
     heads += [f'<th scope="col" class="num">{escape(n)}</th>' for n in names] or ["<th></th>"]
+    allocation = _shows_allocation(results)
+    if allocation:
+        heads.append('<th scope="col">stack allocation</th>')
     head = "".join(heads) + '<th scope="col">notes</th>'
-    rows = "\n".join(_row(r, i, names, chain_ids) for i, r in enumerate(results))
+    rows = "\n".join(_row(r, i, names, chain_ids, allocation) for i, r in enumerate(results))
     return (
         '<section id="table"><h2>Results</h2>\n'
         '<p class="muted">Each value links to the chain of definitions it was folded from.</p>\n'
@@ -575,6 +646,8 @@ def _result_section(result: dict, index: int, chain_ids: ChainIds) -> str:
         parts.append(f'<ul class="warnings">{items}</ul>')
     for name in result.get("constants") or {}:
         parts.append(_chain_section(result, index, name, chain_ids[(index, name)]))
+    if result.get("stack_allocation"):
+        parts.append(_allocation_section(result, index))
     parts.append("</section>")
     return "\n".join(parts)
 

@@ -125,6 +125,122 @@ class Constant:
         )
 
 
+def _condition_dict(c: Condition) -> dict[str, Any]:
+    return {
+        "file": c.path,
+        "line": c.line,
+        "directive": c.directive,
+        "taken": c.taken,
+        "opening": c.opening,
+        "opening_line": c.opening_line,
+        "symbols": list(c.symbols),
+    }
+
+
+def _condition(c: dict[str, Any]) -> Condition:
+    return Condition(
+        c["file"],
+        c["line"],
+        c["directive"],
+        c["taken"],
+        tuple(c["symbols"]),
+        c["opening"],
+        c["opening_line"],
+    )
+
+
+@dataclass
+class StackAllocation:
+    """How the task stack is allocated in a cell (see ``allocation.py``)."""
+
+    #: "ok", or "unknown" with ``reason``
+    status: str = "ok"
+    reason: str | None = None
+    #: "vmalloc", "pages", "slab", "kmalloc", or "arch" (the arch's own, unread)
+    kind: str | None = None
+    #: the allocation call, abbreviated: ``alloc_pages_node(..., THREAD_SIZE_ORDER)``
+    call: str | None = None
+    #: the whole call as written, on one line
+    written: str | None = None
+    size: int | None = None
+    order: int | None = None
+    guard_pages: bool = False
+    cached_stacks: int | None = None
+    thread_info_on_stack: bool | None = None
+    #: the function or macro that allocates: ``alloc_thread_stack_node``
+    function: str | None = None
+    #: "generic" (kernel/fork.c) or "arch" (the arch's headers)
+    defined_by: str | None = None
+    #: the symbol that turned fork.c's own allocator off, with where it is set
+    switch: str | None = None
+    file: str | None = None
+    line: int | None = None
+    conditions: tuple[Condition, ...] = ()
+    #: config symbols the branches that chose the call tested
+    symbols: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for tables: ``vmalloc, 16384 bytes, guard pages``."""
+        if self.kind == "arch" and self.status != "ok":
+            return "arch (its own allocator, not read)"
+        if self.status != "ok" or self.kind is None:
+            return "unknown"
+        parts = [self.kind if self.defined_by != "arch" else f"{self.kind} (arch)"]
+        if self.order is not None:
+            parts.append(f"order {self.order}")
+        if self.size is not None:
+            parts.append(f"{self.size} bytes")
+        if self.guard_pages:
+            parts.append("guard pages")
+        return ", ".join(parts)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "kind": self.kind,
+            "call": self.call,
+            "written": self.written,
+            "size": self.size,
+            "order": self.order,
+            "guard_pages": self.guard_pages,
+            "cached_stacks": self.cached_stacks,
+            "thread_info_on_stack": self.thread_info_on_stack,
+            "function": self.function,
+            "defined_by": self.defined_by,
+            "switch": self.switch,
+            "file": self.file,
+            "line": self.line,
+            "conditions": [_condition_dict(c) for c in self.conditions],
+            "config_symbols": list(self.symbols),
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StackAllocation:
+        return cls(
+            status=data["status"],
+            reason=data["reason"],
+            kind=data["kind"],
+            call=data["call"],
+            written=data["written"],
+            size=data["size"],
+            order=data["order"],
+            guard_pages=data["guard_pages"],
+            cached_stacks=data["cached_stacks"],
+            thread_info_on_stack=data["thread_info_on_stack"],
+            function=data["function"],
+            defined_by=data["defined_by"],
+            switch=data["switch"],
+            file=data["file"],
+            line=data["line"],
+            conditions=tuple(_condition(c) for c in data["conditions"]),
+            symbols=tuple(data["config_symbols"]),
+            warnings=list(data["warnings"]),
+        )
+
+
 @dataclass
 class Result:
     rev: str | None
@@ -135,9 +251,11 @@ class Result:
     error: ExtractorError | None = None
     #: the tree headers read, by path, with their blob ids (what the cell depends on)
     inputs: dict[str, str] = field(default_factory=dict, repr=False)
+    #: how the task stack is allocated; None when the cell did not ask
+    stack_allocation: StackAllocation | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        document = {
             "rev": self.rev,
             "arch": self.arch,
             "config": self.config,
@@ -145,6 +263,9 @@ class Result:
             "warnings": list(self.warnings),
             "error": self.error.as_dict() if self.error else None,
         }
+        if self.stack_allocation is not None:
+            document["stack_allocation"] = self.stack_allocation.as_dict()
+        return document
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Result:
@@ -157,6 +278,9 @@ class Result:
             warnings=list(data["warnings"]),
             error=error_from_dict(error) if error else None,
             inputs=dict(data.get("inputs", {})),
+            stack_allocation=StackAllocation.from_dict(data["stack_allocation"])
+            if data.get("stack_allocation")
+            else None,
         )
 
 
@@ -198,6 +322,14 @@ class CachedResult(Result):
     @warnings.setter
     def warnings(self, value: list[str]) -> None:
         self._full().warnings = value
+
+    @property  # type: ignore[override]
+    def stack_allocation(self) -> StackAllocation | None:
+        return self._full().stack_allocation
+
+    @stack_allocation.setter
+    def stack_allocation(self, value: StackAllocation | None) -> None:
+        self._full().stack_allocation = value
 
     @property  # type: ignore[override]
     def inputs(self) -> dict[str, str]:

@@ -44,6 +44,8 @@ class ScanRequest:
     use_cache: bool = False
     #: worker processes for git revisions; 0 means one per available core
     jobs: int = 0
+    #: also find how the task stack is allocated (``allocation.py``)
+    allocation: bool = False
 
 
 def _definition_text(macro: Any) -> str:
@@ -173,6 +175,8 @@ class Analysis:
     table: MacroTable | None = None
     #: the Kconfig files read for this cell, with their blob ids
     kconfig_files: dict[str, str] = field(default_factory=dict)
+    #: the stack allocation stage's findings, when the cell asked for them
+    allocation: Any = None
 
 
 def analyse(
@@ -181,6 +185,7 @@ def analyse(
     config: Config,
     macros: list[str] | tuple[str, ...] = (),
     limits: Limits | None = None,
+    allocation: bool = False,
 ) -> Analysis:
     """Run the pipeline for one cell; failures land in ``result.error``.
 
@@ -192,7 +197,12 @@ def analyse(
     """
     kconfig = KconfigSource(tree, arch)
     notes: list[str] = []
-    config = kconfig.decide(config, set(config.derived), notes)
+    asked = set(config.derived)
+    if allocation:  # decided up front: a changed config later costs a second run
+        from .allocation import asked_symbols
+
+        asked |= {s for s in asked_symbols(tree) if s not in config.symbols}
+    config = kconfig.decide(config, asked, notes)
     analysis = _pipeline(tree, arch, config, macros, limits)
     for _ in range(3):
         if not kconfig.present or analysis.result.error is not None:
@@ -203,8 +213,47 @@ def analyse(
             break
         config = decided
         analysis = _pipeline(tree, arch, config, macros, limits)
+    # -- the stack allocation (issue 12): only for cells that ask for it --------
+    if allocation and analysis.result.error is None:
+        analysis = _allocate(tree, arch, config, kconfig, notes, analysis, macros, limits)
     analysis.result.warnings[:0] = notes
     analysis.kconfig_files = kconfig.files()
+    return analysis
+
+
+def _allocate(
+    tree: Tree,
+    arch: Arch,
+    config: Config,
+    kconfig: KconfigSource,
+    notes: list[str],
+    analysis: Analysis,
+    macros: list[str] | tuple[str, ...],
+    limits: Limits | None,
+) -> Analysis:
+    """``analysis`` with its stack allocation; the symbols its branches test are
+    decided by the tree's Kconfig like the constants' (the cell re-runs if that
+    changes the config)."""
+    from . import evaluate
+    from .allocation import stack_allocation
+
+    for attempt in range(3):
+        assert analysis.layout is not None and analysis.table is not None
+        found = stack_allocation(
+            tree, analysis.layout, config, analysis.table, evaluate.data_model(arch.model)
+        )
+        asked = {s for s in found.asked if s not in config.symbols}
+        decided = kconfig.decide(config, asked, notes) if kconfig.present else config
+        if decided == config or attempt == 2:  # the answer is always the last table's
+            break
+        config = decided
+        analysis = _pipeline(tree, arch, config, macros, limits)
+        if analysis.result.error is not None:
+            return analysis
+    analysis.allocation = found
+    analysis.result.stack_allocation = found.allocation
+    opened = analysis.table.opened if analysis.table is not None else []
+    analysis.result.inputs = {h.path: h.blob for h in opened if h.origin == "tree"}
     return analysis
 
 
@@ -351,9 +400,10 @@ def scan_tree(
     config: Config,
     macros: list[str] | tuple[str, ...] = (),
     limits: Limits | None = None,
+    allocation: bool = False,
 ) -> Result:
     """One cell's ``Result``."""
-    return analyse(tree, arch, config, macros, limits).result
+    return analyse(tree, arch, config, macros, limits, allocation).result
 
 
 def _enumerator(mentions: list[Any]) -> list[Any]:

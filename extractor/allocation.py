@@ -1,0 +1,590 @@
+"""Allocation stage: how the task stack is allocated, for one cell.
+
+In: the cell's tree, layout, config and the ``MacroTable`` its stack constants
+came from (the arch's entry headers, already preprocessed under the config).
+Out: a ``StackAllocation``: which function or macro allocates the task stack
+(the generic one in ``kernel/fork.c``, or the arch's override in its headers,
+with the symbol that switched it), which allocation call survives the
+preprocessor in its body, that call's size and order folded by the evaluator,
+whether the stack has guard pages (vmap), NR_CACHED_STACKS, whether
+thread_info sits on the stack, and the ``#if`` branches that chose it. When
+it cannot be determined the status is "unknown" with the reason, never a guess.
+
+``kernel/fork.c`` is read the way the stack headers are: through the same
+preprocessor, directive lines only, on top of the entry headers' macro state.
+Its own ``#include`` lines are not followed: its closure needs a complete
+kernel config (it stops at ``#error`` under a partial one) and only the
+allocator's branches matter, which test config symbols and macros of the
+arch's headers. A non-CONFIG name such a branch tests that no header read
+defines is looked for in the arch's asm directory, and said in a warning if
+nowhere. Nothing is compiled or run: a body line is live when the branches
+around it were taken.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .config import Config
+from .errors import ExtractorError, Location, PreprocessError
+from .layout import Header, Layout, mentions
+from .preprocess import VROOT, MacroTable, decode_header, directive_skeleton
+from .result import Condition, StackAllocation
+from .source import Tree
+
+if TYPE_CHECKING:
+    from . import evaluate
+
+FORK = "kernel/fork.c"
+#: what fork.c calls to get a task stack, newest name first
+ALLOCATORS = ("alloc_thread_stack_node", "alloc_thread_info_node", "alloc_thread_info")
+#: allocation call -> (kind, index of its size argument, index of its order argument)
+CALLS: dict[str, tuple[str, int | None, int | None]] = {
+    "__vmalloc_node_range": ("vmalloc", 0, None),
+    "__vmalloc_node": ("vmalloc", 0, None),
+    "alloc_pages_node": ("pages", None, 2),
+    "alloc_kmem_pages_node": ("pages", None, 2),
+    "alloc_pages_exact_node": ("pages", None, 2),
+    "__get_free_pages": ("pages", None, 1),
+    "alloc_pages": ("pages", None, 1),
+    "kmem_cache_alloc_node": ("slab", None, None),
+    "kmem_cache_alloc": ("slab", None, None),
+    "kmalloc_node": ("kmalloc", 0, None),
+    "kzalloc_node": ("kmalloc", 0, None),
+    "kmalloc": ("kmalloc", 0, None),
+    "kzalloc": ("kmalloc", 0, None),
+}
+_CALL = re.compile(r"\b(" + "|".join(sorted(CALLS, key=len, reverse=True)) + r")\s*\(")
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What ``explain --allocation`` shows: the allocator's source, live or not."""
+
+    path: str
+    #: (line number, text, live) from the definition's first line to its last
+    lines: tuple[tuple[int, str, bool], ...]
+    #: the call: its line, and the column span of the folded argument on its line
+    call_line: int | None = None
+    argument: tuple[int, int, int] | None = None  # (line, start column, end column)
+
+
+@dataclass
+class Found:
+    allocation: StackAllocation
+    listing: Listing | None = None
+    #: CONFIG_ symbols the allocator's branches test (for the tree's Kconfig)
+    asked: set[str] = field(default_factory=set)
+    #: files whose whole text the answer depends on (the call's lines are C code)
+    read: list[str] = field(default_factory=list)
+    #: macro names whose definitions the answer depends on (for the cache's key)
+    names: set[str] = field(default_factory=set)
+
+
+def _unknown(reason: str, config: Config, **more: Any) -> Found:
+    return Found(
+        StackAllocation(
+            status="unknown", reason=reason, thread_info_on_stack=_on_stack(config), **more
+        )
+    )
+
+
+def _on_stack(config: Config) -> bool:
+    """thread_info sits at the bottom of the stack unless THREAD_INFO_IN_TASK (4.9+)."""
+    return config.symbols.get("CONFIG_THREAD_INFO_IN_TASK", "n") != "y"
+
+
+def stack_allocation(
+    tree: Tree, layout: Layout, config: Config, table: MacroTable, model: evaluate.DataModel
+) -> Found:
+    """The cell's stack allocation; ``table`` gains fork.c's macros."""
+    try:
+        data = tree.read(FORK)
+    except ExtractorError as err:  # too big, unreadable: the constants still stand
+        return _unknown(f"{FORK} could not be read: {err}", config)
+    if data is None:
+        found = _unknown(
+            f"{FORK} is not in this tree (a headers-only tree): nothing says which "
+            "allocator builds the task stack",
+            config,
+        )
+        found.read = [FORK]  # its arrival in a later revision changes the answer
+        return found
+    text = decode_header(Header(FORK, data), tree.rev)
+    try:
+        warnings = _read_fork(layout, table, data, text, tree.rev)
+    except ExtractorError as err:
+        return _unknown(f"{FORK} could not be preprocessed: {err}", config)
+    pp = table.preprocessor
+    code = _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    name = _called(code, pp)
+    asked = _asked_symbols(code)
+    if name is None:
+        found = _unknown(f"{FORK} calls none of {', '.join(ALLOCATORS)} on a live line", config)
+    else:
+        found = _locate(tree, layout, config, table, model, code, name)
+    found.asked |= asked
+    found.names |= {"PAGE_SIZE", "THREAD_SIZE", "NR_CACHED_STACKS", *ALLOCATORS}
+    found.names |= {s for c in found.allocation.conditions for s in c.symbols}
+    found.names |= set(re.findall(r"[A-Za-z_]\w*", found.allocation.written or ""))
+    found.allocation.warnings.extend(warnings)
+    found.read = [FORK, *[p for p in found.read if p != FORK]]
+    return found
+
+
+def _read_fork(
+    layout: Layout, table: MacroTable, data: bytes, text: str, rev: str | None
+) -> list[str]:
+    """fork.c's directives into ``table``, its includes not followed (see the docstring)."""
+    code = _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    tested = {
+        name
+        for group in _allocator_groups(code)
+        for _, directive in group
+        for name in re.findall(r"[A-Za-z_]\w*", directive.split(None, 1)[-1])
+        if not name.startswith("CONFIG_") and name != "defined" and not directive.startswith("#e")
+    }
+    missing = {n for n in tested if n not in table.macros}
+    warnings: list[str] = []
+    if missing:
+        found = mentions(layout, missing, [layout.asm_dir])
+        opened = {h.path for h in table.opened}
+        extras = sorted(
+            {
+                "asm/" + m.path[len(layout.asm_dir) + 1 :]
+                for ms in found.values()
+                for m in ms
+                if m.defines and m.path not in opened
+            }
+        )
+        if extras:
+            table.include(extras)
+        for name in sorted(missing - set(table.macros)):
+            warnings.append(
+                f"{FORK}: {name} is tested around the stack allocator and no header read "
+                "defines it; taken as undefined"
+            )
+    skeleton = "\n".join(
+        "" if re.match(r"\s*#\s*include\b", line) else line
+        for line in directive_skeleton(text).split("\n")
+    )
+    pp = table.preprocessor
+    pp.opened.append(Header(FORK, data))
+    pp._directive_at = (FORK, 0)
+    try:
+        for _ in pp.parsegen(skeleton, FORK, VROOT + FORK):
+            pass
+    except ExtractorError:
+        pp._frames.clear()  # the table stays usable for the constants
+        raise
+    except Exception as err:  # pcpp's own failures on hostile input
+        pp._frames.clear()
+        raise PreprocessError(f"preprocessor failed: {err}", pp.where()) from err
+    if pp._frames:
+        frame = pp._frames[-1]
+        pp._frames.clear()
+        raise PreprocessError(f"unterminated {frame.directive}", Location(rev, FORK, frame.line))
+    return warnings
+
+
+_ALLOCATOR = re.compile(r"\b(" + "|".join(ALLOCATORS) + r")\s*\(")
+
+
+def _allocator_groups(code: str) -> list[list[tuple[int, str]]]:
+    """The ``#if`` groups open at any line of an allocator's definition or call."""
+    targets: set[int] = set()
+    for match in _ALLOCATOR.finditer(code):
+        span = _definition_lines(code, match)
+        line = code.count("\n", 0, match.start()) + 1
+        targets.update(range(span[0], span[1] + 1) if span else (line,))
+    groups: dict[int, list[tuple[int, str]]] = {}
+    stack: list[list[tuple[int, str]]] = []
+    for number, text in enumerate(code.split("\n"), 1):
+        if number in targets:
+            for group in stack:
+                groups[group[0][0]] = group
+        branch = _BRANCH.match(text)
+        if branch:
+            _step(stack, number, branch)
+    return list(groups.values())
+
+
+def asked_symbols(tree: Tree) -> set[str]:
+    """CONFIG_ symbols fork.c's allocator branches test, read from its text alone."""
+    try:
+        data = tree.read(FORK)
+    except ExtractorError:
+        return set()  # stack_allocation says why
+    if data is None:
+        return set()
+    text = decode_header(Header(FORK, data), tree.rev)
+    return _asked_symbols(_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text))
+
+
+def _asked_symbols(code: str) -> set[str]:
+    """CONFIG_ symbols of the conditionals around the allocators and their calls."""
+    asked = {"CONFIG_THREAD_INFO_IN_TASK"}
+    for group in _allocator_groups(code):
+        for _, directive in group:
+            asked.update(re.findall(r"\bCONFIG_\w+", directive))
+    return asked
+
+
+def _groups_at(lines: list[str], target: int) -> list[list[tuple[int, str]]]:
+    """The ``#if`` groups open at line ``target`` (1-based): each one's directives
+    so far, (line, text), the opening first."""
+    stack: list[list[tuple[int, str]]] = []
+    for number, line in enumerate(lines[: target - 1], 1):
+        match = _BRANCH.match(line)
+        if match:
+            _step(stack, number, match)
+    return stack
+
+
+_BRANCH = re.compile(r"\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)")
+
+
+def _step(stack: list[list[tuple[int, str]]], number: int, match: re.Match[str]) -> None:
+    kind = match.group(1)
+    text = " ".join(f"#{kind}{match.group(2)}".split())
+    if kind in ("if", "ifdef", "ifndef"):
+        stack.append([(number, text)])
+    elif kind in ("elif", "else") and stack:
+        stack[-1].append((number, text))
+    elif kind == "endif" and stack:
+        stack.pop()
+
+
+def _conditions(path: str, lines: list[str], target: int, table: MacroTable) -> list[Condition]:
+    out = []
+    for group in _groups_at(lines, target):
+        opening_line, opening = group[0]
+        line, directive = group[-1]
+        symbols = tuple(
+            dict.fromkeys(
+                n
+                for _, d in group
+                if not d.startswith(("#else", "#endif"))
+                for n in re.findall(r"[A-Za-z_]\w*", d.split(None, 1)[1] if " " in d else "")
+                if n != "defined"
+            )
+        )
+        guard = re.fullmatch(r"#ifndef (\w+)", opening)
+        if guard and path.endswith(".h") and len(group) == 1:
+            continue  # a header's include guard says nothing
+        out.append(Condition(path, line, directive, True, symbols, opening, opening_line))
+    return out
+
+
+def _called(code: str, pp: Any) -> str | None:
+    """The allocator fork.c calls on a live line (a call, not its definition)."""
+    for name in ALLOCATORS:
+        for match in re.finditer(r"\b" + name + r"\s*\(", code):
+            line = code.count("\n", 0, match.start()) + 1
+            if _is_directive_line(code, match.start()) or not pp.line_active(FORK, line):
+                continue
+            if _definition_lines(code, match) is None:
+                return name
+    return None
+
+
+def _is_directive_line(code: str, offset: int) -> bool:
+    start = code.rfind("\n", 0, offset) + 1
+    return code[start:offset].lstrip().startswith("#")
+
+
+def _closing(code: str, open_paren: int) -> int:
+    depth = 0
+    for index in range(open_paren, len(code)):
+        if code[index] == "(":
+            depth += 1
+        elif code[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return len(code) - 1
+
+
+def _definition_lines(code: str, match: re.Match[str]) -> tuple[int, int] | None:
+    """(first, last) line of a function defined at ``match``, or None for a call."""
+    if _is_directive_line(code, match.start()):
+        return None
+    start = code.rfind("\n", 0, match.start()) + 1
+    before = code[start : match.start()].strip()
+    if not before or before.endswith(("=", "(", ",", "return", "!")):
+        return None
+    after = _closing(code, match.end() - 1) + 1
+    rest = code[after:].lstrip()
+    if not rest.startswith("{"):
+        return None
+    brace = after + code[after:].index("{")
+    depth = 0
+    for index in range(brace, len(code)):
+        if code[index] == "{":
+            depth += 1
+        elif code[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return code.count("\n", 0, match.start()) + 1, code.count("\n", 0, index) + 1
+    return None
+
+
+def _locate(
+    tree: Tree,
+    layout: Layout,
+    config: Config,
+    table: MacroTable,
+    model: evaluate.DataModel,
+    code: str,
+    name: str,
+) -> Found:
+    pp = table.preprocessor
+    switch = _switch(code, name, table, pp)  # None when fork.c's own is live
+    if name in table.macros and table.definitions.get(name) is not None:
+        where = table.definitions[name]
+        by = "generic" if where.path == FORK else "arch"
+        source = _file_code(tree, where.path) if where.line else None
+        if source is None or where.line is None:
+            return _unknown(f"{name} is a macro defined by {where.path}", config)
+        first, last = where.line, where.line
+        lines = source.split("\n")
+        while last <= len(lines) and lines[last - 1].rstrip().endswith("\\"):
+            last += 1
+        conditions = tuple(c for c in where.conditions if not _is_guard(c))
+        return _fold(
+            tree, config, table, model, name, by, switch, where.path, source, first, last,
+            conditions, lambda _line: True,
+        )  # fmt: skip
+    for path, source in _definers(tree, layout, table, code):
+        for match in re.finditer(r"\b" + name + r"\s*\(", source):
+            span = _definition_lines(source, match)
+            if span is None or not pp.line_active(path, span[0]):
+                continue
+            lines = source.split("\n")
+            by = "generic" if path == FORK else "arch"
+
+            def live(line: int, path: str = path) -> bool:
+                return bool(pp.line_active(path, line))
+
+            return _fold(
+                tree, config, table, model, name, by, switch, path, source, span[0], span[1],
+                None, live,
+            )  # fmt: skip
+    return _unknown(
+        f"{name} is defined neither in {FORK} nor in the headers read: the arch provides "
+        "it in code kstack does not read",
+        config,
+        kind="arch",
+        function=name,
+        defined_by="arch",
+        switch=switch,
+    )
+
+
+def _is_guard(condition: Condition) -> bool:
+    return bool(re.fullmatch(r"#ifndef \w+", condition.opening)) and condition.path.endswith(".h")
+
+
+def _file_code(tree: Tree, path: str) -> str | None:
+    data = tree.read(path)
+    if data is None:
+        return None
+    text = decode_header(Header(path, data), tree.rev)
+    return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+def _definers(tree: Tree, layout: Layout, table: MacroTable, code: str) -> list[tuple[str, str]]:
+    """fork.c, then the tree headers read (an arch's ``static inline`` allocator)."""
+    out = [(FORK, code)]
+    for header in table.opened:
+        if header.origin == "tree" and header.path != FORK:
+            source = _file_code(tree, header.path)
+            if source is not None:
+                out.append((header.path, source))
+    return out
+
+
+def _switch(code: str, name: str, table: MacroTable, pp: Any) -> str | None:
+    """The symbol that turned fork.c's own allocator off, where it has one."""
+    lines = code.split("\n")
+    spans = [
+        span
+        for match in re.finditer(r"\b" + name + r"\s*\(", code)
+        if (span := _definition_lines(code, match)) is not None
+    ]
+    if any(pp.line_active(FORK, span[0]) for span in spans):
+        return None
+    for span in spans:
+        for group in _groups_at(lines, span[0]):
+            for symbol in re.findall(r"[A-Za-z_]\w*", group[0][1].split(None, 1)[-1]):
+                where = table.definitions.get(symbol)
+                if symbol.startswith("CONFIG_"):
+                    return f"{symbol} (kernel config)"
+                if symbol != "defined" and where is not None and where.line is not None:
+                    return f"{symbol} ({where.path}:{where.line})"
+    return None
+
+
+def _fold(
+    tree: Tree,
+    config: Config,
+    table: MacroTable,
+    model: evaluate.DataModel,
+    name: str,
+    by: str,
+    switch: str | None,
+    path: str,
+    source: str,
+    first: int,
+    last: int,
+    conditions: tuple[Condition, ...] | None,
+    live: Any,
+) -> Found:
+    """Find the live allocation call in lines first..last of ``source``; fold it.
+
+    ``conditions`` are a macro's (from the preprocessor); a function's are the
+    groups open at the call's line, read from the file.
+    """
+    lines = source.split("\n")
+    offsets = [0]
+    for text in lines:
+        offsets.append(offsets[-1] + len(text) + 1)
+    raw = tree.read(path) or b""
+    shown = decode_header(Header(path, raw), tree.rev).split("\n")
+    listing_lines = tuple((n, shown[n - 1], bool(live(n))) for n in range(first, last + 1))
+    body = source[offsets[first - 1] : offsets[last]]
+    for match in _CALL.finditer(body):
+        at = offsets[first - 1] + match.start()
+        line = source.count("\n", 0, at) + 1
+        if not live(line) or (conditions is None and _is_directive_line(source, at)):
+            continue
+        callee = match.group(1)
+        kind, size_at, order_at = CALLS[callee]
+        open_paren = offsets[first - 1] + match.end() - 1
+        close = _closing(source, open_paren)
+        args = _arguments(source, open_paren + 1, close)
+        written = " ".join(source[at : close + 1].replace("\\\n", " ").split())
+        allocation = StackAllocation(
+            status="ok",
+            kind=kind,
+            function=name,
+            defined_by=by,
+            switch=switch,
+            call=_abbreviate(callee, [a for a, _ in args], size_at, order_at),
+            written=written,
+            file=path,
+            line=line,
+            conditions=conditions
+            if conditions is not None
+            else tuple(_conditions(path, lines, line, table)),
+            guard_pages=kind == "vmalloc",
+            thread_info_on_stack=_on_stack(config),
+        )
+        found = Found(allocation, read=[path])
+        argument = None
+        picked = order_at if order_at is not None else size_at
+        if kind == "slab":
+            size_text = _cache_size(source, args[0][0] if args else "")
+            if size_text is None:
+                allocation.reason = "the cache's object size was not found in " + path
+            else:
+                allocation.size = _value(table, size_text, model, allocation)
+        elif picked is not None and picked < len(args):
+            text, start = args[picked]
+            argument = _span(source, start, text)
+            value = _value(table, text, model, allocation)
+            if order_at is not None:
+                allocation.order = value
+                page = _value(table, "PAGE_SIZE", model, allocation)
+                if value is not None and page is not None:
+                    allocation.size = page << value
+            else:
+                allocation.size = value
+        if "NR_CACHED_STACKS" in table.macros and kind == "vmalloc":
+            allocation.cached_stacks = _value(table, "NR_CACHED_STACKS", model, allocation)
+        symbols = {s for c in allocation.conditions for s in c.symbols if s.startswith("CONFIG_")}
+        allocation.symbols = tuple(sorted(symbols))
+        found.asked |= symbols
+        found.listing = Listing(path, listing_lines, line, argument)
+        return found
+    return Found(
+        StackAllocation(
+            status="unknown",
+            reason=f"no known allocation call on a live line of {name} ({path}:{first})",
+            function=name,
+            defined_by=by,
+            switch=switch,
+            kind="arch" if by == "arch" else None,
+            file=path,
+            line=first,
+            thread_info_on_stack=_on_stack(config),
+        ),
+        Listing(path, listing_lines),
+        read=[path],
+    )
+
+
+def _arguments(source: str, start: int, end: int) -> list[tuple[str, int]]:
+    """A call's top-level arguments, each with its offset in ``source``."""
+    out: list[tuple[str, int]] = []
+    depth = 0
+    begin = start
+    for index in range(start, end + 1):
+        char = source[index] if index < end else ","
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            piece = source[begin:index]
+            lead = len(re.match(r"(?:\s|\\\n)*", piece).group(0))  # type: ignore[union-attr]
+            out.append((" ".join(piece.replace("\\\n", " ").split()), begin + lead))
+            begin = index + 1
+    return out
+
+
+def _span(source: str, start: int, text: str) -> tuple[int, int, int]:
+    line = source.count("\n", 0, start) + 1
+    column = start - (source.rfind("\n", 0, start) + 1)
+    return line, column, column + len(text.split()[0]) if " " in text else column + len(text)
+
+
+def _abbreviate(callee: str, args: list[str], size_at: int | None, order_at: int | None) -> str:
+    """``alloc_pages_node(..., THREAD_SIZE_ORDER)``: the argument that counts kept."""
+    keep = order_at if order_at is not None else size_at
+    if keep is None or keep >= len(args):
+        shown = args[:1] + (["..."] if len(args) > 1 else [])
+    else:
+        shown = (["..."] if keep > 0 else []) + [args[keep]]
+        if keep < len(args) - 1:
+            shown.append("...")
+    return f"{callee}({', '.join(shown)})"
+
+
+def _cache_size(source: str, cache: str) -> str | None:
+    """The object size the slab cache that the call allocates from was created with."""
+    if not re.fullmatch(r"\w+", cache):
+        return None
+    match = re.search(r"\b" + cache + r"\s*=\s*kmem_cache_create\w*\s*\(", source)
+    if match is None:
+        return None
+    args = _arguments(source, match.end(), _closing(source, match.end() - 1))
+    return args[1][0] if len(args) > 1 else None
+
+
+def _value(
+    table: MacroTable, text: str, model: evaluate.DataModel, allocation: StackAllocation
+) -> int | None:
+    from . import evaluate
+
+    try:
+        value = evaluate.evaluate(table.expand(text), model)
+    except ExtractorError as err:
+        allocation.reason = f"{text}: {err}"
+        return None
+    if not value.known:
+        allocation.reason = f"{text}: {value.reason}"
+    return value.value
