@@ -31,7 +31,7 @@ from .batch import _Cells
 from .blame import Move, blame
 from .errors import ExtractorError, Location, SourceError, UsageError
 from .preprocess import Limits
-from .scan import Constant, Result, ScanRequest, configs_for, scan
+from .scan import Constant, Result, ScanRequest, configs_for, scan, scan_tree
 from .source import GitObjects, GitTree, Selection
 
 BASELINE_FORMAT = 1
@@ -189,13 +189,23 @@ def _blame_change(
     before: Result,
     after: Result,
     value_at: Callable[[GitTree], str],
-    values_of: Callable[[list[str]], dict[str, str]],
+    values_of: Callable[[list[str]], dict[str, str]] | None,
 ) -> None:
     """Name the commit (or the commits) behind ``change``, or say why none is named."""
-    paths = set(before.inputs) | set(after.inputs)
+    _name_commits(objects, change, set(before.inputs) | set(after.inputs), value_at, values_of)
+
+
+def _name_commits(
+    objects: GitObjects,
+    change: Change,
+    paths: set[str],
+    value_at: Callable[[GitTree], str],
+    values_of: Callable[[list[str]], dict[str, str]] | None = None,
+) -> None:
+    """Blame ``change`` on the commits between its revisions that touch ``paths``."""
     start, end = objects.commit_of(change.before), objects.commit_of(change.after)
     if not paths or start is None or end is None:
-        change.note = "no commit between these revisions touches the headers read"
+        change.note = "no commit between these revisions touches the files read"
         return
     known = {
         objects.resolve(change.before).tree_id: change.old,
@@ -203,7 +213,7 @@ def _blame_change(
     }
     change.commits = blame(objects, start, end, paths, value_at, known, values_of)
     if not change.commits:
-        change.note = "no commit between these revisions touches the headers read"
+        change.note = "no commit between these revisions touches the files read"
     elif len(change.commits) == 1:
         (move,) = change.commits
         change.commit, change.subject = move.commit, move.subject
@@ -553,19 +563,14 @@ def allocation_history(request: ScanRequest, results: list[Result]) -> list[Seri
             if all(s.value == "absent" for s in series.spans):
                 continue
             arch = get_arch(arch_name)
-            config = _config_named(request, arch_name, config_name)
+            (config,) = [c for c in configs_for(request, arch) if c.name == config_name]
 
             def text_at(tree: GitTree, arch: Any = arch, config: Any = config) -> str:
                 found = scan_tree(tree, arch, config, request.macros, request.limits, True)
                 return allocation_text(found)
 
-            blame = _Blame(objects, text_at)
             for change, read in zip(series.changes, paths, strict=True):
-                found = blame.find(change.before, change.after, read, change.new)
-                if found is None:
-                    change.note = "no commit between these revisions touches the files read"
-                else:
-                    change.commit, change.subject = found.commit, found.subject
+                _name_commits(objects, change, read, text_at)
             out.append(series)
     return out
 
