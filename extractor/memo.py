@@ -181,3 +181,14 @@ def replay(pp: Any, effect: Effect, prefix: tuple[Any, ...]) -> None:
             pp.include_once[item[1]] = item[2]
             if recording:
                 pp._touch(("once", item[1]))
+
+
+def forget() -> None:
+    """Drop every memo this process keeps across cells: the next cell runs from scratch."""
+    from . import kconfig, preprocess
+
+    MEMO.clear()
+    kconfig._READ.clear()
+    kconfig._LOGICAL.clear()
+    preprocess._LEXED.clear()
+    preprocess._LEXED_TOKENS[0] = 0
