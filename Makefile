@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install test check fuzz bench clean demo
+.PHONY: install test check fuzz bench bench-real clean demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ fuzz: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py --report benchmarks/RESULTS.md
+
+# Real mainline history (not in CI: it needs a fetched repository, see benchmarks/README.md)
+REAL_REPO ?= /work/real/linux.git
+bench-real: install
+	$(BIN)/python benchmarks/real_history.py --repo $(REAL_REPO) --report benchmarks/.real-history.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1058,8 +1058,9 @@ def _format(number: int, kind: str) -> str:
 
 #: (tree id, srcarch, root, bounds) -> the reader that read them, and what it warned
 _READ: dict[tuple[Any, ...], tuple[_Reader, list[str], list[str]]] = {}
-#: trees whose Kconfig files are kept read (a batch goes revision by revision)
-MAX_READ_TREES = 2
+#: trees whose Kconfig files are kept read: a batch goes revision by revision,
+#: and a read tree holds every entry of 600 files
+MAX_READ_TREES = 1
 
 
 def _read(

@@ -45,7 +45,7 @@ from .layout import COMPILER_DIR, MISSING_DIR, Layout
 from .source import blob_id
 
 #: logged effect items kept in the memo, over all entries (about 100 bytes each)
-MAX_ITEMS = 1_500_000
+MAX_ITEMS = 600_000
 
 #: a dependency's key: a macro name, ("once", abspath) or ("inc", includer, quoted, name)
 DepKey = Any
