@@ -1092,6 +1092,48 @@ def _read(
     return reader, out
 
 
+class _Looked(dict[str, Any]):
+    """A reader's symbol table that notes the names an evaluation looked up.
+
+    ``looked`` None: nothing noted; a listing of the whole table adds ``"*"``
+    (the answer then depends on every symbol).
+    """
+
+    looked: set[str] | None = None
+
+    def _note(self, name: object) -> None:
+        if self.looked is not None:
+            self.looked.add(str(name))
+
+    def __contains__(self, name: object) -> bool:
+        self._note(name)
+        return dict.__contains__(self, name)
+
+    def __getitem__(self, name: str) -> Any:
+        self._note(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self._note(name)
+        return dict.get(self, name, default)
+
+    def __iter__(self) -> Iterator[str]:
+        self._note("*")
+        return dict.__iter__(self)
+
+    def keys(self) -> Any:
+        self._note("*")
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._note("*")
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._note("*")
+        return dict.items(self)
+
+
 def kconfig_values(
     tree: Tree,
     srcarch: str,
@@ -1100,6 +1142,7 @@ def kconfig_values(
     *,
     max_files: int = 5000,
     max_seconds: float = 10.0,
+    looked: set[str] | None = None,
 ) -> KconfigValues | None:
     """The values Kconfig gives ``wanted`` under ``symbols``; None without Kconfig files.
 
@@ -1112,7 +1155,18 @@ def kconfig_values(
     reader, out = _read(tree, srcarch, root, max_files, max_seconds)
     user = {k.removeprefix("CONFIG_"): _unquote(v) for k, v in symbols.items()}
     names = list(dict.fromkeys(w.removeprefix("CONFIG_") for w in wanted))
-    decisions = _Evaluator(reader, user).run(names)
+    # ``looked``: every symbol whose entries, selects or implies the answer read
+    if not isinstance(reader.nodes, _Looked):
+        reader.nodes, reader.selects = _Looked(reader.nodes), _Looked(reader.selects)
+        reader.implies = _Looked(reader.implies)
+    tables = (reader.nodes, reader.selects, reader.implies)
+    for table in tables:
+        table.looked = looked
+    try:
+        decisions = _Evaluator(reader, user).run(names)
+    finally:
+        for table in tables:
+            table.looked = None
     for name in names:
         decision = decisions[name]
         symbol = f"CONFIG_{name}"

@@ -38,6 +38,7 @@ to task) and are bounded: past ``MAX_ITEMS`` logged items the memo is cleared.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,7 +189,142 @@ def forget() -> None:
     from . import kconfig, preprocess
 
     MEMO.clear()
+    KCONFIG.clear()
     kconfig._READ.clear()
     kconfig._LOGICAL.clear()
     preprocess._LEXED.clear()
     preprocess._LEXED_TOKENS[0] = 0
+
+
+# --- Kconfig answers ---------------------------------------------------------------
+#
+# The key of a Kconfig answer (the values ``kconfig_values`` gives the symbols
+# asked for under the config's own symbols, for one srcarch): the symbols asked
+# and set, and every Kconfig file read, by path and blob id, except that a file
+# whose blob changed still matches when neither version can reach the answer:
+# it names none of the symbols the evaluation looked up (their entries,
+# selects and implies), it uses no macro language (no assignment, no ``$(`` in
+# a keyword's line; help text may say anything), and its block
+# structure (if/menu/choice and their ends, the dependencies a menu or choice
+# puts on what follows, and every ``source``) is the same line for line. A
+# file's entries are the only way into the answer; the blocks of a file end
+# with it; what it sources is in its structure.
+
+#: Kconfig block structure: these keywords, and a menu's or choice's dependencies
+_STRUCTURE = frozenset(
+    "if endif menu endmenu choice endchoice source rsource osource orsource mainmenu".split()  # noqa: SIM905
+)
+#: keywords whose line a macro (``$(...)``) could turn into another entry or symbol
+_KEYWORDS = _STRUCTURE | frozenset(
+    "config menuconfig select imply depends default def_bool def_tristate bool tristate "  # noqa: SIM905
+    "int hex string prompt range visible option requires enable".split()
+)
+_WORD = re.compile(r"[A-Za-z0-9_]+")
+#: a macro-language assignment (4.18+): it changes how other files' lines expand
+_ASSIGNMENT = re.compile(r"^[A-Za-z0-9_-]+\s*(?::=|\+=|=)", re.M)
+#: blob id -> (the names it mentions, its structure lines, whether it uses macros)
+_KCONFIG_INDEX: dict[str, tuple[frozenset[str], tuple[str, ...], bool]] = {}
+
+
+def _kconfig_index(text: bytes) -> tuple[frozenset[str], tuple[str, ...], bool]:
+    decoded = text.decode("utf-8", "replace")
+    structure: list[str] = []
+    in_block_head = False
+    for line in decoded.splitlines():
+        words = line.split(None, 1)
+        if not words:
+            continue
+        if words[0] in _STRUCTURE:
+            structure.append(line.strip())
+            in_block_head = words[0] in ("menu", "choice")
+        elif in_block_head and words[0] in ("depends", "visible", "requires"):
+            structure.append(line.strip())
+        elif words[0] in ("config", "menuconfig", "comment", "endmenu", "endchoice"):
+            in_block_head = False
+    macros = bool(_ASSIGNMENT.search(decoded)) or any(
+        "$(" in line and line.split(None, 1)[0] in _KEYWORDS
+        for line in decoded.splitlines()
+        if "$(" in line
+    )
+    return frozenset(_WORD.findall(decoded)), tuple(structure), macros
+
+
+@dataclass
+class KconfigAnswer:
+    #: every file read, path -> blob id, in reading order (the first is the root)
+    files: dict[str, str]
+    #: the symbols (without ``CONFIG_``) the evaluation looked up
+    looked: frozenset[str]
+    values: Any
+
+
+class KconfigMemo:
+    """Kconfig answers by (srcarch, symbols set, symbols asked), a few variants each."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[Any, ...], list[KconfigAnswer]] = {}
+        self.reused = 0
+
+    def clear(self) -> None:
+        self.answers.clear()
+        _KCONFIG_INDEX.clear()
+
+    def values(self, tree: Any, srcarch: str, symbols: dict[str, str], wanted: list[str]) -> Any:
+        """``kconfig.kconfig_values(tree, srcarch, symbols, wanted)``, from the memo if it can."""
+        from .kconfig import kconfig_values
+
+        objects = getattr(tree, "objects", None)
+        if getattr(tree, "tree_id", None) is None or objects is None:
+            return kconfig_values(tree, srcarch, symbols, wanted)
+        key = (srcarch, tuple(sorted(symbols.items())), tuple(sorted(wanted)))
+        for answer in self.answers.get(key, []):
+            if self._still(answer, tree, objects, srcarch):
+                self.reused += 1
+                return answer.values
+        looked: set[str] = set()
+        values = kconfig_values(tree, srcarch, symbols, wanted, looked=looked)
+        if values is None or "*" in looked:
+            return values
+        files = {path: tree.blob_id(path) or "" for path in values.files}
+        variants = self.answers.setdefault(key, [])
+        variants.insert(0, KconfigAnswer(files, frozenset(looked), values))
+        del variants[4:]
+        if len(self.answers) > 256:
+            self.answers.pop(next(iter(self.answers)))
+        return values
+
+    def _still(self, answer: KconfigAnswer, tree: Any, objects: Any, srcarch: str) -> bool:
+        root = next((p for p in ("Kconfig", f"arch/{srcarch}/Kconfig") if tree.exists(p)), None)
+        if root is None or root != next(iter(answer.files), None):
+            return False
+        for path, blob in answer.files.items():
+            now = tree.blob_id(path) or ""
+            if now == blob:
+                continue
+            if not now or not blob:  # a file that appeared or went: its includer's structure
+                return False
+            old_index, new_index = self._index(objects, blob), self._index(objects, now)
+            if old_index is None or new_index is None:
+                return False
+            if old_index[2] or new_index[2] or old_index[1] != new_index[1]:
+                return False
+            if answer.looked & (old_index[0] | new_index[0]):
+                return False
+        return True
+
+    @staticmethod
+    def _index(objects: Any, blob: str) -> tuple[frozenset[str], tuple[str, ...], bool] | None:
+        found = _KCONFIG_INDEX.get(blob)
+        if found is None:
+            try:
+                kind, data = objects.read_object(bytes.fromhex(blob), None, "")
+            except Exception:  # unreadable: not the same, the caller reads the tree
+                return None
+            if len(_KCONFIG_INDEX) > 20_000:
+                _KCONFIG_INDEX.clear()
+            found = _KCONFIG_INDEX[blob] = _kconfig_index(data)
+        return found
+
+
+#: the one Kconfig memo of this process
+KCONFIG = KconfigMemo()

@@ -233,7 +233,7 @@ class KconfigSource:
         """``config`` with the values Kconfig gives ``asked`` (unchanged without Kconfig)."""
         if not self.present or not asked:
             return config
-        from .kconfig import kconfig_values
+        from .memo import KCONFIG
 
         user = {k: v for k, v in config.symbols.items() if k not in config.derived}
         key = (
@@ -245,7 +245,7 @@ class KconfigSource:
         values = self._memo.get(key)
         if values is None:
             try:
-                values = kconfig_values(self.tree, self.arch.srcarch, user, sorted(asked))
+                values = KCONFIG.values(self.tree, self.arch.srcarch, user, sorted(asked))
             except ExtractorError as err:
                 notes.append(f"Kconfig not read ({err}); the arch table's defaults are used")
                 self.present = False
