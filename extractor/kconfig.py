@@ -1156,10 +1156,13 @@ def kconfig_values(
     user = {k.removeprefix("CONFIG_"): _unquote(v) for k, v in symbols.items()}
     names = list(dict.fromkeys(w.removeprefix("CONFIG_") for w in wanted))
     # ``looked``: every symbol whose entries, selects or implies the answer read
-    if not isinstance(reader.nodes, _Looked):
-        reader.nodes, reader.selects = _Looked(reader.nodes), _Looked(reader.selects)
-        reader.implies = _Looked(reader.implies)
-    tables = (reader.nodes, reader.selects, reader.implies)
+    tables: list[_Looked] = []
+    for name in ("nodes", "selects", "implies"):
+        table = getattr(reader, name)
+        if not isinstance(table, _Looked):
+            table = _Looked(table)
+            setattr(reader, name, table)
+        tables.append(table)
     for table in tables:
         table.looked = looked
     try:

@@ -266,7 +266,7 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         self._touched: dict[Any, int] = {}
         self._resolved: dict[tuple[str | None, bool, str], tuple[str, str]] = {}
         super().__init__()
-        self.macros = _Macros(self.macros)
+        self.macros: _Macros = _Macros(self.macros)
         from . import evaluate  # lark loads with the first cell computed, not at start-up
 
         self.layout = layout
