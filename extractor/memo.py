@@ -1,4 +1,11 @@
-"""Memo: the effect of including one header, kept across revisions and cells.
+"""Memo: work that depends on blobs, kept across revisions and cells, and its keys.
+
+Two memos live here: header effects (beneath the preprocessor, below) and
+Kconfig answers (beneath ``KconfigSource``, see "Kconfig answers" further
+down). Both are verified on lookup against exactly what they read, and both
+are per process: workers keep theirs from task to task.
+
+Header effects: the effect of including one header.
 
 In: a header about to be included, and the preprocessor's state at that point.
 Out: the header's *effect*, replayed into the preprocessor without running
@@ -42,6 +49,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import EscapeError
 from .layout import COMPILER_DIR, MISSING_DIR, Layout
 from .source import blob_id
 
@@ -137,6 +145,106 @@ def resolve(layout: Layout, name: str, quoted: bool, includer: str | None) -> tu
         return path, blob
     header = layout.find(name, quoted=quoted, includer=includer)  # generated: no object read
     return path, blob_id(header.text) if header is not None else ""
+
+
+class Recorder:
+    """The preprocessor's side of the memo: what a header needed, and replaying it.
+
+    Mixed into ``KernelPreprocessor``, which calls ``_depend`` where a
+    conditional or an include reads the state, ``_touch`` where a definition
+    or an include-once mark changes it, and logs what a header did in
+    ``_log`` while ``_recordings`` is not empty.
+    """
+
+    layout: Layout
+    macros: Any
+    include_once: dict[str, Any]
+    include_depth: int
+    limits: Any
+    warnings: list[str]
+    tested: set[str]
+    _recordings: list[Recording]
+    _log: list[tuple[Any, ...]]
+    _seq: int
+    _touched: dict[Any, int]
+    _resolved: dict[tuple[str | None, bool, str], tuple[str, str]]
+
+    def _conditions(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def _resolve(self, name: str, quoted: bool, includer: str | None) -> tuple[str, str]:
+        found = self._resolved.get((includer, quoted, name))
+        if found is None:
+            found = self._resolved[(includer, quoted, name)] = resolve(
+                self.layout, name, quoted, includer
+            )
+        return found
+
+    def _touch(self, key: Any) -> None:
+        self._seq += 1
+        self._touched[key] = self._seq
+
+    def _depend(self, key: Any, value: Any) -> None:
+        """Every open recording that had not changed ``key`` itself depends on its value."""
+        for recording in reversed(self._recordings):
+            if key in recording.deps or self._touched.get(key, 0) > recording.seq:
+                break
+            recording.deps[key] = value
+
+    def _depend_on_macro(self, name: str) -> None:
+        if self._recordings:
+            self._depend(name, fingerprint(dict.get(self.macros, name)))
+
+    def _warn(self, text: str) -> None:
+        self.warnings.append(text)
+        if self._recordings:
+            self._log.append(("w", text))
+
+    def _tested(self, names: tuple[str, ...]) -> None:
+        self.tested.update(names)
+        if self._recordings:
+            self._log.append(("t", names))
+
+    def _mark_once(self, abspath: str, guard: Any) -> None:
+        self.include_once[abspath] = guard
+        if self._recordings:
+            self._touch(("once", abspath))
+            self._log.append(("1", abspath, guard))
+
+    def _verify(self, effect: Effect) -> bool:
+        """Whether the state here is the one ``effect`` was recorded in (its key)."""
+        if self.include_depth + effect.depth >= self.limits.include_depth:
+            return False
+        macros, once = self.macros, self.include_once
+        for key, value in effect.deps.items():
+            if key.__class__ is str:
+                if fingerprint(dict.get(macros, key)) != value:
+                    return False
+            elif key[0] == "once":
+                if (key[1] in once) != value:
+                    return False
+            else:
+                try:
+                    if self._resolve(key[3], key[2], key[1]) != value:
+                        return False
+                except EscapeError:
+                    return False
+        return True
+
+    def _adopt(self, effect: Effect) -> None:
+        """Log ``effect`` as a child of the recording that includes it."""
+        if not self._recordings:
+            return
+        parent = self._recordings[-1]
+        parent.max_depth = max(parent.max_depth, self.include_depth + effect.depth)
+        self._log.append(("c", effect, self._conditions()[parent.frames :]))
+
+    def _replay(self, effect: Effect) -> None:
+        if self._recordings:
+            for key, value in effect.deps.items():
+                self._depend(key, value)
+        replay(self, effect, self._conditions())
+        self._adopt(effect)
 
 
 def replay(pp: Any, effect: Effect, prefix: tuple[Any, ...]) -> None:

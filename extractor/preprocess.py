@@ -28,6 +28,13 @@ from pcpp import Preprocessor  # type: ignore[import-untyped]
 from pcpp.parser import LexToken  # type: ignore[import-untyped]  # the class pcpp's lexer makes
 
 from . import memo
+from .directives import (  # noqa: F401  (re-exported: the cache's per-blob facts)
+    CONDITIONALS,
+    Directive,
+    decode_text,
+    directive_facts,
+    directive_skeleton,
+)
 from .errors import EscapeError, ExtractorError, LimitError, Location, PreprocessError
 from .layout import MISSING_DIR, Header, Layout
 from .result import Condition
@@ -103,108 +110,6 @@ class _Frame:
         )
 
 
-_COMMENT_OR_LITERAL = re.compile(
-    r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S
-)
-_NEWLINE_MARK = "\x01"
-
-
-def directive_skeleton(text: str) -> str:
-    """Only the directive lines of ``text``, comments blanked, lines kept in place.
-
-    A comment becomes one space (as C says) even when it spans lines; the lines
-    it swallowed come back as empty lines after the logical line, so every
-    directive keeps its line number.
-    """
-
-    def blank(match: re.Match[str]) -> str:
-        found = match.group(0)
-        if found.startswith("/*"):
-            return " " + _NEWLINE_MARK * found.count("\n")
-        if found.startswith("//"):
-            return " "
-        return found
-
-    stripped = _COMMENT_OR_LITERAL.sub(blank, text)
-    out: list[str] = []
-    pending: list[str] = []
-    swallowed = 0
-    for line in stripped.split("\n"):
-        swallowed += line.count(_NEWLINE_MARK)
-        line = line.replace(_NEWLINE_MARK, "")
-        if line.endswith("\\"):
-            pending.append(line[:-1])
-            swallowed += 1
-            continue
-        logical = "".join(pending) + line
-        pending = []
-        out.append(logical if logical.lstrip().startswith("#") else "")
-        out.extend([""] * swallowed)
-        swallowed = 0
-    if pending:
-        logical = "".join(pending)
-        out.append(logical if logical.lstrip().startswith("#") else "")
-        out.extend([""] * swallowed)
-    return "\n".join(out)
-
-
-_DIRECTIVE = re.compile(r"^\s*#\s*([A-Za-z_]\w*)?(.*)$")
-_IDENT = re.compile(r"[A-Za-z_]\w*")
-_PASTED_LEFT = re.compile(r"([A-Za-z_]\w*)\s*##")
-_PASTED_RIGHT = re.compile(r"##\s*([A-Za-z_]\w*)")
-CONDITIONALS = frozenset({"if", "ifdef", "ifndef", "elif"})
-
-
-@dataclass(frozen=True)
-class Directive:
-    """One directive of a header, as the cache's per-blob facts see it."""
-
-    line: int
-    kind: str
-    #: the macro a #define/#undef names, else ""
-    name: str
-    #: the directive with whitespace collapsed
-    text: str
-    #: identifiers after the directive name (a define's body, an #if's expression)
-    identifiers: tuple[str, ...]
-    #: identifiers pasted with ## in a define's body (names built from them matter)
-    pasted: tuple[str, ...] = ()
-
-
-def directive_facts(text: str) -> list[Directive]:
-    """Every directive of a header's text with its line: what can change macros."""
-    facts: list[Directive] = []
-    for number, line in enumerate(directive_skeleton(text).split("\n"), 1):
-        if not line:
-            continue
-        match = _DIRECTIVE.match(line)
-        if not match:
-            continue
-        kind = match.group(1) or ""
-        rest = match.group(2)
-        words = _IDENT.findall(
-            re.sub(r'"(?:\\.|[^"\\])*"|<[^>]*>', "", rest) if kind == "include" else rest
-        )
-        name = words[0] if kind in ("define", "undef") and words else ""
-        body = words[1:] if name else words
-        pasted = (
-            tuple(_PASTED_LEFT.findall(rest) + _PASTED_RIGHT.findall(rest))
-            if kind == "define"
-            else ()
-        )
-        normalized = " ".join(f"#{kind}{rest}".split())
-        facts.append(Directive(number, kind, name, normalized, tuple(body), pasted))
-    return facts
-
-
-def decode_text(data: bytes) -> str:
-    """Header bytes as text, the way the preprocessor reads them."""
-    text = data.decode("utf-8", errors="replace")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def decode_header(header: Header, rev: str | None) -> str:
     if b"\0" in header.text:
         raise PreprocessError(
@@ -253,7 +158,7 @@ class _Macros(dict[str, Any]):
         return dict.get(self, name, default)
 
 
-class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
+class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
     """pcpp with includes, ``#if`` and errors done kstack's way."""
 
     def __init__(self, layout: Layout, limits: Limits) -> None:
@@ -699,82 +604,6 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         effect = memo.Effect(recording.deps, items, recording.max_depth - recording.include_depth)
         if len(self._frames) == recording.frames:
             memo.MEMO.store(key, effect)
-        self._adopt(effect)
-
-    # -- the memo: what a header needed, what it did (memo.py) ----------------
-
-    def _resolve(self, name: str, quoted: bool, includer: str | None) -> tuple[str, str]:
-        found = self._resolved.get((includer, quoted, name))
-        if found is None:
-            found = self._resolved[(includer, quoted, name)] = memo.resolve(
-                self.layout, name, quoted, includer
-            )
-        return found
-
-    def _touch(self, key: Any) -> None:
-        self._seq += 1
-        self._touched[key] = self._seq
-
-    def _depend(self, key: Any, value: Any) -> None:
-        """Every open recording that had not changed ``key`` itself depends on its value."""
-        for recording in reversed(self._recordings):
-            if key in recording.deps or self._touched.get(key, 0) > recording.seq:
-                break
-            recording.deps[key] = value
-
-    def _depend_on_macro(self, name: str) -> None:
-        if self._recordings:
-            self._depend(name, memo.fingerprint(dict.get(self.macros, name)))
-
-    def _warn(self, text: str) -> None:
-        self.warnings.append(text)
-        if self._recordings:
-            self._log.append(("w", text))
-
-    def _tested(self, names: tuple[str, ...]) -> None:
-        self.tested.update(names)
-        if self._recordings:
-            self._log.append(("t", names))
-
-    def _mark_once(self, abspath: str, guard: Any) -> None:
-        self.include_once[abspath] = guard
-        if self._recordings:
-            self._touch(("once", abspath))
-            self._log.append(("1", abspath, guard))
-
-    def _verify(self, effect: memo.Effect) -> bool:
-        """Whether the state here is the one ``effect`` was recorded in (its key)."""
-        if self.include_depth + effect.depth >= self.limits.include_depth:
-            return False
-        macros, once = self.macros, self.include_once
-        for key, value in effect.deps.items():
-            if key.__class__ is str:
-                if memo.fingerprint(dict.get(macros, key)) != value:
-                    return False
-            elif key[0] == "once":
-                if (key[1] in once) != value:
-                    return False
-            else:
-                try:
-                    if self._resolve(key[3], key[2], key[1]) != value:
-                        return False
-                except EscapeError:
-                    return False
-        return True
-
-    def _adopt(self, effect: memo.Effect) -> None:
-        """Log ``effect`` as a child of the recording that includes it."""
-        if not self._recordings:
-            return
-        parent = self._recordings[-1]
-        parent.max_depth = max(parent.max_depth, self.include_depth + effect.depth)
-        self._log.append(("c", effect, self._conditions()[parent.frames :]))
-
-    def _replay(self, effect: memo.Effect) -> None:
-        if self._recordings:
-            for key, value in effect.deps.items():
-                self._depend(key, value)
-        memo.replay(self, effect, self._conditions())
         self._adopt(effect)
 
 
