@@ -45,6 +45,7 @@ to task) and are bounded: past ``MAX_ITEMS`` logged items the memo is cleared.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -327,15 +328,16 @@ _KEYWORDS = _STRUCTURE | frozenset(
     "config menuconfig select imply depends default def_bool def_tristate bool tristate "  # noqa: SIM905
     "int hex string prompt range visible option requires enable".split()
 )
-_WORD = re.compile(r"[A-Za-z0-9_]+")
 #: a macro-language assignment (4.18+): it changes how other files' lines expand
 _ASSIGNMENT = re.compile(r"^[A-Za-z0-9_-]+\s*(?::=|\+=|=)", re.M)
-#: blob id -> (the names it mentions, its structure lines, whether it uses macros)
-_KCONFIG_INDEX: dict[str, tuple[frozenset[str], tuple[str, ...], bool]] = {}
+#: blob id -> (a digest of its structure lines, whether it uses macros): small,
+#: so that thousands of Kconfig blob versions fit
+_KCONFIG_INDEX: dict[str, tuple[bytes, bool]] = {}
+#: (blob id, symbols looked up) -> whether the blob names any of them
+_KCONFIG_NAMES: dict[tuple[str, frozenset[str]], bool] = {}
 
 
-def _kconfig_index(text: bytes) -> tuple[frozenset[str], tuple[str, ...], bool]:
-    decoded = text.decode("utf-8", "replace")
+def _kconfig_index(decoded: str) -> tuple[bytes, bool]:
     structure: list[str] = []
     in_block_head = False
     for line in decoded.splitlines():
@@ -347,14 +349,15 @@ def _kconfig_index(text: bytes) -> tuple[frozenset[str], tuple[str, ...], bool]:
             in_block_head = words[0] in ("menu", "choice")
         elif in_block_head and words[0] in ("depends", "visible", "requires"):
             structure.append(line.strip())
-        elif words[0] in ("config", "menuconfig", "comment", "endmenu", "endchoice"):
+        elif words[0] in ("config", "menuconfig", "comment"):
             in_block_head = False
     macros = bool(_ASSIGNMENT.search(decoded)) or any(
         "$(" in line and line.split(None, 1)[0] in _KEYWORDS
         for line in decoded.splitlines()
         if "$(" in line
     )
-    return frozenset(_WORD.findall(decoded)), tuple(structure), macros
+    digest = hashlib.sha1("\n".join(structure).encode()).digest()
+    return digest, macros
 
 
 @dataclass
@@ -376,6 +379,7 @@ class KconfigMemo:
     def clear(self) -> None:
         self.answers.clear()
         _KCONFIG_INDEX.clear()
+        _KCONFIG_NAMES.clear()
 
     def values(self, tree: Any, srcarch: str, symbols: dict[str, str], wanted: list[str]) -> Any:
         """``kconfig.kconfig_values(tree, srcarch, symbols, wanted)``, from the memo if it can."""
@@ -414,23 +418,48 @@ class KconfigMemo:
             old_index, new_index = self._index(objects, blob), self._index(objects, now)
             if old_index is None or new_index is None:
                 return False
-            if old_index[2] or new_index[2] or old_index[1] != new_index[1]:
+            if old_index[1] or new_index[1] or old_index[0] != new_index[0]:
                 return False
-            if answer.looked & (old_index[0] | new_index[0]):
+            if self._names(objects, blob, answer.looked) or self._names(
+                objects, now, answer.looked
+            ):
                 return False
         return True
 
     @staticmethod
-    def _index(objects: Any, blob: str) -> tuple[frozenset[str], tuple[str, ...], bool] | None:
+    def _text(objects: Any, blob: str) -> str | None:
+        try:
+            _, data = objects.read_object(bytes.fromhex(blob), None, "")
+        except Exception:  # unreadable: not the same, the caller reads the tree
+            return None
+        return str(data.decode("utf-8", "replace"))
+
+    def _index(self, objects: Any, blob: str) -> tuple[bytes, bool] | None:
         found = _KCONFIG_INDEX.get(blob)
         if found is None:
-            try:
-                kind, data = objects.read_object(bytes.fromhex(blob), None, "")
-            except Exception:  # unreadable: not the same, the caller reads the tree
+            text = self._text(objects, blob)
+            if text is None:
                 return None
-            if len(_KCONFIG_INDEX) > 20_000:
+            if len(_KCONFIG_INDEX) > 50_000:
                 _KCONFIG_INDEX.clear()
-            found = _KCONFIG_INDEX[blob] = _kconfig_index(data)
+            found = _KCONFIG_INDEX[blob] = _kconfig_index(text)
+        return found
+
+    def _names(self, objects: Any, blob: str, looked: frozenset[str]) -> bool:
+        """Whether the blob names any of ``looked`` (True when it cannot be read)."""
+        found = _KCONFIG_NAMES.get((blob, looked))
+        if found is None:
+            text = self._text(objects, blob)
+            if text is None:
+                return True
+            names = "|".join(re.escape(name) for name in sorted(looked))
+            found = (
+                bool(names)
+                and re.search(rf"(?<![A-Za-z0-9_])(?:{names})(?![A-Za-z0-9_])", text) is not None
+            )
+            if len(_KCONFIG_NAMES) > 50_000:
+                _KCONFIG_NAMES.clear()
+            _KCONFIG_NAMES[(blob, looked)] = found
         return found
 
 
