@@ -223,8 +223,9 @@ class _BadLine(Exception):
 
 #: file contents -> their logical lines, (line number, text) (see ``parse_blob``)
 _LOGICAL: dict[bytes, list[tuple[int, str]]] = {}
-#: files whose logical lines are kept (a tree has about 600; eras share most)
-MAX_LOGICAL_FILES = 8000
+#: files whose logical lines are kept: a tree has about 600, and neighbours share
+#: most (each entry holds the bytes and the lines, tens of kilobytes)
+MAX_LOGICAL_FILES = 1500
 
 
 class _Reader:

@@ -54,8 +54,9 @@ from .errors import EscapeError
 from .layout import COMPILER_DIR, MISSING_DIR, Layout
 from .source import blob_id
 
-#: logged effect items kept in the memo, over all entries (about 100 bytes each)
-MAX_ITEMS = 600_000
+#: logged effect items kept in the memo, over all entries: a definition holds
+#: pcpp's macro and its tokens (a kilobyte or more), and a tag adds a few thousand
+MAX_ITEMS = 200_000
 
 #: a dependency's key: a macro name, ("once", abspath) or ("inc", includer, quoted, name)
 DepKey = Any
