@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # `make test PYTEST_ARGS="-q test_cache.py"` runs only those tests (paths are relative to tests/).
 PYTEST_ARGS ?= .
 
-.PHONY: install test check fuzz bench clean demo
+.PHONY: install test check fuzz bench bench-real clean demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ fuzz: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py --report benchmarks/RESULTS.md
+
+# Real mainline history (not in CI: it needs a fetched repository, see benchmarks/README.md)
+REAL_REPO ?= /work/real/linux.git
+bench-real: install
+	$(BIN)/python benchmarks/real_history.py --repo $(REAL_REPO) --report benchmarks/.real-history.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

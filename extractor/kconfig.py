@@ -221,6 +221,13 @@ class _BadLine(Exception):
 # --- reading files ---------------------------------------------------------------------
 
 
+#: file contents -> their logical lines, (line number, text) (see ``parse_blob``)
+_LOGICAL: dict[bytes, list[tuple[int, str]]] = {}
+#: files whose logical lines are kept: a tree has about 600, and neighbours share
+#: most (each entry holds the bytes and the lines, tens of kilobytes)
+MAX_LOGICAL_FILES = 1500
+
+
 class _Reader:
     """Files, macros and lines: the entries of every file a ``source`` reaches."""
 
@@ -243,6 +250,8 @@ class _Reader:
         self.where = ("", 0)
         self.shell_calls: list[tuple[str, int]] = []
         self.calls = 0
+        #: the logical lines of the file being parsed, kept for ``parse_blob``
+        self.logical: list[tuple[int, str]] | None = None
 
     def warn(self, message: str, where: tuple[str, int] | None = None) -> None:
         path, line = where or self.where
@@ -275,7 +284,7 @@ class _Reader:
         self.stack.append(path)
         depth = len(self.blocks)
         try:
-            self.parse(path, data.decode("utf-8", "replace").splitlines())
+            self.parse_blob(path, data)
         finally:
             self.stack.pop()
         if len(self.blocks) > depth:
@@ -364,6 +373,32 @@ class _Reader:
 
     # lines
 
+    def parse_blob(self, path: str, data: bytes) -> None:
+        """``parse`` a file's bytes; the logical lines of each text are found once.
+
+        Joining continuations and skipping help texts cost about a third of a
+        parse; the lines it leaves are the same for the same bytes (help
+        starts at a keyword), so they are kept per file content, across
+        revisions, and only they are handed to ``line`` again.
+        """
+        logical = _LOGICAL.get(data)
+        if logical is not None:
+            for number, text in logical:
+                self.where = (path, number)
+                try:
+                    self.line(path, text)
+                except _BadLine as err:
+                    self.warn(f"{err} in {text!r}; line ignored")
+            return
+        outer, self.logical = self.logical, []
+        try:
+            self.parse(path, data.decode("utf-8", "replace").splitlines())
+            if len(_LOGICAL) >= MAX_LOGICAL_FILES:
+                _LOGICAL.clear()
+            _LOGICAL[data] = self.logical
+        finally:
+            self.logical = outer
+
     def parse(self, path: str, lines: list[str]) -> None:
         number, count = 0, len(lines)
         in_help = False
@@ -384,6 +419,8 @@ class _Reader:
                 text = text[:-1] + lines[number]
                 number += 1
             self.where = (path, start + 1)
+            if self.logical is not None and text.strip()[:1] not in ("", "#"):
+                self.logical.append((start + 1, text.strip()))
             try:
                 in_help = self.line(path, text.strip())
             except _BadLine as err:
@@ -1020,6 +1057,84 @@ def _format(number: int, kind: str) -> str:
 # --- the entry point -------------------------------------------------------------------
 
 
+#: (tree id, srcarch, root, bounds) -> the reader that read them, and what it warned
+_READ: dict[tuple[Any, ...], tuple[_Reader, list[str], list[str]]] = {}
+#: trees whose Kconfig files are kept read: a batch goes revision by revision,
+#: and a read tree holds every entry of 600 files
+MAX_READ_TREES = 1
+
+
+def _read(
+    tree: Tree, srcarch: str, root: str, max_files: int, max_seconds: float
+) -> tuple[_Reader, KconfigValues]:
+    """The files read from ``root``, once per git tree and srcarch: what they say
+    does not depend on the config, and every arch and profile of a revision asks.
+    The answer is a fresh ``KconfigValues`` holding the read's warnings and files."""
+    tree_id = getattr(tree, "tree_id", None)
+    key = (tree_id, srcarch, root, max_files, max_seconds)
+    known = _READ.get(key) if tree_id is not None else None
+    if known is None:
+        out = KconfigValues()
+        reader = _Reader(tree, srcarch, out, max_files, max_seconds)
+        reader.read_file(root)
+        if reader.shell_calls:
+            (path, line), count = reader.shell_calls[0], len(reader.shell_calls)
+            out.warn(f"{path}:{line}: $(shell,...) not run ({count} calls), expanded to ''")
+        known = (reader, list(out.warnings), list(out.files))
+        if tree_id is not None:
+            while len(_READ) >= MAX_READ_TREES:
+                _READ.pop(next(iter(_READ)))
+            _READ[key] = known
+    reader, warnings, files = known
+    out = KconfigValues()
+    out.warnings, out.files = list(warnings), list(files)
+    reader.tree, reader.out = tree, out  # this call's revision name and answer
+    reader.deadline = time.monotonic() + max_seconds
+    return reader, out
+
+
+class _Looked(dict[str, Any]):
+    """A reader's symbol table that notes the names an evaluation looked up.
+
+    ``looked`` None: nothing noted; a listing of the whole table adds ``"*"``
+    (the answer then depends on every symbol).
+    """
+
+    looked: set[str] | None = None
+
+    def _note(self, name: object) -> None:
+        if self.looked is not None:
+            self.looked.add(str(name))
+
+    def __contains__(self, name: object) -> bool:
+        self._note(name)
+        return dict.__contains__(self, name)
+
+    def __getitem__(self, name: str) -> Any:
+        self._note(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self._note(name)
+        return dict.get(self, name, default)
+
+    def __iter__(self) -> Iterator[str]:
+        self._note("*")
+        return dict.__iter__(self)
+
+    def keys(self) -> Any:
+        self._note("*")
+        return dict.keys(self)
+
+    def values(self) -> Any:
+        self._note("*")
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._note("*")
+        return dict.items(self)
+
+
 def kconfig_values(
     tree: Tree,
     srcarch: str,
@@ -1028,6 +1143,7 @@ def kconfig_values(
     *,
     max_files: int = 5000,
     max_seconds: float = 10.0,
+    looked: set[str] | None = None,
 ) -> KconfigValues | None:
     """The values Kconfig gives ``wanted`` under ``symbols``; None without Kconfig files.
 
@@ -1037,15 +1153,24 @@ def kconfig_values(
     root = next((p for p in ("Kconfig", f"arch/{srcarch}/Kconfig") if tree.exists(p)), None)
     if root is None:
         return None
-    out = KconfigValues()
-    reader = _Reader(tree, srcarch, out, max_files, max_seconds)
-    reader.read_file(root)
-    if reader.shell_calls:
-        (path, line), count = reader.shell_calls[0], len(reader.shell_calls)
-        out.warn(f"{path}:{line}: $(shell,...) not run ({count} calls), expanded to ''")
+    reader, out = _read(tree, srcarch, root, max_files, max_seconds)
     user = {k.removeprefix("CONFIG_"): _unquote(v) for k, v in symbols.items()}
     names = list(dict.fromkeys(w.removeprefix("CONFIG_") for w in wanted))
-    decisions = _Evaluator(reader, user).run(names)
+    # ``looked``: every symbol whose entries, selects or implies the answer read
+    tables: list[_Looked] = []
+    for name in ("nodes", "selects", "implies"):
+        table = getattr(reader, name)
+        if not isinstance(table, _Looked):
+            table = _Looked(table)
+            setattr(reader, name, table)
+        tables.append(table)
+    for table in tables:
+        table.looked = looked
+    try:
+        decisions = _Evaluator(reader, user).run(names)
+    finally:
+        for table in tables:
+            table.looked = None
     for name in names:
         decision = decisions[name]
         symbol = f"CONFIG_{name}"

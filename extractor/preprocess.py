@@ -27,6 +27,14 @@ from typing import Any
 from pcpp import Preprocessor  # type: ignore[import-untyped]
 from pcpp.parser import LexToken  # type: ignore[import-untyped]  # the class pcpp's lexer makes
 
+from . import memo
+from .directives import (  # noqa: F401  (re-exported: the cache's per-blob facts)
+    CONDITIONALS,
+    Directive,
+    decode_text,
+    directive_facts,
+    directive_skeleton,
+)
 from .errors import EscapeError, ExtractorError, LimitError, Location, PreprocessError
 from .layout import Header, Layout
 from .result import Condition
@@ -102,108 +110,6 @@ class _Frame:
         )
 
 
-_COMMENT_OR_LITERAL = re.compile(
-    r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S
-)
-_NEWLINE_MARK = "\x01"
-
-
-def directive_skeleton(text: str) -> str:
-    """Only the directive lines of ``text``, comments blanked, lines kept in place.
-
-    A comment becomes one space (as C says) even when it spans lines; the lines
-    it swallowed come back as empty lines after the logical line, so every
-    directive keeps its line number.
-    """
-
-    def blank(match: re.Match[str]) -> str:
-        found = match.group(0)
-        if found.startswith("/*"):
-            return " " + _NEWLINE_MARK * found.count("\n")
-        if found.startswith("//"):
-            return " "
-        return found
-
-    stripped = _COMMENT_OR_LITERAL.sub(blank, text)
-    out: list[str] = []
-    pending: list[str] = []
-    swallowed = 0
-    for line in stripped.split("\n"):
-        swallowed += line.count(_NEWLINE_MARK)
-        line = line.replace(_NEWLINE_MARK, "")
-        if line.endswith("\\"):
-            pending.append(line[:-1])
-            swallowed += 1
-            continue
-        logical = "".join(pending) + line
-        pending = []
-        out.append(logical if logical.lstrip().startswith("#") else "")
-        out.extend([""] * swallowed)
-        swallowed = 0
-    if pending:
-        logical = "".join(pending)
-        out.append(logical if logical.lstrip().startswith("#") else "")
-        out.extend([""] * swallowed)
-    return "\n".join(out)
-
-
-_DIRECTIVE = re.compile(r"^\s*#\s*([A-Za-z_]\w*)?(.*)$")
-_IDENT = re.compile(r"[A-Za-z_]\w*")
-_PASTED_LEFT = re.compile(r"([A-Za-z_]\w*)\s*##")
-_PASTED_RIGHT = re.compile(r"##\s*([A-Za-z_]\w*)")
-CONDITIONALS = frozenset({"if", "ifdef", "ifndef", "elif"})
-
-
-@dataclass(frozen=True)
-class Directive:
-    """One directive of a header, as the cache's per-blob facts see it."""
-
-    line: int
-    kind: str
-    #: the macro a #define/#undef names, else ""
-    name: str
-    #: the directive with whitespace collapsed
-    text: str
-    #: identifiers after the directive name (a define's body, an #if's expression)
-    identifiers: tuple[str, ...]
-    #: identifiers pasted with ## in a define's body (names built from them matter)
-    pasted: tuple[str, ...] = ()
-
-
-def directive_facts(text: str) -> list[Directive]:
-    """Every directive of a header's text with its line: what can change macros."""
-    facts: list[Directive] = []
-    for number, line in enumerate(directive_skeleton(text).split("\n"), 1):
-        if not line:
-            continue
-        match = _DIRECTIVE.match(line)
-        if not match:
-            continue
-        kind = match.group(1) or ""
-        rest = match.group(2)
-        words = _IDENT.findall(
-            re.sub(r'"(?:\\.|[^"\\])*"|<[^>]*>', "", rest) if kind == "include" else rest
-        )
-        name = words[0] if kind in ("define", "undef") and words else ""
-        body = words[1:] if name else words
-        pasted = (
-            tuple(_PASTED_LEFT.findall(rest) + _PASTED_RIGHT.findall(rest))
-            if kind == "define"
-            else ()
-        )
-        normalized = " ".join(f"#{kind}{rest}".split())
-        facts.append(Directive(number, kind, name, normalized, tuple(body), pasted))
-    return facts
-
-
-def decode_text(data: bytes) -> str:
-    """Header bytes as text, the way the preprocessor reads them."""
-    text = data.decode("utf-8", errors="replace")
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
 def decode_header(header: Header, rev: str | None) -> str:
     if b"\0" in header.text:
         raise PreprocessError(
@@ -227,18 +133,51 @@ def _remember_lexed(key: tuple[str, str], lines: list[list[Any]]) -> None:
     _LEXED_TOKENS[0] += count
 
 
-class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
+class _Macros(dict[str, Any]):
+    """pcpp's macro table, which can note every name looked up (``watch``).
+
+    What an ``#if`` read is what its header's memo key must hold; pcpp's
+    expansion looks names up here, pasted ones included.
+    """
+
+    watch: set[str] | None = None
+
+    def __contains__(self, name: object) -> bool:
+        if self.watch is not None:
+            self.watch.add(name)  # type: ignore[arg-type]
+        return dict.__contains__(self, name)
+
+    def __getitem__(self, name: str) -> Any:
+        if self.watch is not None:
+            self.watch.add(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if self.watch is not None:
+            self.watch.add(name)
+        return dict.get(self, name, default)
+
+
+class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
     """pcpp with includes, ``#if`` and errors done kstack's way."""
 
     def __init__(self, layout: Layout, limits: Limits) -> None:
         self.definitions: dict[str, Definition] = {}
         self._origin = "<builtin>"
+        # the memo's bookkeeping (see memo.py), set before pcpp's own __init__ defines
+        self._recordings: list[memo.Recording] = []
+        self._log: list[tuple[Any, ...]] = []
+        self._seq = 0
+        self._touched: dict[Any, int] = {}
+        self._resolved: dict[tuple[str | None, bool, str], tuple[str, str]] = {}
         super().__init__()
+        self.macros: _Macros = _Macros(self.macros)
         from . import evaluate  # lark loads with the first cell computed, not at start-up
 
         self.layout = layout
         self.limits = limits
         self.model = evaluate.data_model(layout.model)
+        self.memo_scope = (layout.model, limits.include_depth, limits.expansion_depth)
         self._evaluate = evaluate.evaluate
         self.rev = layout.rev
         self.opened: list[Header] = []
@@ -327,15 +266,13 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         if name == "error":
             raise PreprocessError(f"#error {text}", self.where(directive.source, directive.lineno))
         if name == "warning":
-            self.warnings.append(
-                f"{self._here(directive.source, directive.lineno)}: #warning {text}"
-            )
+            self._warn(f"{self._here(directive.source, directive.lineno)}: #warning {text}")
             return True
         if name in ("pragma", "ident", "sccs", "line", "assert", "unassert"):
             return True
         if name == "include_next":
             # only for headers that wrap the compiler's own; nothing to follow
-            self.warnings.append(
+            self._warn(
                 f"{self._here(directive.source, directive.lineno)}: "
                 f"#include_next {text} not followed"
             )
@@ -361,11 +298,13 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
             frame = _Frame(path, line, text, active, text, line, symbols=idents)
             self._frames.append(frame)
             if active:
-                self.tested.update(idents)
+                self._tested(idents)
                 if name == "if":
                     self._pending = frame
                 else:
                     present = bool(toks) and toks[0].value in self.macros
+                    if toks:
+                        self._depend_on_macro(toks[0].value)
                     frame.active = present if name == "ifdef" else not present
                     frame.triggered = frame.active
         elif name in ("elif", "else") and self._frames:
@@ -375,7 +314,7 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
             frame.active = False
             if frame.parent_active and not frame.triggered:
                 if name == "elif":
-                    self.tested.update(idents)
+                    self._tested(idents)
                     self._pending = frame
                 else:
                     frame.active = frame.triggered = True
@@ -384,6 +323,8 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         if name in ("if", "ifdef", "ifndef", "elif", "else", "endif"):
             now = self._frames[-1].active if self._frames else True
             self.regions.setdefault(path, []).append((line, now))
+            if self._recordings:
+                self._log.append(("r", path, line, now))
         return True
 
     def line_active(self, path: str, line: int) -> bool | None:
@@ -469,8 +410,12 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
                 spec = "".join(parts).strip()
                 quoted = spec.startswith('"')
                 name = spec.strip('<>"')
+                includer = self._directive_at[0]
                 try:
-                    header = self.layout.find(name, quoted=quoted, includer=self._directive_at[0])
+                    header = self.layout.find(name, quoted=quoted, includer=includer)
+                    if self._recordings:
+                        found = self._resolve(name, quoted, includer or None)
+                        self._depend(("inc", includer or None, quoted, name), found)
                 except EscapeError as err:
                     err.location = self.where()
                     raise
@@ -485,6 +430,8 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
     def evalexpr(self, tokens: list[Any]) -> tuple[int, None]:
         frame, self._pending = self._pending, None
         original = "".join(t.value for t in tokens).strip()
+        watched: set[str] = set()
+        self.macros.watch = watched
         try:
             expanded = self._replace_has_include(list(tokens))
             expanded = self._replace_defined(expanded)
@@ -492,6 +439,10 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
             expanded = self._replace_defined(expanded)
         except RecursionError:
             raise LimitError("macro expansion nested too deeply in #if", self.where()) from None
+        finally:
+            self.macros.watch = None
+        for looked_up in watched:
+            self._depend_on_macro(looked_up)
         text = " ".join(t.value for t in expanded if t.type not in self.t_WS)
         value = self._evaluate(text, self.model, directive=True)
         if not value.known:
@@ -528,22 +479,37 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         if isinstance(tokens, str):
             name = re.split(r"[\s(]", tokens.strip(), maxsplit=1)[0]
             self.definitions[name] = Definition(name, self._origin, None)
+            if self._recordings:
+                self._touch(name)
+                macro = dict.get(self.macros, name)
+                self._log.append(("D", name, macro, self.definitions[name]))
             return
         first = tokens[0]
         path = self.tree_path(first.source)
-        origin = self.layout.config.origins.get(first.value)
+        conditions = self._conditions()
+        self.definitions[first.value] = self.definition(first.value, path, first.lineno, conditions)
+        if self._recordings:
+            self._touch(first.value)
+            relative = conditions[self._recordings[-1].frames :]
+            macro = dict.get(self.macros, first.value)
+            self._log.append(("d", first.value, macro, path, first.lineno, relative))
+
+    def definition(
+        self, name: str, path: str, line: int | None, conditions: tuple[Condition, ...]
+    ) -> Definition:
+        origin = self.layout.config.origins.get(name)
         if origin is not None and path.endswith("/autoconf.h"):
             # kstack wrote this autoconf.h line from a value the tree's Kconfig gave
-            self.definitions[first.value] = Definition(first.value, origin[0], origin[1])
-            return
-        self.definitions[first.value] = Definition(
-            first.value, path, first.lineno, self._conditions()
-        )
+            return Definition(name, origin[0], origin[1])
+        return Definition(name, path, line, conditions)
 
     def undef(self, tokens: Any) -> None:
         super().undef(tokens)
         if not isinstance(tokens, str) and tokens:
             self.definitions.pop(tokens[0].value, None)
+            if self._recordings:
+                self._touch(tokens[0].value)
+                self._log.append(("u", tokens[0].value))
 
     # -- includes, resolved by the layout only -------------------------------
 
@@ -552,7 +518,14 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
         if not tokens:
             raise PreprocessError('#include expects "FILENAME" or <FILENAME>', self.where())
         if tokens[0].value != "<" and tokens[0].type != self.t_STRING:
-            tokens = self.tokenstrip(self.expand_macros(tokens))
+            watched: set[str] = set()
+            self.macros.watch = watched
+            try:
+                tokens = self.tokenstrip(self.expand_macros(tokens))
+            finally:
+                self.macros.watch = None
+            for looked_up in watched:
+                self._depend_on_macro(looked_up)
         if tokens and tokens[0].value == "<":
             closing = next((i for i, t in enumerate(tokens) if t.value == ">"), None)
             if closing is None:
@@ -562,25 +535,32 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
             name, quoted = tokens[0].value[1:-1], True
         else:
             raise PreprocessError('#include expects "FILENAME" or <FILENAME>', self.where())
+        file_macro = dict.get(self.macros, "__FILE__")
         yield from self.include_header(name, quoted)
+        if file_macro is not None and self._recordings:
+            self._log.append(("F", file_macro))  # pcpp puts the includer's __FILE__ back
 
     def include_header(self, name: str, quoted: bool) -> Iterator[Any]:
         includer = self._directive_at[0] or None
         try:
-            header = self.layout.find(name, quoted=quoted, includer=includer)
+            path, blob = self._resolve(name, quoted, includer)
         except EscapeError as err:
             err.location = self.where()
             raise
-        if header is None:
-            header = self.layout.stand_in(name)
-        self.resolutions.append((includer, quoted, name, header.path))
-        abspath = VROOT + header.path
-        if abspath in self.include_once:
+        self._depend(("inc", includer, quoted, name), (path, blob))
+        self.resolutions.append((includer, quoted, name, path))
+        abspath = VROOT + path
+        once = abspath in self.include_once
+        if self._recordings:
+            self._log.append(("s", (includer, quoted, name, path)))
+            self._depend(("once", abspath), once)
+        if once:
             return
-        if header.origin == "missing":
-            self.include_once[abspath] = None
-            self.warnings.append(
-                f"{self._here()}: {name} is not in the tree ({header.missing_kind}); "
+        stand_in = self.layout.stand_in(name)
+        if path == stand_in.path:
+            self._mark_once(abspath, None)
+            self._warn(
+                f"{self._here()}: {name} is not in the tree ({stand_in.missing_kind}); "
                 "read as an empty header"
             )
         if self.include_depth >= self.limits.include_depth:
@@ -589,11 +569,47 @@ class KernelPreprocessor(Preprocessor):  # type: ignore[misc]
                 "(raise it with --limit-include-depth)",
                 self.where(),
             )
-        self.opened.append(header)
-        text = directive_skeleton(decode_header(header, self.rev))
-        saved = self._directive_at
-        yield from self.parsegen(text, name, abspath)
-        self._directive_at = saved
+        key = (self.memo_scope, path, blob)
+        for effect in memo.MEMO.candidates(key):
+            if self._verify(effect):
+                memo.MEMO.replayed += 1
+                self._replay(effect)
+                return
+        memo.MEMO.run += 1
+        header = self.layout.find(name, quoted=quoted, includer=includer)
+        if header is None:
+            header = self.layout.stand_in(name)
+        if header.path != path:  # cannot happen while memo.resolve agrees with Layout.find
+            raise PreprocessError(
+                f"#include {name}: resolved to {header.path} and to {path}", self.where()
+            )
+        yield from self._run(header, name, abspath, key)
+
+    def _run(self, header: Header, name: str, abspath: str, key: tuple[Any, ...]) -> Iterator[Any]:
+        """pcpp over one header, its effect recorded into the memo."""
+        recording = memo.Recording(
+            key, self._seq, len(self._log), len(self._frames), self.include_depth
+        )
+        recording.max_depth = self.include_depth
+        self._recordings.append(recording)
+        had_once = abspath in self.include_once
+        try:
+            self.opened.append(header)
+            self._log.append(("h", header))
+            text = directive_skeleton(decode_header(header, self.rev))
+            saved = self._directive_at
+            yield from self.parsegen(text, name, abspath)
+            self._directive_at = saved
+            if not had_once and abspath in self.include_once:  # pcpp's include-once mark
+                self._mark_once(abspath, self.include_once[abspath])
+        finally:
+            self._recordings.pop()
+            items = self._log[recording.start :]
+            del self._log[recording.start :]
+        effect = memo.Effect(recording.deps, items, recording.max_depth - recording.include_depth)
+        if len(self._frames) == recording.frames:
+            memo.MEMO.store(key, effect)
+        self._adopt(effect)
 
 
 @dataclass

@@ -287,7 +287,7 @@ class KconfigSource:
         """
         if not self.present or not asked or config.complete:
             return config
-        from .kconfig import kconfig_values
+        from .memo import KCONFIG
 
         user = {k: v for k, v in config.symbols.items() if k not in config.derived}
         key = (
@@ -299,7 +299,7 @@ class KconfigSource:
         values = self._memo.get(key)
         if values is None:
             try:
-                values = kconfig_values(self.tree, self.arch.srcarch, user, sorted(asked))
+                values = KCONFIG.values(self.tree, self.arch.srcarch, user, sorted(asked))
             except ExtractorError as err:
                 notes.append(f"Kconfig not read ({err}); the arch table's defaults are used")
                 self.present = False

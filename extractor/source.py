@@ -205,6 +205,8 @@ _TRACE = os.environ.get("KSTACK_TRACE_OBJECTS")
 
 #: objects read ahead and not yet taken, at most
 MAX_PREFETCHED = 4096
+#: bytes of file contents kept by blob id in one process
+MAX_BLOB_BYTES = 32 * 1024 * 1024
 #: raw tree objects kept for name lookups (bytes)
 MAX_RAW_TREE_BYTES = 16 * 1024 * 1024
 
@@ -449,6 +451,9 @@ class GitObjects:
         #: objects read ahead in one round trip, not yet asked for
         self._prefetched: dict[bytes, tuple[str, bytes | int]] = {}
         self._raw_bytes = 0
+        #: file contents by blob id, oldest first (see ``_remember_blob``)
+        self._blobs: dict[bytes, bytes] = {}
+        self._blob_bytes = 0
         #: objects larger than this are refused before they are read into memory
         self.max_object_bytes = DEFAULT_MAX_FILE_BYTES
 
@@ -492,6 +497,9 @@ class GitObjects:
         self.close()
 
     def read_object(self, binsha: bytes, rev: str | None, path: str) -> tuple[str, bytes]:
+        blob = self._blobs.get(binsha)
+        if blob is not None:
+            return "blob", blob
         found = self._prefetched.pop(binsha, None)
         if found is None:
             found = self._read([binsha], rev, path)[0]
@@ -501,6 +509,8 @@ class GitObjects:
                 Location(rev, path or None),
             )
         kind, data = found
+        if kind == "blob" and not isinstance(data, int):
+            self._remember_blob(binsha, data)
         if isinstance(data, int):
             raise LimitError(
                 f"{'file' if path else 'object'} is {data} bytes, over the "
@@ -509,6 +519,16 @@ class GitObjects:
                 Location(rev, path or None),
             )
         return kind, data
+
+    def _remember_blob(self, binsha: bytes, data: bytes) -> None:
+        """Keep a file's bytes by blob id: the Kconfig files and headers a
+        revision reads are mostly the last one's, and a read costs a round trip."""
+        if len(data) > MAX_BLOB_BYTES // 16:
+            return
+        while self._blob_bytes + len(data) > MAX_BLOB_BYTES and self._blobs:
+            self._blob_bytes -= len(self._blobs.pop(next(iter(self._blobs))))
+        self._blobs[binsha] = data
+        self._blob_bytes += len(data)
 
     def prefetch(self, ids: list[bytes]) -> None:
         """Read these objects in one round trip; ``read_object`` then takes them."""

@@ -1,0 +1,113 @@
+"""Directives: a header's preprocessor lines, found without running the preprocessor.
+
+In: a header's bytes or text.
+Out: the text with only its directive lines kept (comments blanked, every line
+in place), and per-blob facts about each directive (what it defines, tests or
+includes), which the cache keys results by.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_COMMENT_OR_LITERAL = re.compile(
+    r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S
+)
+_NEWLINE_MARK = "\x01"
+
+
+def directive_skeleton(text: str) -> str:
+    """Only the directive lines of ``text``, comments blanked, lines kept in place.
+
+    A comment becomes one space (as C says) even when it spans lines; the lines
+    it swallowed come back as empty lines after the logical line, so every
+    directive keeps its line number.
+    """
+
+    def blank(match: re.Match[str]) -> str:
+        found = match.group(0)
+        if found.startswith("/*"):
+            return " " + _NEWLINE_MARK * found.count("\n")
+        if found.startswith("//"):
+            return " "
+        return found
+
+    stripped = _COMMENT_OR_LITERAL.sub(blank, text)
+    out: list[str] = []
+    pending: list[str] = []
+    swallowed = 0
+    for line in stripped.split("\n"):
+        swallowed += line.count(_NEWLINE_MARK)
+        line = line.replace(_NEWLINE_MARK, "")
+        if line.endswith("\\"):
+            pending.append(line[:-1])
+            swallowed += 1
+            continue
+        logical = "".join(pending) + line
+        pending = []
+        out.append(logical if logical.lstrip().startswith("#") else "")
+        out.extend([""] * swallowed)
+        swallowed = 0
+    if pending:
+        logical = "".join(pending)
+        out.append(logical if logical.lstrip().startswith("#") else "")
+        out.extend([""] * swallowed)
+    return "\n".join(out)
+
+
+_DIRECTIVE = re.compile(r"^\s*#\s*([A-Za-z_]\w*)?(.*)$")
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+_PASTED_LEFT = re.compile(r"([A-Za-z_]\w*)\s*##")
+_PASTED_RIGHT = re.compile(r"##\s*([A-Za-z_]\w*)")
+CONDITIONALS = frozenset({"if", "ifdef", "ifndef", "elif"})
+
+
+@dataclass(frozen=True)
+class Directive:
+    """One directive of a header, as the cache's per-blob facts see it."""
+
+    line: int
+    kind: str
+    #: the macro a #define/#undef names, else ""
+    name: str
+    #: the directive with whitespace collapsed
+    text: str
+    #: identifiers after the directive name (a define's body, an #if's expression)
+    identifiers: tuple[str, ...]
+    #: identifiers pasted with ## in a define's body (names built from them matter)
+    pasted: tuple[str, ...] = ()
+
+
+def directive_facts(text: str) -> list[Directive]:
+    """Every directive of a header's text with its line: what can change macros."""
+    facts: list[Directive] = []
+    for number, line in enumerate(directive_skeleton(text).split("\n"), 1):
+        if not line:
+            continue
+        match = _DIRECTIVE.match(line)
+        if not match:
+            continue
+        kind = match.group(1) or ""
+        rest = match.group(2)
+        words = _IDENT.findall(
+            re.sub(r'"(?:\\.|[^"\\])*"|<[^>]*>', "", rest) if kind == "include" else rest
+        )
+        name = words[0] if kind in ("define", "undef") and words else ""
+        body = words[1:] if name else words
+        pasted = (
+            tuple(_PASTED_LEFT.findall(rest) + _PASTED_RIGHT.findall(rest))
+            if kind == "define"
+            else ()
+        )
+        normalized = " ".join(f"#{kind}{rest}".split())
+        facts.append(Directive(number, kind, name, normalized, tuple(body), pasted))
+    return facts
+
+
+def decode_text(data: bytes) -> str:
+    """Header bytes as text, the way the preprocessor reads them."""
+    text = data.decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -1,0 +1,468 @@
+"""Memo: work that depends on blobs, kept across revisions and cells, and its keys.
+
+Two memos live here: header effects (beneath the preprocessor, below) and
+Kconfig answers (beneath ``KconfigSource``, see "Kconfig answers" further
+down). Both are verified on lookup against exactly what they read, and both
+are per process: workers keep theirs from task to task.
+
+Header effects: the effect of including one header.
+
+In: a header about to be included, and the preprocessor's state at that point.
+Out: the header's *effect*, replayed into the preprocessor without running
+pcpp, when one is known for exactly this input; else nothing, and the
+preprocessor runs the header while this module records its effect.
+
+The key. The effect of ``#include``-ing a header depends on exactly:
+
+- the header: its tree path and its blob id (the path is part of the key
+  because it is part of the effect: every definition names its file, and a
+  quoted include resolves next to it);
+- the values at entry of the names its live conditionals test: every name an
+  ``#if``/``#elif`` expansion, ``defined``, ``#ifdef``/``#ifndef`` or a
+  computed ``#include`` looked up, with its definition (replacement tokens,
+  parameters) or its absence, as it was before the header touched it;
+- how its includes resolve: for each ``#include``/``__has_include`` it made,
+  the (path, blob id) the layout gives, and whether that header had already
+  been read once (pcpp's include-once set);
+- what is the same for a whole run: the arch's data model (``#if``
+  arithmetic) and the include and expansion limits.
+
+All of this is verified on lookup, nothing else is compared: a revision or a
+config never appears in a key, so a header whose inputs recur anywhere in the
+history replays. Nested headers are memoised the same way, and an entry holds
+its children's entries by reference, so a changed header costs pcpp only for
+itself and the headers that include it (their own directives); its siblings,
+and the headers after it, replay.
+
+The effect: the ``#define``/``#undef`` sequence (pcpp's macro objects with
+the file, line and the ``#if`` branches of each definition, relative to the
+include point), the headers opened, the include-once marks, warnings, the
+branch regions and names tested (for ``line_active`` and ``--all-configs``),
+and the include resolutions. A header that failed (``#error``, any error)
+leaves no entry. Entries live for the process (workers keep theirs from task
+to task) and are bounded: past ``MAX_ITEMS`` logged items the memo is cleared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import EscapeError
+from .layout import COMPILER_DIR, MISSING_DIR, Layout
+from .source import blob_id
+
+#: logged effect items kept in the memo, over all entries: a definition holds
+#: pcpp's macro and its tokens (a kilobyte or more), and a tag adds a few thousand
+MAX_ITEMS = 200_000
+
+#: a dependency's key: a macro name, ("once", abspath) or ("inc", includer, quoted, name)
+DepKey = Any
+
+
+@dataclass
+class Effect:
+    """One recorded inclusion of a header: what it needed and what it did."""
+
+    deps: dict[DepKey, Any]
+    #: tagged tuples in order (see ``Recording``); ("child", Effect, conditions) nests
+    items: list[tuple[Any, ...]]
+    #: deepest include nesting below the header, relative to it
+    depth: int
+
+
+@dataclass
+class Recording:
+    """An inclusion being run by pcpp, whose effect is being logged."""
+
+    key: tuple[Any, ...]
+    #: the touch counter when it started: names touched later were touched inside
+    seq: int
+    #: index into the preprocessor's log where its items start
+    start: int
+    #: ``#if`` frames open when it started
+    frames: int
+    include_depth: int
+    deps: dict[DepKey, Any] = field(default_factory=dict)
+    max_depth: int = 0
+
+
+class HeaderMemo:
+    """Effects by (scope, path, blob); each key holds a few variants, newest first."""
+
+    def __init__(self) -> None:
+        self.effects: dict[tuple[Any, ...], list[Effect]] = {}
+        self.items = 0
+        #: headers replayed and headers run by pcpp in this process (for --stats and tests)
+        self.replayed = 0
+        self.run = 0
+
+    def candidates(self, key: tuple[Any, ...]) -> list[Effect]:
+        return self.effects.get(key, [])
+
+    def store(self, key: tuple[Any, ...], effect: Effect) -> None:
+        self.items += len(effect.items) + len(effect.deps)
+        if self.items > MAX_ITEMS:
+            self.effects.clear()
+            self.items = len(effect.items) + len(effect.deps)
+        variants = self.effects.setdefault(key, [])
+        variants.insert(0, effect)
+        del variants[8:]
+
+    def clear(self) -> None:
+        self.effects.clear()
+        self.items = 0
+
+
+#: the one memo of this process
+MEMO = HeaderMemo()
+
+
+def fingerprint(macro: Any) -> Any:
+    """What a conditional can see of a macro: its tokens and parameters (None: undefined)."""
+    if macro is None:
+        return None
+    found = macro.__dict__.get("_kstack_fp")
+    if found is None:
+        arglist = tuple(macro.arglist) if macro.arglist is not None else None
+        found = (tuple(t.value for t in macro.value), arglist, bool(macro.variadic))
+        macro._kstack_fp = found
+    return found
+
+
+def resolve(layout: Layout, name: str, quoted: bool, includer: str | None) -> tuple[str, str]:
+    """(path, blob id) an include reaches, without reading a tree header's text.
+
+    Agrees with ``Layout.find`` (and the preprocessor's stand-ins): a tree
+    header is named by its blob id, a generated one by the id of the text
+    kstack generates, a compiler or missing stand-in by its path alone.
+    """
+    path = layout.locate(name, quoted=quoted, includer=includer)
+    if path.startswith((COMPILER_DIR + "/", MISSING_DIR + "/")):
+        return path, ""
+    blob = layout.tree.blob_id(path)
+    if blob is not None:
+        return path, blob
+    header = layout.find(name, quoted=quoted, includer=includer)  # generated: no object read
+    return path, blob_id(header.text) if header is not None else ""
+
+
+class Recorder:
+    """The preprocessor's side of the memo: what a header needed, and replaying it.
+
+    Mixed into ``KernelPreprocessor``, which calls ``_depend`` where a
+    conditional or an include reads the state, ``_touch`` where a definition
+    or an include-once mark changes it, and logs what a header did in
+    ``_log`` while ``_recordings`` is not empty.
+    """
+
+    layout: Layout
+    macros: Any
+    include_once: dict[str, Any]
+    include_depth: int
+    limits: Any
+    warnings: list[str]
+    tested: set[str]
+    _recordings: list[Recording]
+    _log: list[tuple[Any, ...]]
+    _seq: int
+    _touched: dict[Any, int]
+    _resolved: dict[tuple[str | None, bool, str], tuple[str, str]]
+
+    def _conditions(self) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    def _resolve(self, name: str, quoted: bool, includer: str | None) -> tuple[str, str]:
+        found = self._resolved.get((includer, quoted, name))
+        if found is None:
+            found = self._resolved[(includer, quoted, name)] = resolve(
+                self.layout, name, quoted, includer
+            )
+        return found
+
+    def _touch(self, key: Any) -> None:
+        self._seq += 1
+        self._touched[key] = self._seq
+
+    def _depend(self, key: Any, value: Any) -> None:
+        """Every open recording that had not changed ``key`` itself depends on its value."""
+        for recording in reversed(self._recordings):
+            if key in recording.deps or self._touched.get(key, 0) > recording.seq:
+                break
+            recording.deps[key] = value
+
+    def _depend_on_macro(self, name: str) -> None:
+        if self._recordings:
+            self._depend(name, fingerprint(dict.get(self.macros, name)))
+
+    def _warn(self, text: str) -> None:
+        self.warnings.append(text)
+        if self._recordings:
+            self._log.append(("w", text))
+
+    def _tested(self, names: tuple[str, ...]) -> None:
+        self.tested.update(names)
+        if self._recordings:
+            self._log.append(("t", names))
+
+    def _mark_once(self, abspath: str, guard: Any) -> None:
+        self.include_once[abspath] = guard
+        if self._recordings:
+            self._touch(("once", abspath))
+            self._log.append(("1", abspath, guard))
+
+    def _verify(self, effect: Effect) -> bool:
+        """Whether the state here is the one ``effect`` was recorded in (its key)."""
+        if self.include_depth + effect.depth >= self.limits.include_depth:
+            return False
+        macros, once = self.macros, self.include_once
+        for key, value in effect.deps.items():
+            if key.__class__ is str:
+                if fingerprint(dict.get(macros, key)) != value:
+                    return False
+            elif key[0] == "once":
+                if (key[1] in once) != value:
+                    return False
+            else:
+                try:
+                    if self._resolve(key[3], key[2], key[1]) != value:
+                        return False
+                except EscapeError:
+                    return False
+        return True
+
+    def _adopt(self, effect: Effect) -> None:
+        """Log ``effect`` as a child of the recording that includes it."""
+        if not self._recordings:
+            return
+        parent = self._recordings[-1]
+        parent.max_depth = max(parent.max_depth, self.include_depth + effect.depth)
+        self._log.append(("c", effect, self._conditions()[parent.frames :]))
+
+    def _replay(self, effect: Effect) -> None:
+        if self._recordings:
+            for key, value in effect.deps.items():
+                self._depend(key, value)
+        replay(self, effect, self._conditions())
+        self._adopt(effect)
+
+
+def replay(pp: Any, effect: Effect, prefix: tuple[Any, ...]) -> None:
+    """Apply ``effect`` to the preprocessor ``pp`` as if pcpp had run the header.
+
+    ``prefix`` is the ``#if`` branches open at the include point: each
+    definition's conditions are those followed by the ones it was recorded under.
+    """
+    macros, definitions, recording = pp.macros, pp.definitions, bool(pp._recordings)
+    for item in effect.items:
+        tag = item[0]
+        if tag == "d":
+            _, name, macro, path, line, relative = item
+            dict.__setitem__(macros, name, macro)
+            definitions[name] = pp.definition(name, path, line, prefix + relative)
+            if recording:
+                pp._touch(name)
+        elif tag == "c":
+            replay(pp, item[1], prefix + item[2])
+        elif tag == "r":
+            pp.regions.setdefault(item[1], []).append((item[2], item[3]))
+        elif tag == "t":
+            pp.tested.update(item[1])
+        elif tag == "s":
+            pp.resolutions.append(item[1])
+        elif tag == "h":
+            pp.opened.append(item[1])
+        elif tag == "D":
+            dict.__setitem__(macros, item[1], item[2])
+            definitions[item[1]] = item[3]
+            if recording:
+                pp._touch(item[1])
+        elif tag == "u":
+            dict.pop(macros, item[1], None)
+            definitions.pop(item[1], None)
+            if recording:
+                pp._touch(item[1])
+        elif tag == "F":
+            dict.__setitem__(macros, "__FILE__", item[1])
+        elif tag == "w":
+            pp.warnings.append(item[1])
+        elif tag == "1":
+            pp.include_once[item[1]] = item[2]
+            if recording:
+                pp._touch(("once", item[1]))
+
+
+def forget() -> None:
+    """Drop every memo this process keeps across cells: the next cell runs from scratch."""
+    from . import kconfig, preprocess
+
+    MEMO.clear()
+    KCONFIG.clear()
+    kconfig._READ.clear()
+    kconfig._LOGICAL.clear()
+    preprocess._LEXED.clear()
+    preprocess._LEXED_TOKENS[0] = 0
+
+
+# --- Kconfig answers ---------------------------------------------------------------
+#
+# The key of a Kconfig answer (the values ``kconfig_values`` gives the symbols
+# asked for under the config's own symbols, for one srcarch): the symbols asked
+# and set, and every Kconfig file read, by path and blob id, except that a file
+# whose blob changed still matches when neither version can reach the answer:
+# it names none of the symbols the evaluation looked up (their entries,
+# selects and implies), it uses no macro language (no assignment, no ``$(`` in
+# a keyword's line; help text may say anything), and its block
+# structure (if/menu/choice and their ends, the dependencies a menu or choice
+# puts on what follows, and every ``source``) is the same line for line. A
+# file's entries are the only way into the answer; the blocks of a file end
+# with it; what it sources is in its structure.
+
+#: Kconfig block structure: these keywords, and a menu's or choice's dependencies
+_STRUCTURE = frozenset(
+    "if endif menu endmenu choice endchoice source rsource osource orsource mainmenu".split()  # noqa: SIM905
+)
+#: keywords whose line a macro (``$(...)``) could turn into another entry or symbol
+_KEYWORDS = _STRUCTURE | frozenset(
+    "config menuconfig select imply depends default def_bool def_tristate bool tristate "  # noqa: SIM905
+    "int hex string prompt range visible option requires enable".split()
+)
+#: a macro-language assignment (4.18+): it changes how other files' lines expand
+_ASSIGNMENT = re.compile(r"^[A-Za-z0-9_-]+\s*(?::=|\+=|=)", re.M)
+#: blob id -> (a digest of its structure lines, whether it uses macros): small,
+#: so that thousands of Kconfig blob versions fit
+_KCONFIG_INDEX: dict[str, tuple[bytes, bool]] = {}
+#: (blob id, symbols looked up) -> whether the blob names any of them
+_KCONFIG_NAMES: dict[tuple[str, frozenset[str]], bool] = {}
+
+
+def _kconfig_index(decoded: str) -> tuple[bytes, bool]:
+    structure: list[str] = []
+    in_block_head = False
+    for line in decoded.splitlines():
+        words = line.split(None, 1)
+        if not words:
+            continue
+        if words[0] in _STRUCTURE:
+            structure.append(line.strip())
+            in_block_head = words[0] in ("menu", "choice")
+        elif in_block_head and words[0] in ("depends", "visible", "requires"):
+            structure.append(line.strip())
+        elif words[0] in ("config", "menuconfig", "comment"):
+            in_block_head = False
+    macros = bool(_ASSIGNMENT.search(decoded)) or any(
+        "$(" in line and line.split(None, 1)[0] in _KEYWORDS
+        for line in decoded.splitlines()
+        if "$(" in line
+    )
+    digest = hashlib.sha1("\n".join(structure).encode()).digest()
+    return digest, macros
+
+
+@dataclass
+class KconfigAnswer:
+    #: every file read, path -> blob id, in reading order (the first is the root)
+    files: dict[str, str]
+    #: the symbols (without ``CONFIG_``) the evaluation looked up
+    looked: frozenset[str]
+    values: Any
+
+
+class KconfigMemo:
+    """Kconfig answers by (srcarch, symbols set, symbols asked), a few variants each."""
+
+    def __init__(self) -> None:
+        self.answers: dict[tuple[Any, ...], list[KconfigAnswer]] = {}
+        self.reused = 0
+
+    def clear(self) -> None:
+        self.answers.clear()
+        _KCONFIG_INDEX.clear()
+        _KCONFIG_NAMES.clear()
+
+    def values(self, tree: Any, srcarch: str, symbols: dict[str, str], wanted: list[str]) -> Any:
+        """``kconfig.kconfig_values(tree, srcarch, symbols, wanted)``, from the memo if it can."""
+        from .kconfig import kconfig_values
+
+        objects = getattr(tree, "objects", None)
+        if getattr(tree, "tree_id", None) is None or objects is None:
+            return kconfig_values(tree, srcarch, symbols, wanted)
+        key = (srcarch, tuple(sorted(symbols.items())), tuple(sorted(wanted)))
+        for answer in self.answers.get(key, []):
+            if self._still(answer, tree, objects, srcarch):
+                self.reused += 1
+                return answer.values
+        looked: set[str] = set()
+        values = kconfig_values(tree, srcarch, symbols, wanted, looked=looked)
+        if values is None or "*" in looked:
+            return values
+        files = {path: tree.blob_id(path) or "" for path in values.files}
+        variants = self.answers.setdefault(key, [])
+        variants.insert(0, KconfigAnswer(files, frozenset(looked), values))
+        del variants[4:]
+        if len(self.answers) > 256:
+            self.answers.pop(next(iter(self.answers)))
+        return values
+
+    def _still(self, answer: KconfigAnswer, tree: Any, objects: Any, srcarch: str) -> bool:
+        root = next((p for p in ("Kconfig", f"arch/{srcarch}/Kconfig") if tree.exists(p)), None)
+        if root is None or root != next(iter(answer.files), None):
+            return False
+        for path, blob in answer.files.items():
+            now = tree.blob_id(path) or ""
+            if now == blob:
+                continue
+            if not now or not blob:  # a file that appeared or went: its includer's structure
+                return False
+            old_index, new_index = self._index(objects, blob), self._index(objects, now)
+            if old_index is None or new_index is None:
+                return False
+            if old_index[1] or new_index[1] or old_index[0] != new_index[0]:
+                return False
+            if self._names(objects, blob, answer.looked) or self._names(
+                objects, now, answer.looked
+            ):
+                return False
+        return True
+
+    @staticmethod
+    def _text(objects: Any, blob: str) -> str | None:
+        try:
+            _, data = objects.read_object(bytes.fromhex(blob), None, "")
+        except Exception:  # unreadable: not the same, the caller reads the tree
+            return None
+        return str(data.decode("utf-8", "replace"))
+
+    def _index(self, objects: Any, blob: str) -> tuple[bytes, bool] | None:
+        found = _KCONFIG_INDEX.get(blob)
+        if found is None:
+            text = self._text(objects, blob)
+            if text is None:
+                return None
+            if len(_KCONFIG_INDEX) > 50_000:
+                _KCONFIG_INDEX.clear()
+            found = _KCONFIG_INDEX[blob] = _kconfig_index(text)
+        return found
+
+    def _names(self, objects: Any, blob: str, looked: frozenset[str]) -> bool:
+        """Whether the blob names any of ``looked`` (True when it cannot be read)."""
+        found = _KCONFIG_NAMES.get((blob, looked))
+        if found is None:
+            text = self._text(objects, blob)
+            if text is None:
+                return True
+            names = "|".join(re.escape(name) for name in sorted(looked))
+            found = (
+                bool(names)
+                and re.search(rf"(?<![A-Za-z0-9_])(?:{names})(?![A-Za-z0-9_])", text) is not None
+            )
+            if len(_KCONFIG_NAMES) > 50_000:
+                _KCONFIG_NAMES.clear()
+            _KCONFIG_NAMES[(blob, looked)] = found
+        return found
+
+
+#: the one Kconfig memo of this process
+KCONFIG = KconfigMemo()

@@ -1,0 +1,98 @@
+"""Incremental equals scratch: every cell computed through the memos equals the
+same cell computed with every memo dropped first.
+
+The demo history's revisions are visited in several orders (forward, backward,
+shuffled, jumping between eras); every arch and every profile of each arch is
+computed at each, once with the process's memos (memo.py: header effects,
+Kconfig reads) kept from cell to cell, and once from scratch. The full result
+documents must be equal. A last row breaks the memo's key on purpose and
+checks that this comparison catches it.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from extractor import memo, preprocess
+from extractor.arches import ARCHES
+from extractor.config import make_config, profile_names
+from extractor.demo import build_demo_repo
+from extractor.scan import scan_tree
+from extractor.source import GitObjects, Selection, revisions
+
+CELLS = [(a, p) for a in sorted(ARCHES) for p in profile_names(ARCHES[a])]
+
+
+@pytest.fixture(scope="module")
+def demo_repo(tmp_path_factory):
+    return build_demo_repo(tmp_path_factory.mktemp("demo") / "repo.git")
+
+
+@pytest.fixture(scope="module")
+def tags(demo_repo):
+    with GitObjects(demo_repo) as objects:
+        return revisions(objects, Selection(path=demo_repo, tag_globs=["v*"]))
+
+
+def _order(name: str, tags: list[str]) -> list[str]:
+    if name == "forward":
+        return list(tags)
+    if name == "backward":
+        return list(reversed(tags))
+    if name == "jumping":  # oldest, newest, second oldest, ...: every step crosses eras
+        old, new = list(tags), list(reversed(tags))
+        return [(old if i % 2 == 0 else new)[i // 2] for i in range(len(tags))]
+    shuffled = list(tags) * 2  # each revision twice: a revision seen before, out of order
+    random.Random(name).shuffle(shuffled)
+    return shuffled
+
+
+def _cell(objects, rev, arch_name, profile):
+    arch = ARCHES[arch_name]
+    config = make_config(profile, arch, kconfig=arch.kconfig_defaults)
+    # allocation=True: fork.c's directives are read on top of the headers' replayed macros
+    return scan_tree(objects.resolve(rev), arch, config, allocation=True).as_dict()
+
+
+@pytest.fixture(scope="module")
+def scratch(demo_repo, tags):
+    """Every cell from scratch: all memos dropped before each (computed once per module)."""
+    found = {}
+    with GitObjects(demo_repo) as objects:
+        for rev in tags:
+            for a, p in CELLS:
+                memo.forget()
+                found[(rev, a, p)] = _cell(objects, rev, a, p)
+    memo.forget()
+    return found
+
+
+def _differences(repo, order, scratch, cells=CELLS):
+    """(rev, arch, profile) of every cell whose incremental result is not its scratch one."""
+    memo.forget()
+    with GitObjects(repo) as objects:
+        differ = [
+            (rev, a, p)
+            for rev in order
+            for a, p in cells
+            if _cell(objects, rev, a, p) != scratch[(rev, a, p)]
+        ]
+    memo.forget()
+    return differ
+
+
+@pytest.mark.parametrize("order", ["forward", "backward", "jumping", "shuffled-1", "shuffled-2"])
+def test_incremental_equals_scratch(demo_repo, tags, scratch, order):
+    assert len(tags) > 5
+    replayed = memo.MEMO.replayed
+    assert _differences(demo_repo, _order(order, tags), scratch) == []
+    assert memo.MEMO.replayed > replayed, "the memo was never used: the test proves nothing"
+
+
+def test_a_broken_memo_key_is_caught(demo_repo, tags, scratch, monkeypatch):
+    # the key without the values of the names a header's conditionals test
+    monkeypatch.setattr(preprocess.KernelPreprocessor, "_depend_on_macro", lambda self, name: None)
+    x86 = [(a, p) for a, p in CELLS if a in ("x86_64", "i386")]
+    assert _differences(demo_repo, _order("jumping", tags), scratch, x86) != []
