@@ -37,6 +37,8 @@ from .source import Tree, blob_id, normalize
 COMPILER_DIR = "<compiler>"
 #: shown as the directory of empty stand-ins for headers a build generates
 MISSING_DIR = "<missing>"
+#: where ``locate`` places an include whose only candidates leave the tree
+REFUSED_DIR = "<refused>"
 
 # The compiler's own headers that kernel headers may include (kbuild adds
 # gcc's include directory with -isystem). Only the declarations matter here.
@@ -246,7 +248,7 @@ class Layout:
             if path in self._generated or self._would_generate(path):
                 return path
         if skipped:
-            return f"<refused>/{name}"
+            return f"{REFUSED_DIR}/{name}"
         if self._compiler_header(name) is not None:
             return f"{COMPILER_DIR}/{name}"
         return self.stand_in(name).path

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EscapeError
-from .layout import COMPILER_DIR, MISSING_DIR, Layout
+from .layout import COMPILER_DIR, MISSING_DIR, REFUSED_DIR, Layout
 from .source import blob_id
 
 #: logged effect items kept in the memo, over all entries: a definition holds
@@ -140,6 +140,8 @@ def resolve(layout: Layout, name: str, quoted: bool, includer: str | None) -> tu
     kstack generates, a compiler or missing stand-in by its path alone.
     """
     path = layout.locate(name, quoted=quoted, includer=includer)
+    if path.startswith(REFUSED_DIR + "/"):
+        layout.find(name, quoted=quoted, includer=includer)  # raises the refusal, as it says
     if path.startswith((COMPILER_DIR + "/", MISSING_DIR + "/")):
         return path, ""
     blob = layout.tree.blob_id(path)
