@@ -108,6 +108,11 @@ class Arch:
     #: to the include path after kbuild's own (x86's old ``mach-default``,
     #: mips's ``mach-generic``), where the tree has them
     mach_dirs: tuple[str, ...] = ()
+    #: the ``ARCH=`` a build of it is made with, where that is not ``name``
+    make_arch: str | None = None
+    #: what a tree's Kconfig needs beyond ``ARCH=`` to build this arch (powerpc64's
+    #: ``PPC64=y``): the seed of its alldefconfig (see ``kconfig.alldefconfig``)
+    kconfig_seed: Mapping[str, str] = field(default_factory=dict)
 
     def predefined(self) -> dict[str, str]:
         return {**_COMMON_BUILTINS, **self.builtins}
@@ -363,6 +368,8 @@ ARCHES: dict[str, Arch] = {
                 "THREAD_SIZE_ORDER",
                 "PAGE_SIZE",
             ),
+            make_arch="powerpc",
+            kconfig_seed={"CONFIG_PPC64": "y"},
             profiles={
                 "4k-pages": {
                     "CONFIG_PPC_64K_PAGES": "n",

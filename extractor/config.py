@@ -8,6 +8,7 @@ preprocessor macros that ``generated/autoconf.h`` would hold in a real build.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,12 @@ class Config:
     derived: frozenset[str] = frozenset()
     #: where a value came from when Kconfig decided it: symbol -> (path, line, reason)
     origins: Mapping[str, tuple[str, int, str]] = field(default_factory=dict)
+    #: where the tree has Kconfig files, this config is the tree's alldefconfig
+    #: seeded with these symbols (the arch's and the profile's), as KCONFIG_ALLCONFIG
+    #: would; None when a config file makes the config complete
+    kconfig_seed: Mapping[str, str] | None = None
+    #: ``--set`` values: they hold whatever the tree's Kconfig says
+    forced: Mapping[str, str] = field(default_factory=dict)
 
     def with_values(self, values: Mapping[str, tuple[str, str, int, str]]) -> Config:
         """This config with Kconfig-decided values: symbol -> (value, path, line, reason)."""
@@ -50,7 +57,9 @@ class Config:
         for symbol, (value, path, line, reason) in values.items():
             symbols[symbol] = value
             origins[symbol] = (path, line, reason)
-        return Config(self.name, symbols, self.derived - set(values), origins)
+        return dataclasses.replace(
+            self, symbols=symbols, derived=self.derived - set(values), origins=origins
+        )
 
     def macros(self) -> dict[str, str]:
         """The macros ``generated/autoconf.h`` defines for these symbols."""
@@ -153,8 +162,8 @@ def make_config(
         name += "+file"
     if sets:
         name += "+" + ",".join(s.removeprefix("CONFIG_") for s in sets)
+    forced = dict(parse_assignment(item) for item in sets)
     derived = frozenset(k for k, v in (kconfig or {}).items() if symbols.get(k) == v)
-    derived -= (
-        {k for k in chosen} | set(file_symbols or {}) | {parse_assignment(i)[0] for i in sets}
-    )
-    return Config(name, symbols, derived)
+    derived -= {k for k in chosen} | set(file_symbols or {}) | set(forced)
+    seed = None if file_symbols else {**arch.kconfig_seed, **chosen}
+    return Config(name, symbols, derived, kconfig_seed=seed, forced=forced)

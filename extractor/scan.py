@@ -12,6 +12,7 @@ report module's job.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -191,6 +192,7 @@ def analyse(
     """
     kconfig = KconfigSource(tree, arch)
     notes: list[str] = []
+    config = kconfig.resolve(config, notes)
     config = kconfig.decide(config, set(config.derived), notes)
     analysis = _pipeline(tree, arch, config, macros, limits)
     for _ in range(3):
@@ -228,6 +230,66 @@ class KconfigSource:
         root = ("Kconfig", f"arch/{arch.srcarch}/Kconfig")
         self.present = any(tree.exists(p) for p in root)
         self._files: list[str] = []
+
+    def resolve(self, config: Config, notes: list[str] | None = None) -> Config:
+        """A profile as the tree's own alldefconfig, seeded with the profile's symbols.
+
+        Unchanged for a config file (complete as it is) and for a tree without
+        Kconfig files (the arch table stands in). Symbols the tree's Kconfig does
+        not define keep the arch table's values; ``--set`` values hold over all.
+        """
+        if not self.present or config.kconfig_seed is None:
+            return config
+        from .kconfig import alldefconfig
+
+        key = (
+            self.arch.srcarch,
+            self.arch.make_arch or self.arch.name,
+            tuple(sorted(config.kconfig_seed.items())),
+            tuple(sorted(config.forced.items())),
+        )
+        values = self._valid_alldefconfig(key)
+        if values is None:
+            try:
+                values = alldefconfig(
+                    self.tree, key[0], config.kconfig_seed, config.forced, make_arch=key[1]
+                )
+            except ExtractorError as err:
+                if notes is not None:
+                    notes.append(f"Kconfig not read ({err}); the arch table's config is used")
+                self.present = False
+                return config
+            if values is None:
+                return config
+            files = {p: self.tree.blob_id(p) for p in values.files}
+            _ALLDEFCONFIG.setdefault(key, []).insert(0, (files, values))
+            del _ALLDEFCONFIG[key][4:]
+        self._files = list(values.files)
+        symbols = {k: v for k, v in config.symbols.items() if k[7:] not in values.defined}
+        symbols |= {symbol: found.value for symbol, found in values.items()}
+        symbols |= config.forced
+        origins = {s: (f.path, f.line, f.reason) for s, f in values.items() if f.path}
+        if notes is not None:
+            seed = ", ".join(f"{k}={v}" for k, v in sorted(config.kconfig_seed.items()))
+            notes.append(
+                f"config: this tree's alldefconfig for ARCH={key[1]}"
+                + (f" seeded with {seed}" if seed else "")
+                + f", read from {len(values.files)} Kconfig files"
+            )
+            notes.extend(values.warnings[:3])
+        return dataclasses.replace(
+            config,
+            symbols=symbols,
+            derived=frozenset(s for s in config.derived if s[7:] not in values.defined),
+            origins={**config.origins, **origins},
+        )
+
+    def _valid_alldefconfig(self, key: tuple[Any, ...]) -> Any:
+        """A memo of the same alldefconfig whose Kconfig files are all unchanged here."""
+        for files, values in _ALLDEFCONFIG.get(key, []):
+            if all(self.tree.blob_id(p) == blob for p, blob in files.items()):
+                return values
+        return None
 
     def decide(self, config: Config, asked: set[str], notes: list[str]) -> Config:
         """``config`` with the values Kconfig gives ``asked`` (unchanged without Kconfig)."""
@@ -271,6 +333,11 @@ class KconfigSource:
 
     def files(self) -> dict[str, str]:
         return {p: b for p in self._files if (b := self.tree.blob_id(p))}
+
+
+#: (srcarch, ARCH, seed, forced) -> [(Kconfig files read with their blob ids, values)]:
+#: an alldefconfig is reused wherever every file it read is unchanged
+_ALLDEFCONFIG: dict[tuple[Any, ...], list[tuple[dict[str, str | None], Any]]] = {}
 
 
 def _pipeline(
