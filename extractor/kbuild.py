@@ -42,7 +42,9 @@ from .source import Tree, normalize
 _ASSIGNMENT = re.compile(
     r"^\s*(cflags|machine|plat|incdir)-(?:\$\(CONFIG_(\w+)\)|(y))\s*(:=|\+=|=)\s*(.*)$"
 )
-_INCLUDE_OPTION = re.compile(r"-I\s*(\S+)")
+_INCLUDE_OPTION = re.compile(r"(?:^|\s)-I\s*(\S+)")
+#: what a ``$(...)`` other than the tree's root becomes: its text is never looked into
+_OPAQUE = "\x00"
 _TREE_ROOT = re.compile(r"^\$\((?:srctree|TOPDIR|src)\)/")
 _MACHDIRS = re.compile(r"-I(?:\$\(srctree\)/)?%include\s*,\s*\$\(machdirs\)")
 _ARCH_LINK = re.compile(r"ln\s+-fsn\s+\S*\$\(INCDIR\)\s+include/(asm-[\w-]+)/arch\b")
@@ -82,6 +84,24 @@ def _logical_lines(text: str) -> list[str]:
     return out
 
 
+def _opaque(value: str) -> str:
+    """``value`` with each ``$(...)`` but ``$(srctree)``-like roots made one opaque word."""
+    out: list[str] = []
+    index = 0
+    while (start := value.find("$(", index)) >= 0:
+        depth, end = 0, start + 1
+        while end < len(value):
+            depth += {"(": 1, ")": -1}.get(value[end], 0)
+            if depth == 0:
+                break
+            end += 1
+        call = value[start : end + 1]
+        out += [value[index:start], call if _TREE_ROOT.match(call + "/") else _OPAQUE]
+        index = end + 1
+    out.append(value[index:])
+    return "".join(out)
+
+
 class _MakefileReader:
     def __init__(self, tree: Tree, srcarch: str, symbols: Mapping[str, str]) -> None:
         self.tree = tree
@@ -115,8 +135,10 @@ class _MakefileReader:
             if not self.enabled(symbol):
                 return
             if kind == "cflags":
-                for option in _INCLUDE_OPTION.findall(value):
+                for option in _INCLUDE_OPTION.findall(_opaque(value)):
                     self.include_dir(path, option)
+            elif "$" in value:  # `incdir-y := $(machine-y)`: the fallback finish() applies
+                return
             elif operator == ":=":
                 self.names[kind] = value.split()
             else:
@@ -150,7 +172,7 @@ class _MakefileReader:
 
     def include_dir(self, path: str, option: str) -> None:
         relative = _TREE_ROOT.sub("", option)
-        if "$" in relative:
+        if _OPAQUE in relative or "$" in relative:
             self.out.warnings.append(f"{path}: -I{option} names a make variable; not followed")
             return
         try:
