@@ -120,7 +120,9 @@ MIPS = {
         "platforms += boardx\nplatforms += boardy\n"
         "include $(patsubst %, $(srctree)/arch/mips/%/Platform, $(platforms))\n"
     ),
-    "arch/mips/boardx/Platform": "cflags-$(CONFIG_BOARD_X) += -I$(srctree)/arch/mips/include/asm/mach-x\n",
+    "arch/mips/boardx/Platform": (
+        "cflags-$(CONFIG_BOARD_X) += -I$(srctree)/arch/mips/include/asm/mach-x\n"
+    ),
     "arch/mips/boardy/Platform": (
         "cflags-$(CONFIG_BOARD_Y) += \\\n  -I$(srctree)/arch/mips/include/asm/mach-y  # the board\n"
     ),
@@ -128,7 +130,9 @@ MIPS = {
         "#include <war.h>\n#ifndef R4600_V1_INDEX_ICACHEOP_WAR\n"
         "#error Check setting of R4600_V1_INDEX_ICACHEOP_WAR for your platform\n#endif\n"
     ),
-    "arch/mips/include/asm/page.h": "#define PAGE_SHIFT 12\n#define PAGE_SIZE (1UL << PAGE_SHIFT)\n",
+    "arch/mips/include/asm/page.h": (
+        "#define PAGE_SHIFT 12\n#define PAGE_SIZE (1UL << PAGE_SHIFT)\n"
+    ),
     "arch/mips/include/asm/thread_info.h": (
         "#include <asm/war.h>\n#include <asm/page.h>\n#define THREAD_SIZE_ORDER 1\n"
         "#define THREAD_SIZE (PAGE_SIZE << THREAD_SIZE_ORDER)\n"
