@@ -205,3 +205,30 @@ def arch_includes(tree: Tree, srcarch: str, symbols: Mapping[str, str]) -> ArchI
     reader = _MakefileReader(tree, srcarch, symbols)
     reader.read(f"arch/{srcarch}/Makefile")
     return reader.finish()
+
+
+_DEFCONFIG = re.compile(r"^\s*KBUILD_DEFCONFIG\s*:?=\s*(\S+)\s*$", re.M)
+_SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
+_UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")
+
+
+def default_defconfig(tree: Tree, srcarch: str) -> tuple[str, dict[str, str]] | None:
+    """The config ``make defconfig`` starts from (``KBUILD_DEFCONFIG`` in the arch
+    Makefile, under ``arch/<srcarch>/configs/``; before that ``arch/<srcarch>/defconfig``):
+    its path and symbols, or None."""
+    makefile = tree.read(f"arch/{srcarch}/Makefile")
+    match = _DEFCONFIG.search(makefile.decode("utf-8", "replace")) if makefile else None
+    if match is not None and "$" not in match.group(1) and "/" not in match.group(1):
+        path = f"arch/{srcarch}/configs/{match.group(1)}"
+    else:  # before KBUILD_DEFCONFIG, conf -d read arch/$ARCH/defconfig
+        path = f"arch/{srcarch}/defconfig"
+    data = tree.read(path)
+    if data is None:
+        return None
+    symbols: dict[str, str] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        if found := _SET.match(line.strip()):
+            symbols[found.group(1)] = found.group(2)
+        elif found := _UNSET.match(line.strip()):
+            symbols[found.group(1)] = "n"
+    return path, symbols

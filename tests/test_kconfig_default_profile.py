@@ -304,3 +304,31 @@ def test_alldefconfig_names_the_compiler_probes(tmp_path):
     assert set(values.probed) == {"CC_HAS_X", "CC_TEXT"}
     assert values["CONFIG_CC_HAS_X"].value == "n"
     assert values.defined == {"CC_HAS_X", "CC_TEXT", "PLAIN"}
+
+
+def _unbuildable(files: dict[str, str], defconfig: str | None) -> dict[str, str]:
+    """The modern arm tree with a third board, the default, that selects no CPU."""
+    kconfig = files["arch/arm/Kconfig"].replace("default ARCH_BOARD_B", "default ARCH_BOARD_C")
+    kconfig = kconfig.replace("endchoice", 'config ARCH_BOARD_C\n\tbool "Board C"\nendchoice')
+    out = {**files, "arch/arm/Kconfig": kconfig}
+    if defconfig is not None:
+        out["arch/arm/Makefile"] = f"KBUILD_DEFCONFIG := {defconfig}\n" + files["arch/arm/Makefile"]
+        out[f"arch/arm/configs/{defconfig}"] = (
+            "CONFIG_ARCH_BOARD_A=y\n# CONFIG_ARCH_BOARD_C is not set\n"
+        )
+    return out
+
+
+@pytest.mark.parametrize(
+    ("defconfig", "size"), [("boarda_defconfig", 16384), (None, None)], ids=["named", "none"]
+)
+def test_an_alldefconfig_that_does_not_build_gives_way_to_make_defconfig(tmp_path, defconfig, size):
+    cell = scan(write(tmp_path, _unbuildable(ARM_MODERN, defconfig)), "arm")
+    if size is None:  # nothing to fall back to: the #error stands
+        assert "Unknown data abort handler type" in cell["error"]["message"]
+        return
+    assert cell["error"] is None, cell["error"]
+    assert cell["constants"]["THREAD_SIZE"]["value"] == size
+    assert any(
+        "does not build" in w and f"arch/arm/configs/{defconfig}" in w for w in cell["warnings"]
+    )
