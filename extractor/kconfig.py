@@ -420,7 +420,7 @@ class _Reader:
         words = text.split(None, 1)
         if not words:
             return False
-        if _HELP.fullmatch(text):  # 2.6-era spellings: "--- help ---", "---help---"
+        if text[0] == "-" and _HELP.fullmatch(text):  # 2.6: "--- help ---", "---help---"
             return True
         return self.statement(path, words[0], words[1].strip() if len(words) > 1 else "")
 
@@ -1048,7 +1048,7 @@ class _Evaluator:
         bounds = self.active_range(nodes, kind)
         first = nodes[0]
         if default is None:
-            if bounds is None:
+            if bounds is None or not self.prompted(nodes):  # make writes no value then
                 return _Decision("", first.path, first.line, "no default applies")
             return _Decision(
                 _format(bounds[0], kind), first.path, first.line, "low end of the range"
