@@ -44,10 +44,10 @@ class Config:
     #: where a value came from when Kconfig decided it: symbol -> (path, line, reason)
     origins: Mapping[str, tuple[str, int, str]] = field(default_factory=dict)
     #: where the tree has Kconfig files, this config is the tree's alldefconfig
-    #: seeded with these symbols (the arch's and the profile's), as KCONFIG_ALLCONFIG
+    #: seeded with these symbols (the arch's: powerpc64's PPC64=y), as KCONFIG_ALLCONFIG
     #: would; None when a config file makes the config complete
     kconfig_seed: Mapping[str, str] | None = None
-    #: ``--set`` values: they hold whatever the tree's Kconfig says
+    #: the profile's symbols and ``--set`` values: they hold whatever Kconfig says
     forced: Mapping[str, str] = field(default_factory=dict)
 
     def with_values(self, values: Mapping[str, tuple[str, str, int, str]]) -> Config:
@@ -165,5 +165,8 @@ def make_config(
     forced = dict(parse_assignment(item) for item in sets)
     derived = frozenset(k for k, v in (kconfig or {}).items() if symbols.get(k) == v)
     derived -= {k for k in chosen} | set(file_symbols or {}) | set(forced)
-    seed = None if file_symbols else {**arch.kconfig_seed, **chosen}
-    return Config(name, symbols, derived, kconfig_seed=seed, forced=forced)
+    # A profile's symbols hold whatever the tree's Kconfig says, as --set does: a
+    # seed would not take where a compiler probe ($(shell), never run) hides the
+    # prompt, and `kasan` would then silently build without KASAN.
+    seed = None if file_symbols else dict(arch.kconfig_seed)
+    return Config(name, symbols, derived, kconfig_seed=seed, forced={**chosen, **forced})

@@ -249,6 +249,8 @@ class _Reader:
         self.where = ("", 0)
         self.shell_calls: list[tuple[str, int]] = []
         self.probed: dict[str, str] = {}
+        #: variables whose ``:=`` value came from a ``$(shell,...)``
+        self.probed_variables: set[str] = set()
         self.calls = 0
 
     def warn(self, message: str, where: tuple[str, int] | None = None) -> None:
@@ -356,6 +358,8 @@ class _Reader:
         if name == "lineno":
             return str(self.where[1])
         if name in self.variables:
+            if name in self.probed_variables:
+                self.probe(f"$({name}), set by $(shell,...)")
             value, recursive = self.variables[name]
             return self.expand(value, rest, depth + 1) if recursive else value
         if not rest and name not in self.env:
@@ -369,7 +373,10 @@ class _Reader:
     def assign(self, name: str, operator: str, value: str) -> None:
         old = self.variables.get(name)
         if operator == ":=":
+            calls = len(self.shell_calls)
             self.variables[name] = (self.expand(value), False)
+            if len(self.shell_calls) > calls:  # `cc-version := $(shell,...)`
+                self.probed_variables.add(name)
         elif operator == "=" or old is None:
             self.variables[name] = (value, True)
         else:
