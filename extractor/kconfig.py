@@ -208,6 +208,9 @@ class _Reverse:
     line: int
     parsed: bool = False
     cond: _Cond | None = None
+    #: the entry that selects: its ``depends on`` bound the select (a symbol defined
+    #: twice, one entry per endianness, selects only through the entry that holds)
+    node: _Node | None = None
 
     def condition(self, out: KconfigValues) -> _Cond | None:
         if not self.parsed:
@@ -483,7 +486,8 @@ class _Reader:
                 raise _BadLine(f"{keyword} needs one symbol")
             cond = words[2] if len(words) == 3 else None
             table = self.implies if keyword == "imply" else self.selects
-            table.setdefault(words[0], []).append(_Reverse(node.name, cond, node.path, line))
+            reverse = _Reverse(node.name, cond, node.path, line, node=node)
+            table.setdefault(words[0], []).append(reverse)
         elif keyword in _ENTRY_ATTRIBUTES or keyword in ("depends", "requires"):
             node.lines.append((keyword, rest, line))
         elif keyword not in _IGNORED:
@@ -837,6 +841,9 @@ class _Evaluator:
                 cond = reverse.condition(self.reader.out)
                 found.add(reverse.by)
                 found.update(_symbols_in(cond.expr if cond else None))
+                if reverse.node is not None and len(self.reader.nodes.get(reverse.by, ())) > 1:
+                    node = _compile(reverse.node, self.reader.env, self.reader.out)
+                    found.update(s for c in node.all_deps() for s in _symbols_in(c.expr))
         found.discard(name)
         return found
 
@@ -950,6 +957,13 @@ class _Evaluator:
         """The first ``select``/``imply`` of ``name`` whose selector is y and condition holds."""
         for reverse in table.get(name, []):
             condition = reverse.condition(self.reader.out)
+            node = reverse.node
+            if (
+                node is not None
+                and len(self.reader.nodes.get(reverse.by, ())) > 1
+                and not self.enabled(_compile(node, self.reader.env, self.reader.out))
+            ):
+                continue
             if self.true(("sym", reverse.by)) and self.holds(condition):
                 cond = condition.expr if condition else None
                 text = f" if {condition.text}" if condition else ""
