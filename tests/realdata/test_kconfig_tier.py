@@ -187,7 +187,7 @@ _DIRECTIVE = re.compile(rb"^[ \t]*#[ \t]*(?:el)?if(?:n?def)?\b(.*)$", re.M)
 _CONFIG = re.compile(rb"\bCONFIG_\w+")
 
 
-def tested_symbols(tree: Path, row: Row, cell: dict) -> set[str]:
+def symbols_tested(tree: Path, row: Row, cell: dict) -> set[str]:
     """Every CONFIG_ symbol an ``#if`` of the cell's headers tests, and the chains'."""
     arch = ARCHES[row.arch]
     analysis = analyse(DirectoryTree(tree), arch, make_config(row.profile or "default", arch))
@@ -270,7 +270,7 @@ def test_kconfig_default_profile_agrees_with_make(
     assert ours is not None
     make = read_config_file(configs / ".config")
     ours_values = {k: v.value for k, v in ours.items()}
-    tested = tested_symbols(linux_source_6_12, row, cell)
+    tested = symbols_tested(linux_source_6_12, row, cell)
     tested_probes = {s for s in tested if _norm(ours_values.get(s)) != _norm(make.get(s))}
     others = {
         s for s in set(ours_values) | set(make) if _norm(ours_values.get(s)) != _norm(make.get(s))
