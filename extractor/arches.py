@@ -247,6 +247,11 @@ class Arch:
     assumed: tuple[str, ...] = ()
     #: config symbols that change the target, applied in order after ``builtins``
     switches: tuple[Switch, ...] = ()
+    #: the ``ARCH=`` a build of it is made with, where that is not ``name``
+    make_arch: str | None = None
+    #: what a tree's Kconfig needs beyond ``ARCH=`` to build this arch (powerpc64's
+    #: ``PPC64=y``): the seed of its alldefconfig (see ``kconfig.alldefconfig``)
+    kconfig_seed: Mapping[str, str] = field(default_factory=dict)
 
     def predefined(self, symbols: Mapping[str, str] | None = None) -> dict[str, str]:
         """What gcc predefines for a build under ``symbols`` (the base config if None)."""
@@ -501,6 +506,8 @@ ARCHES: dict[str, Arch] = {
                 "THREAD_SIZE_ORDER",
                 "PAGE_SIZE",
             ),
+            make_arch="powerpc",
+            kconfig_seed={"CONFIG_PPC64": "y"},
             profiles={
                 "4k-pages": {
                     "CONFIG_PPC_64K_PAGES": "n",

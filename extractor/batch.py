@@ -28,7 +28,7 @@ from .config import Config
 from .errors import ExtractorError
 from .layout import make_layout
 from .result import CachedResult, Result
-from .scan import ScanRequest, analyse, configs_for, trees
+from .scan import KconfigSource, ScanRequest, analyse, configs_for, trees
 from .source import GitObjects, GitTree, Tree, revisions
 
 #: revisions whose trees are looked up together
@@ -154,7 +154,8 @@ class _Cells:
         template = self.cache.template(cell)
         if template is not None:
             try:
-                keyed = self.cache.content_key(cell, template, make_layout(tree, arch, config))
+                resolved = KconfigSource(tree, arch).resolve(config)
+                keyed = self.cache.content_key(cell, template, make_layout(tree, arch, resolved))
             except ExtractorError:
                 keyed = None  # the pipeline will report it properly
             if keyed is not None:

@@ -13,6 +13,7 @@ and a config made from a file is never completed from the tree's Kconfig either.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,12 @@ class Config:
     assumed: frozenset[str] = frozenset()
     #: made from a ``.config``: every symbol it leaves out is n, none is looked up
     complete: bool = False
+    #: where the tree has Kconfig files, this config is the tree's alldefconfig
+    #: seeded with these symbols (the arch's: powerpc64's PPC64=y), as KCONFIG_ALLCONFIG
+    #: would; None when a config file makes the config complete
+    kconfig_seed: Mapping[str, str] | None = None
+    #: the profile's symbols and ``--set`` values: they hold whatever Kconfig says
+    forced: Mapping[str, str] = field(default_factory=dict)
 
     def with_values(self, values: Mapping[str, tuple[str, str, int, str]]) -> Config:
         """This config with Kconfig-decided values: symbol -> (value, path, line, reason)."""
@@ -60,13 +67,12 @@ class Config:
         for symbol, (value, path, line, reason) in values.items():
             symbols[symbol] = value
             origins[symbol] = (path, line, reason)
-        return Config(
-            self.name,
-            symbols,
-            self.derived - set(values),
-            origins,
-            self.assumed - set(values),
-            self.complete,
+        return dataclasses.replace(
+            self,
+            symbols=symbols,
+            derived=self.derived - set(values),
+            origins=origins,
+            assumed=self.assumed - set(values),
         )
 
     def macros(self) -> dict[str, str]:
@@ -159,7 +165,12 @@ def make_config(
     if sets:
         name += "+" + ",".join(s.removeprefix("CONFIG_") for s in sets)
     if file_symbols is not None:
-        return Config(name, {**chosen, **file_symbols, **overrides}, complete=True)
+        return Config(
+            name,
+            {**chosen, **file_symbols, **overrides},
+            complete=True,
+            forced={**chosen, **overrides},
+        )
     symbols: dict[str, str] = dict(kconfig or {})
     # what makes a sibling arch (CONFIG_X86_64 beside i386) is explicitly off, so
     # that neither a header nor the tree's Kconfig defaults can turn it on
@@ -174,4 +185,14 @@ def make_config(
     chosen_here = set(chosen) | set(overrides)
     derived = frozenset(k for k, v in (kconfig or {}).items() if symbols.get(k) == v)
     assumed = frozenset(s for s in arch.assumed if symbols.get(s) == arch.base_config[s])
-    return Config(name, symbols, derived - chosen_here, assumed=assumed - chosen_here)
+    # A profile's symbols hold whatever the tree's Kconfig says, as --set does: a
+    # seed would not take where a compiler probe ($(shell), never run) hides the
+    # prompt, and `kasan` would then silently build without KASAN.
+    return Config(
+        name,
+        symbols,
+        derived - chosen_here,
+        assumed=assumed - chosen_here,
+        kconfig_seed=dict(arch.kconfig_seed),
+        forced={**chosen, **overrides},
+    )

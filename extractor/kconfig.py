@@ -78,6 +78,7 @@ _TOKEN = re.compile(
     r"""|([^\s"'!=<>()&|#]+)|(\S))"""
 )
 _NAME = re.compile(r"[A-Za-z0-9_]+")
+_HELP = re.compile(r"-*\s*help\s*-*")
 _NUMBER = re.compile(r"-?[0-9]+|0[xX][0-9a-fA-F]+")
 _ASSIGNMENT = re.compile(r"([A-Za-z0-9_-]+)\s*(:=|\+=|=)\s*(.*)")
 _OLD_VARIABLE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -119,6 +120,11 @@ class KconfigValues(dict[str, KconfigValue]):
         self.warnings: list[str] = []
         #: the Kconfig files read, in the order Kconfig reads them
         self.files: list[str] = []
+        #: every symbol some Kconfig file defines (names without ``CONFIG_``)
+        self.defined: frozenset[str] = frozenset()
+        #: symbols whose entries a build's ``$(shell,...)`` or make's environment
+        #: would have answered (a compiler probe): name -> what was not run
+        self.probed: dict[str, str] = {}
 
     def warn(self, message: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
@@ -202,6 +208,9 @@ class _Reverse:
     line: int
     parsed: bool = False
     cond: _Cond | None = None
+    #: the entry that selects: its ``depends on`` bound the select (a symbol defined
+    #: twice, one entry per endianness, selects only through the entry that holds)
+    node: _Node | None = None
 
     def condition(self, out: KconfigValues) -> _Cond | None:
         if not self.parsed:
@@ -249,6 +258,9 @@ class _Reader:
         self.stack: list[str] = []
         self.where = ("", 0)
         self.shell_calls: list[tuple[str, int]] = []
+        self.probed: dict[str, str] = {}
+        #: variables whose ``:=`` value came from a ``$(shell,...)``
+        self.probed_variables: set[str] = set()
         self.calls = 0
         #: the logical lines of the file being parsed, kept for ``parse_blob``
         self.logical: list[tuple[int, str]] | None = None
@@ -349,6 +361,7 @@ class _Reader:
             return args[int(name) - 1] if 0 < int(name) <= len(args) else ""
         if name == "shell":  # never run: a tree's text must not start processes
             self.shell_calls.append(self.where)
+            self.probe("$(shell,...)")
             return ""
         if name in ("info", "warning-if", "error-if"):
             return ""
@@ -357,14 +370,25 @@ class _Reader:
         if name == "lineno":
             return str(self.where[1])
         if name in self.variables:
+            if name in self.probed_variables:
+                self.probe(f"$({name}), set by $(shell,...)")
             value, recursive = self.variables[name]
             return self.expand(value, rest, depth + 1) if recursive else value
+        if not rest and name not in self.env:
+            self.probe(f"$({name}) from make's environment")
         return "" if rest else self.env.get(name, "")
+
+    def probe(self, what: str) -> None:
+        if isinstance(self.entry, _Node):
+            self.probed.setdefault(self.entry.name, what)
 
     def assign(self, name: str, operator: str, value: str) -> None:
         old = self.variables.get(name)
         if operator == ":=":
+            calls = len(self.shell_calls)
             self.variables[name] = (self.expand(value), False)
+            if len(self.shell_calls) > calls:  # `cc-version := $(shell,...)`
+                self.probed_variables.add(name)
         elif operator == "=" or old is None:
             self.variables[name] = (value, True)
         else:
@@ -443,6 +467,8 @@ class _Reader:
         words = text.split(None, 1)
         if not words:
             return False
+        if text[0] == "-" and _HELP.fullmatch(text):  # 2.6: "--- help ---", "---help---"
+            return True
         return self.statement(path, words[0], words[1].strip() if len(words) > 1 else "")
 
     def statement(self, path: str, keyword: str, rest: str) -> bool:
@@ -497,7 +523,8 @@ class _Reader:
                 raise _BadLine(f"{keyword} needs one symbol")
             cond = words[2] if len(words) == 3 else None
             table = self.implies if keyword == "imply" else self.selects
-            table.setdefault(words[0], []).append(_Reverse(node.name, cond, node.path, line))
+            reverse = _Reverse(node.name, cond, node.path, line, node=node)
+            table.setdefault(words[0], []).append(reverse)
         elif keyword in _ENTRY_ATTRIBUTES or keyword in ("depends", "requires"):
             node.lines.append((keyword, rest, line))
         elif keyword not in _IGNORED:
@@ -765,9 +792,15 @@ class _Decision:
 class _Evaluator:
     """Symbol values under one config: dependencies first, loops repeated to a fixpoint."""
 
-    def __init__(self, reader: _Reader, user: Mapping[str, str]) -> None:
+    def __init__(
+        self, reader: _Reader, user: Mapping[str, str], seed: Mapping[str, str] | None = None
+    ) -> None:
         self.reader = reader
+        #: values that hold whatever Kconfig says (``--set``, a profile's symbols)
         self.user = user
+        #: values a KCONFIG_ALLCONFIG file gives: taken only where the symbol has a
+        #: visible prompt, and a ``select`` still raises a bool seeded n
+        self.seed = seed or {}
         self.previous: dict[str, str] = {}
         self.decided: dict[str, _Decision | None] = {}
         self.choices: dict[int, tuple[str | None, _Decision]] = {}
@@ -845,6 +878,9 @@ class _Evaluator:
                 cond = reverse.condition(self.reader.out)
                 found.add(reverse.by)
                 found.update(_symbols_in(cond.expr if cond else None))
+                if reverse.node is not None and len(self.reader.nodes.get(reverse.by, ())) > 1:
+                    node = _compile(reverse.node, self.reader.env, self.reader.out)
+                    found.update(s for c in node.all_deps() for s in _symbols_in(c.expr))
         found.discard(name)
         return found
 
@@ -920,6 +956,8 @@ class _Evaluator:
                 decision: _Decision | None = _Decision(self.user[name], *where, "set by the config")
             elif kind is None:
                 decision = None
+            elif name in self.seed and self.prompted(nodes) and not self.in_choice(nodes):
+                decision = self.seeded(name, nodes, kind)
             elif kind == "bool":
                 decision = self.boolean(name, nodes)
             else:
@@ -928,6 +966,47 @@ class _Evaluator:
             self.active.pop()
         self.decided[name] = decision
         return decision
+
+    def prompted(self, nodes: list[_Node]) -> bool:
+        """The symbol has a prompt a user could answer: the only way a seed takes."""
+        return any(
+            self.enabled(node) and any(self.holds(p) for p in node.prompts) for node in nodes
+        )
+
+    @staticmethod
+    def in_choice(nodes: list[_Node]) -> bool:
+        return any(node.choice is not None for node in nodes)
+
+    def seeded(self, name: str, nodes: list[_Node], kind: str) -> _Decision:
+        value, node = self.seed[name], nodes[0]
+        if kind != "bool":
+            bounds = self.active_range(nodes, kind)
+            number = _number(value, kind)
+            if bounds is not None and number is not None:
+                value = _format(min(max(number, bounds[0]), bounds[1]), kind)
+            return _Decision(value, node.path, node.line, "set by the seed")
+        if value in ("y", "m"):
+            return _Decision("y", node.path, node.line, "set by the seed")
+        selected = self.reverse(name, self.reader.selects, "selected")
+        return selected or _Decision("n", node.path, node.line, "set by the seed")
+
+    def reverse(self, name: str, table: dict[str, list[_Reverse]], verb: str) -> _Decision | None:
+        """The first ``select``/``imply`` of ``name`` whose selector is y and condition holds."""
+        for reverse in table.get(name, []):
+            condition = reverse.condition(self.reader.out)
+            node = reverse.node
+            if (
+                node is not None
+                and len(self.reader.nodes.get(reverse.by, ())) > 1
+                and not self.enabled(_compile(node, self.reader.env, self.reader.out))
+            ):
+                continue
+            if self.true(("sym", reverse.by)) and self.holds(condition):
+                cond = condition.expr if condition else None
+                text = f" if {condition.text}" if condition else ""
+                reason = f"{verb} by {reverse.by}{text}{self.shown(('sym', reverse.by), cond)}"
+                return _Decision("y", reverse.path, reverse.line, reason)
+        return None
 
     def unmet(self, nodes: list[_Node]) -> _Decision | None:
         """Why no entry of the symbol is enabled; None if one is."""
@@ -961,13 +1040,9 @@ class _Evaluator:
         for table, verb in ((self.reader.selects, "selected"), (self.reader.implies, "implied")):
             if verb == "implied" and unmet is not None:
                 continue  # imply respects the target's dependencies, select does not
-            for reverse in table.get(name, []):
-                condition = reverse.condition(self.reader.out)
-                if self.true(("sym", reverse.by)) and self.holds(condition):
-                    cond = condition.expr if condition else None
-                    text = f" if {condition.text}" if condition else ""
-                    reason = f"{verb} by {reverse.by}{text}{self.shown(('sym', reverse.by), cond)}"
-                    return _Decision("y", reverse.path, reverse.line, reason)
+            found = self.reverse(name, table, verb)
+            if found is not None:
+                return found
         if default is not None:
             return self.because(default, "n")
         if unmet is not None:
@@ -999,9 +1074,13 @@ class _Evaluator:
         if failed is not None:
             reason = f"choice depends on {failed.text}{self.shown(failed.expr)}"
             return None, _Decision("n", *here, reason)
+        visible = [m for m in choice.members if self.visible(m, choice)]
+        for name in visible:
+            if self.seed.get(name) in ("y", "m"):
+                node = self.nodes(name)[0]
+                return name, _Decision("y", node.path, node.line, "set by the seed")
         if choice.optional:
             return None, _Decision("n", *here, "optional choice; the config picks nothing")
-        visible = [m for m in choice.members if self.visible(m, choice)]
         for default in choice.defaults:
             member = default.value[1] if default.value[0] == "sym" else None
             if member in visible and self.holds(default.cond):
@@ -1027,7 +1106,7 @@ class _Evaluator:
         bounds = self.active_range(nodes, kind)
         first = nodes[0]
         if default is None:
-            if bounds is None:
+            if bounds is None or not self.prompted(nodes):  # make writes no value then
                 return _Decision("", first.path, first.line, "no default applies")
             return _Decision(
                 _format(bounds[0], kind), first.path, first.line, "low end of the range"
@@ -1179,6 +1258,48 @@ def kconfig_values(
         elif decision.value == "":
             out.warn(f"{decision.path}:{decision.line}: {symbol} has no value: {decision.reason}")
         else:
+            out[symbol] = KconfigValue(
+                symbol, decision.value, decision.path, decision.line, decision.reason
+            )
+    return out
+
+
+def alldefconfig(
+    tree: Tree,
+    srcarch: str,
+    seed: Mapping[str, str] | None = None,
+    forced: Mapping[str, str] | None = None,
+    *,
+    make_arch: str | None = None,
+    max_files: int = 5000,
+    max_seconds: float = 60.0,
+) -> KconfigValues | None:
+    """Every symbol's value as ``make ARCH=<make_arch> alldefconfig`` gives it; None
+    without Kconfig files.
+
+    ``seed`` is a ``KCONFIG_ALLCONFIG`` file's symbols: each takes only where the
+    symbol has a visible prompt, as in Kconfig. ``make_arch`` is the ``ARCH`` make is
+    run with (``i386`` and ``x86_64`` share SRCARCH x86); it defaults to ``srcarch``.
+    Bools come out ``y`` or ``n``; an int/hex/string without a value is left out.
+    """
+    root = next((p for p in ("Kconfig", f"arch/{srcarch}/Kconfig") if tree.exists(p)), None)
+    if root is None:
+        return None
+    out = KconfigValues()
+    reader = _Reader(tree, srcarch, out, max_files, max_seconds)
+    reader.env["ARCH"] = make_arch or srcarch
+    reader.read_file(root)
+    if reader.shell_calls:
+        (path, line), count = reader.shell_calls[0], len(reader.shell_calls)
+        out.warn(f"{path}:{line}: $(shell,...) not run ({count} calls), expanded to ''")
+    seeded = {k.removeprefix("CONFIG_"): _unquote(v) for k, v in (seed or {}).items()}
+    user = {k.removeprefix("CONFIG_"): _unquote(v) for k, v in (forced or {}).items()}
+    decisions = _Evaluator(reader, user, seeded).run(sorted(reader.nodes))
+    out.defined = frozenset(reader.nodes)
+    out.probed = dict(reader.probed)
+    for name, decision in decisions.items():
+        if decision is not None and decision.value != "":
+            symbol = f"CONFIG_{name}"
             out[symbol] = KconfigValue(
                 symbol, decision.value, decision.path, decision.line, decision.reason
             )

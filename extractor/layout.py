@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from .arches import Arch
 from .config import Config
 from .errors import EscapeError, LayoutError, Location
+from .kbuild import arch_includes
 from .source import Tree, blob_id, normalize
 
 #: shown as the directory of kstack's stand-ins for the compiler's headers
@@ -117,6 +118,11 @@ class Layout:
     #: (major, minor, patchlevel) of gcc that the tree is told it is built with
     gcc: tuple[int, int, int]
     warnings: list[str] = field(default_factory=list)
+    #: links the old build created inside the tree (``include/asm-arm/arch`` ->
+    #: ``include/asm-arm/arch-versatile``): link path -> target
+    links: dict[str, str] = field(default_factory=dict)
+    #: the arch Makefiles read for per-config include dirs: path -> blob id
+    makefiles: dict[str, str] = field(default_factory=dict)
     _generated: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -145,7 +151,10 @@ class Layout:
     def _alias(self, path: str) -> str:
         """The legacy ``include/asm`` link, which the build created and no tree has."""
         if self.era != "arch" and (path == "include/asm" or path.startswith("include/asm/")):
-            return self.asm_dir + path[len("include/asm") :]
+            path = self.asm_dir + path[len("include/asm") :]
+        for link, target in self.links.items():
+            if path == link or path.startswith(link + "/"):
+                return target + path[len(link) :]
         return path
 
     def _read(self, path: str) -> Header | None:
@@ -231,6 +240,7 @@ class Layout:
             self.era,
             self.asm_dir,
             tuple(self.include_dirs),
+            tuple(self.links.items()),
             name,
             posixpath.dirname(includer) if local and includer else None,
         )
@@ -328,9 +338,14 @@ def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
         ]
     else:
         include_dirs = ["include"]
-    for mach in arch.mach_dirs:
-        if tree.is_dir(f"{asm_dir}/{mach}"):
-            include_dirs.append(f"{asm_dir}/{mach}")
+    extra = arch_includes(tree, arch.srcarch, config.symbols)
+    warnings += extra.warnings
+    if extra.found:  # the arch Makefile says which directories this config adds
+        include_dirs += [d for d in extra.include_dirs if d not in include_dirs]
+    else:  # a headers package without the Makefile lines: the arch table's dirs
+        include_dirs += [
+            f"{asm_dir}/{mach}" for mach in arch.mach_dirs if tree.is_dir(f"{asm_dir}/{mach}")
+        ]
     force = ["linux/kconfig.h"] if tree.exists("include/linux/kconfig.h") else []
     return Layout(
         tree=tree,
@@ -342,6 +357,8 @@ def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
         force_includes=force,
         gcc=_claimed_gcc(tree, warnings),
         warnings=warnings,
+        links=extra.links,
+        makefiles=extra.files,
     )
 
 

@@ -12,6 +12,7 @@ report module's job.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from .arches import Arch
 from .config import Config, make_config, read_config_file
-from .errors import EscapeError, ExtractorError, Location, SourceError
+from .errors import EscapeError, ExtractorError, Location, PreprocessError, SourceError
+from .kbuild import default_defconfig
 from .layout import Layout, make_layout, mentions, textual_includes
 from .preprocess import Limits, MacroTable, preprocess
 from .result import ChainLink, Condition, Constant, Result
@@ -197,6 +199,8 @@ def analyse(
     """
     kconfig = KconfigSource(tree, arch)
     notes: list[str] = []
+    profile = config
+    config = kconfig.resolve(config, notes)
     asked = set(config.derived)
     if allocation:  # decided up front: a changed config later costs a second run
         from .allocation import asked_symbols
@@ -204,6 +208,12 @@ def analyse(
         asked |= {s for s in asked_symbols(tree) if s not in config.symbols}
     config = kconfig.decide(config, asked, notes)
     analysis = _pipeline(tree, arch, config, macros, limits)
+    failure = _does_not_build(analysis.result, arch)
+    if failure and kconfig.resolved:
+        instead = _defconfig_instead(tree, arch, profile, kconfig, failure, notes)
+        if instead is not None:
+            config = instead
+            analysis = _pipeline(tree, arch, config, macros, limits)
     for _ in range(3):
         if not kconfig.present or analysis.result.error is not None:
             break
@@ -240,7 +250,11 @@ def _allocate(
     for attempt in range(3):
         assert analysis.layout is not None and analysis.table is not None
         found = stack_allocation(
-            tree, analysis.layout, config, analysis.table, evaluate.data_model(arch.model)
+            tree,
+            analysis.layout,
+            config,
+            analysis.table,
+            evaluate.data_model(analysis.layout.model),
         )
         asked = {s for s in found.asked if s not in config.symbols}
         decided = kconfig.decide(config, asked, notes) if kconfig.present else config
@@ -255,6 +269,44 @@ def _allocate(
     opened = analysis.table.opened if analysis.table is not None else []
     analysis.result.inputs = {h.path: h.blob for h in opened if h.origin == "tree"}
     return analysis
+
+
+def _does_not_build(result: Result, arch: Arch) -> str | None:
+    """Why the headers show that this config does not build, or None."""
+    if isinstance(result.error, PreprocessError):
+        return str(result.error)
+    first = result.constants.get(arch.constants[0])
+    if result.error is None and (first is None or first.status == "unknown"):
+        why = first.reason if first is not None else "not defined"
+        return f"{arch.constants[0]} {why}"
+    return None
+
+
+def _defconfig_instead(
+    tree: Tree,
+    arch: Arch,
+    profile: Config,
+    kconfig: KconfigSource,
+    error: str,
+    notes: list[str],
+) -> Config | None:
+    """When the tree's alldefconfig does not build, its ``make defconfig``: the
+    alldefconfig seeded with ``KBUILD_DEFCONFIG``'s file (``arch/<arch>/defconfig``
+    before it). 2.6.12-2.6.15 arm's default machine, RiscPC, leaves the CPU to the
+    user, so glue.h stops at ``#error``; 2.6.14 mips selects no machine, so no code
+    model, and THREAD_SIZE_ORDER is left undefined. None without such a file."""
+    found = default_defconfig(tree, arch.srcarch)
+    if found is None or profile.kconfig_seed is None:
+        return None
+    path, symbols = found
+    notes.append(
+        f"this tree's alldefconfig does not build ({error}); its make defconfig is "
+        f"used instead: the alldefconfig seeded with {path}"
+    )
+    seed = {**symbols, **profile.kconfig_seed}
+    config = kconfig.resolve(dataclasses.replace(profile, kconfig_seed=seed), notes)
+    kconfig.extra_files = [path, f"arch/{arch.srcarch}/Makefile"]  # part of the cache key
+    return config
 
 
 def _open_symbols(result: Result, config: Config) -> set[str]:
@@ -278,6 +330,73 @@ class KconfigSource:
         root = ("Kconfig", f"arch/{arch.srcarch}/Kconfig")
         self.present = any(tree.exists(p) for p in root)
         self._files: list[str] = []
+        #: the config was made the tree's alldefconfig
+        self.resolved = False
+        #: files besides Kconfig that decided the config (a defconfig)
+        self.extra_files: list[str] = []
+
+    def resolve(self, config: Config, notes: list[str] | None = None) -> Config:
+        """A profile as the tree's own alldefconfig, seeded with the profile's symbols.
+
+        Unchanged for a config file (complete as it is) and for a tree without
+        Kconfig files (the arch table stands in). Symbols the tree's Kconfig does
+        not define keep the arch table's values; ``--set`` values hold over all.
+        """
+        if not self.present or config.kconfig_seed is None:
+            return config
+        from .kconfig import alldefconfig
+
+        key = (
+            self.arch.srcarch,
+            self.arch.make_arch or self.arch.name,
+            tuple(sorted(config.kconfig_seed.items())),
+            tuple(sorted(config.forced.items())),
+        )
+        values = self._valid_alldefconfig(key)
+        if values is None:
+            try:
+                values = alldefconfig(
+                    self.tree, key[0], config.kconfig_seed, config.forced, make_arch=key[1]
+                )
+            except ExtractorError as err:
+                if notes is not None:
+                    notes.append(f"Kconfig not read ({err}); the arch table's config is used")
+                self.present = False
+                return config
+            if values is None:
+                return config
+            files = {p: self.tree.blob_id(p) for p in values.files}
+            _ALLDEFCONFIG.setdefault(key, []).insert(0, (files, values))
+            del _ALLDEFCONFIG[key][4:]
+        self._files = list(values.files)
+        self.resolved = True
+        symbols = {k: v for k, v in config.symbols.items() if k[7:] not in values.defined}
+        symbols |= {symbol: found.value for symbol, found in values.items()}
+        symbols |= config.forced
+        origins = {s: (f.path, f.line, f.reason) for s, f in values.items() if f.path}
+        if notes is not None:
+            items = sorted(config.kconfig_seed.items())
+            seed = ", ".join(f"{k}={v}" for k, v in items[:6])
+            seed += f" and {len(items) - 6} more" if len(items) > 6 else ""
+            notes.append(
+                f"config: this tree's alldefconfig for ARCH={key[1]}"
+                + (f" seeded with {seed}" if seed else "")
+                + f", read from {len(values.files)} Kconfig files"
+            )
+            notes.extend(values.warnings[:3])
+        return dataclasses.replace(
+            config,
+            symbols=symbols,
+            derived=frozenset(s for s in config.derived if s[7:] not in values.defined),
+            origins={**config.origins, **origins},
+        )
+
+    def _valid_alldefconfig(self, key: tuple[Any, ...]) -> Any:
+        """A memo of the same alldefconfig whose Kconfig files are all unchanged here."""
+        for files, values in _ALLDEFCONFIG.get(key, []):
+            if all(self.tree.blob_id(p) == blob for p, blob in files.items()):
+                return values
+        return None
 
     def decide(self, config: Config, asked: set[str], notes: list[str]) -> Config:
         """``config`` with the values Kconfig gives ``asked`` (unchanged without Kconfig).
@@ -324,7 +443,13 @@ class KconfigSource:
         return config.with_values(changes) if changes else config
 
     def files(self) -> dict[str, str]:
-        return {p: b for p in self._files if (b := self.tree.blob_id(p))}
+        paths = [*self._files, *self.extra_files]
+        return {p: b for p in paths if (b := self.tree.blob_id(p))}
+
+
+#: (srcarch, ARCH, seed, forced) -> [(Kconfig files read with their blob ids, values)]:
+#: an alldefconfig is reused wherever every file it read is unchanged
+_ALLDEFCONFIG: dict[tuple[Any, ...], list[tuple[dict[str, str | None], Any]]] = {}
 
 
 def _pipeline(

@@ -386,7 +386,9 @@ CORNERS = [
     ("range clamps a default", "config X\n\tint\n\trange 13 15\n\tdefault 16\n", {}, "X", "15"),
     ("range with a condition", "config X\n\tint\n\trange 1 4 if A\n\tdefault 8\nconfig A\n\tbool\n",
      {}, "X", "8"),
-    ("a range alone gives its low end", "config X\n\tint\n\trange 3 9\n", {}, "X", "3"),
+    ("a range alone gives its low end", "config X\n\tint \"X\"\n\trange 3 9\n", {}, "X", "3"),
+    # make writes no value for one without a prompt (6.12's BCH_CONST_M)
+    ("a range alone, no prompt: no value", "config X\n\tint\n\trange 3 9\n", {}, "X", None),
     ("hex range clamps", "config X\n\thex\n\trange 0x10 0x20\n\tdefault 0x40\n", {}, "X", "0x20"),
     ("an int default may name an int",
      "config BASE\n\tint\n\tdefault 14\nconfig X\n\tint\n\tdefault BASE\n", {}, "X", "14"),

@@ -452,8 +452,21 @@ def prepare_gcc_build(
     return _gcc_build(arch, generated)
 
 
-def _gcc_build(arch: str, generated: Path) -> GccBuild:
+def _gcc_build(arch: str, generated: Path, extra_dirs: Sequence[str] | None = None) -> GccBuild:
     spec = ARCHES[arch]
+    if extra_dirs is not None:  # kbuild's per-config dirs (the arch Makefile's -I lines)
+        return GccBuild(
+            include_dirs=[
+                Path(f"arch/{spec.srcarch}/include"),
+                generated,
+                Path("include"),
+                Path(f"arch/{spec.srcarch}/include/uapi"),
+                Path("include/uapi"),
+                *(Path(d) for d in extra_dirs),
+            ],
+            defines={**_COMMON_DEFINES, **_MODEL_DEFINES[spec.model], **spec.defines},
+            force_includes=["linux/kconfig.h"],
+        )
     return GccBuild(
         include_dirs=[
             Path(f"arch/{spec.srcarch}/include"),
@@ -468,15 +481,40 @@ def _gcc_build(arch: str, generated: Path) -> GccBuild:
     )
 
 
+def real_config_build(
+    tree: Path,
+    arch: str,
+    autoconf: Path,
+    extra_dirs: Sequence[str],
+    workdir: Path,
+    entries: Sequence[str] | None = None,
+) -> GccBuild:
+    """Like ``prepare_gcc_build``, for a config that kbuild made itself: its
+    ``include/generated/autoconf.h`` is used as it is (nothing of the arch's base
+    config is added), and ``extra_dirs`` follow kbuild's own -I directories."""
+    entries = ARCHES[arch].entries if entries is None else entries
+    return _fill_generated(
+        tree, arch, {}, entries, workdir.resolve(), autoconf.read_text(), extra_dirs
+    )
+
+
 def _fill_generated(
-    tree: Path, arch: str, config: Mapping[str, str], entries: Sequence[str], generated: Path
+    tree: Path,
+    arch: str,
+    config: Mapping[str, str],
+    entries: Sequence[str],
+    generated: Path,
+    autoconf: str | None = None,
+    extra_dirs: Sequence[str] | None = None,
 ) -> GccBuild:
     """Write autoconf.h, then wrappers and stand-ins until GCC gets through ``entries``."""
-    build = _gcc_build(arch, generated)
+    build = _gcc_build(arch, generated, extra_dirs)
     full_config = {**_COMMON_CONFIG, **ARCHES[arch].config, **config}
     (generated / "generated").mkdir(parents=True, exist_ok=True)
     (generated / "generated" / "autoconf.h").write_text(
-        "".join(f"#define {k} {v}\n" for k, v in sorted(full_config.items()) if v != "n")
+        autoconf
+        if autoconf is not None
+        else "".join(f"#define {k} {v}\n" for k, v in sorted(full_config.items()) if v != "n")
     )
     stand_ins: dict[str, str] = {}
     for _ in range(MAX_STAND_INS):
