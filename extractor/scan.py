@@ -389,6 +389,8 @@ class KconfigSource:
             symbols=symbols,
             derived=frozenset(s for s in config.derived if s[7:] not in values.defined),
             origins={**config.origins, **origins},
+            # the tree's Kconfig decided these: no longer the arch table's assumptions
+            assumed=frozenset(s for s in config.assumed if s[7:] not in values.defined),
         )
 
     def _valid_alldefconfig(self, key: tuple[Any, ...]) -> Any:

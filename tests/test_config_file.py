@@ -229,20 +229,23 @@ def test_set_still_applies_on_top_of_a_file(trees, tmp_path) -> None:
 
 # fmt: off
 ASSUMED = [
-    # profile, --set, what the table assumed that a constant depends on (None: nothing)
-    ("default", (), "CONFIG_VMAP_STACK=y"),
-    ("kasan", (), "CONFIG_VMAP_STACK=y"),
+    # tree, profile, --set, what the table assumed that a constant depends on (None: nothing)
+    ("headers", "default", (), "CONFIG_VMAP_STACK=y"),
+    ("headers", "kasan", (), "CONFIG_VMAP_STACK=y"),
     # chosen by the user, so not an assumption
-    ("default", ("CONFIG_VMAP_STACK=y",), None),
-    ("default", ("CONFIG_VMAP_STACK=n",), None),
+    ("headers", "default", ("CONFIG_VMAP_STACK=y",), None),
+    ("headers", "default", ("CONFIG_VMAP_STACK=n",), None),
+    # the tree's Kconfig decides it (its alldefconfig), so not an assumption either
+    ("kconfig", "default", (), None),
+    ("kconfig", "kasan", (), None),
 ]
 # fmt: on
 
 
-@pytest.mark.parametrize(("profile", "sets", "named"), ASSUMED)
-def test_an_assumption_used_is_named_in_a_warning(trees, profile, sets, named) -> None:
-    """Without a file the table's assumptions stand in for a config, and say so."""
-    result = _kstack(trees["headers"], "powerpc", profile, sets=sets)
+@pytest.mark.parametrize(("tree", "profile", "sets", "named"), ASSUMED)
+def test_an_assumption_used_is_named_in_a_warning(trees, tree, profile, sets, named) -> None:
+    """Without a file or Kconfig the table's assumptions stand in for a config, and say so."""
+    result = _kstack(trees[tree], "powerpc", profile, sets=sets)
     assumed = [w for w in result.warnings if "assumption" in w]
     if named is None:
         assert assumed == []
