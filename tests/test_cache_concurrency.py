@@ -5,6 +5,7 @@ nothing another run committed is lost."""
 
 from __future__ import annotations
 
+import concurrent.futures
 import fcntl
 import json
 import signal
@@ -193,17 +194,23 @@ KILLS = [
 @pytest.mark.parametrize(("processes", "files", "killed"), KILLS)
 def test_writers_killed_mid_transaction_lose_nothing_committed(tmp_path, processes, files, killed):
     runs = start_writers(tmp_path, processes, files, holding=killed)
-    outputs: list[str] = []
-    for run in runs[:killed]:
+
+    # Holders take the last cache's write lock one at a time, in whatever order
+    # they get there: each is watched on its own thread and killed as soon as it
+    # says it is inside its transaction, which lets the next holder in.
+    def kill_in_transaction(run: subprocess.Popen) -> str:
         assert run.stdout is not None
         lines = []
-        for line in run.stdout:  # killed once it is inside its transaction
+        for line in run.stdout:
             lines.append(line)
             if "in_transaction" in line:
                 break
         run.send_signal(signal.SIGKILL)
         run.wait(60)
-        outputs.append("".join(lines))
+        return "".join(lines)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=killed) as pool:
+        outputs = list(pool.map(kill_in_transaction, runs[:killed], timeout=300))
     for run in runs[killed:]:
         out, err = run.communicate(timeout=300)
         assert run.returncode == 0, err
