@@ -274,14 +274,16 @@ def _links(constant: Constant | None) -> dict[str, tuple[str, str]]:
     return {link.macro: (f"{link.path}:{link.line}", link.definition) for link in constant.chain}
 
 
+def _same_cells(old: list[Result], new: list[Result]) -> list[tuple[Result, Result]]:
+    """(old, new) results of each (arch, config) cell that both lists have."""
+    before = {(r.arch, r.config): r for r in old}
+    return [(before[k], r) for r in new if (k := (r.arch, r.config)) in before]
+
+
 def differences(old: list[Result], new: list[Result]) -> list[Difference]:
     """Constants whose value or expression differs, cell by cell."""
-    before = {(r.arch, r.config): r for r in old}
     out: list[Difference] = []
-    for result in new:
-        previous = before.get((result.arch, result.config))
-        if previous is None:
-            continue
+    for previous, result in _same_cells(old, new):
         names = list(dict.fromkeys([*previous.constants, *result.constants]))
         for name in names:
             a, b = value_text(previous, name), value_text(result, name)
@@ -577,12 +579,8 @@ def allocation_history(request: ScanRequest, results: list[Result]) -> list[Seri
 
 def allocation_differences(old: list[Result], new: list[Result]) -> list[Difference]:
     """A cell's stack allocation when it differs, with the call before and after."""
-    before = {(r.arch, r.config): r for r in old}
     out: list[Difference] = []
-    for result in new:
-        previous = before.get((result.arch, result.config))
-        if previous is None:
-            continue
+    for previous, result in _same_cells(old, new):
         a, b = allocation_text(previous), allocation_text(result)
         if a == b or "absent" in (a, b):
             continue

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -21,28 +22,28 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
+def _not_run(message: str) -> NoReturn:
+    """Fail under CI, where the tier must run; elsewhere skip, and say so at the end."""
+    if _in_ci():
+        pytest.fail(f"{message}\n(CI is set, so this is an error, not a skip)", pytrace=False)
+    _skipped.append(message)
+    pytest.skip(f"REAL-DATA TIER NOT RUN: {message}")
+
+
 @pytest.fixture(scope="session")
 def debian_repo() -> tuple[Path, dict[str, Path]]:
     """(bare repo with one ``v<version>`` tag per Debian headers tree, {tag: tree})."""
     try:
         return ensure()
     except DebianTierError as err:
-        message = f"real-data tier: Debian kernel headers unavailable: {err}"
-        if _in_ci():
-            pytest.fail(f"{message}\n(CI is set, so this is an error, not a skip)", pytrace=False)
-        _skipped.append(message)
-        pytest.skip(f"REAL-DATA TIER NOT RUN: {message}")
+        _not_run(f"real-data tier: Debian kernel headers unavailable: {err}")
 
 
 def _source(series: str) -> Path:
     try:
         return ensure_source(series)
     except DebianTierError as err:
-        message = f"real-data tier: Debian linux-source-{series} unavailable: {err}"
-        if _in_ci():
-            pytest.fail(f"{message}\n(CI is set, so this is an error, not a skip)", pytrace=False)
-        _skipped.append(message)
-        pytest.skip(f"REAL-DATA TIER NOT RUN: {message}")
+        _not_run(f"real-data tier: Debian linux-source-{series} unavailable: {err}")
 
 
 @pytest.fixture(scope="session")
