@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .arches import Arch
 from .errors import ConfigError, Location
@@ -35,6 +36,27 @@ PROFILES: dict[str, dict[str, str]] = {
 _SYMBOL = re.compile(r"^CONFIG_[A-Za-z0-9_]+$")
 _SET_LINE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _UNSET_LINE = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")
+
+
+class WatchedSymbols(dict[str, str]):
+    """A config's symbols that note every name looked up (``read``): the layout
+    and the target macros read a few symbols by name, besides ``autoconf.h``."""
+
+    def __init__(self, symbols: Mapping[str, str]) -> None:
+        super().__init__(symbols)
+        self.read: set[str] = set()
+
+    def __contains__(self, name: object) -> bool:
+        self.read.add(str(name))
+        return dict.__contains__(self, name)
+
+    def __getitem__(self, name: str) -> str:
+        self.read.add(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.read.add(name)
+        return dict.get(self, name, default)
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,27 @@ class _BadLine(Exception):
     pass
 
 
+class _Env(dict[str, str]):
+    """Make's variables as the reader sees them, noting which were read: a read
+    that never used ``ARCH`` serves every ``make ARCH=`` of its srcarch."""
+
+    def __init__(self, **values: str) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __contains__(self, name: object) -> bool:
+        self.read.add(str(name))
+        return dict.__contains__(self, name)
+
+    def __getitem__(self, name: str) -> str:
+        self.read.add(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.read.add(name)
+        return dict.get(self, name, default)
+
+
 # --- reading files ---------------------------------------------------------------------
 
 
@@ -248,7 +269,7 @@ class _Reader:
         self.max_files = max_files
         self.max_seconds = max_seconds
         self.deadline = time.monotonic() + max_seconds
-        self.env = {"SRCARCH": srcarch, "ARCH": srcarch, "SUBARCH": srcarch, "srctree": "."}
+        self.env = _Env(SRCARCH=srcarch, ARCH=srcarch, SUBARCH=srcarch, srctree=".")
         self.variables: dict[str, tuple[str, bool]] = {}  # name -> (value, recursive)
         self.nodes: dict[str, list[_Node]] = {}
         self.selects: dict[str, list[_Reverse]] = {}
@@ -567,7 +588,7 @@ def _compile_line(node: _Node, keyword: str, rest: str, line: int, env: Mapping[
     elif keyword == "option":
         name = re.fullmatch(r'env\s*=\s*"?([A-Za-z0-9_]+)"?', rest)
         if name:
-            from_env = ("const", env.get(name.group(1), ""))
+            from_env = ("env", name.group(1))  # the make ARCH differs per call
             text = f'env="{name.group(1)}"'
             node.defaults.append(_Default("option", from_env, None, text, node.path, line))
 
@@ -889,6 +910,8 @@ class _Evaluator:
     def string(self, expr: Expr) -> str:
         if expr[0] == "const":
             return str(expr[1])
+        if expr[0] == "env":  # ``option env=``: make's variable, at evaluation time
+            return str(dict.get(self.reader.env, expr[1], ""))
         if expr[0] == "sym":
             name = expr[1]
             if name in self.user:
@@ -901,8 +924,8 @@ class _Evaluator:
 
     def true(self, expr: Expr) -> bool:
         kind = expr[0]
-        if kind == "const":
-            return expr[1] in ("y", "m")
+        if kind in ("const", "env"):
+            return self.string(expr) in ("y", "m")
         if kind == "sym":
             known = expr[1] in self.reader.nodes or expr[1] in self.user
             return known and self.string(expr) in ("y", "m")
@@ -1137,34 +1160,48 @@ def _format(number: int, kind: str) -> str:
 
 
 #: (tree id, srcarch, root, bounds) -> the reader that read them, and what it warned
-_READ: dict[tuple[Any, ...], tuple[_Reader, list[str], list[str]]] = {}
+_READ: dict[tuple[Any, ...], tuple[_Reader, list[str], list[str], str | None]] = {}
 #: trees whose Kconfig files are kept read: a batch goes revision by revision,
 #: and a read tree holds every entry of 600 files
 MAX_READ_TREES = 1
 
 
 def _read(
-    tree: Tree, srcarch: str, root: str, max_files: int, max_seconds: float
+    tree: Tree,
+    srcarch: str,
+    root: str,
+    max_files: int,
+    max_seconds: float,
+    make_arch: str | None = None,
 ) -> tuple[_Reader, KconfigValues]:
     """The files read from ``root``, once per git tree and srcarch: what they say
     does not depend on the config, and every arch and profile of a revision asks.
+    ``make_arch`` is make's ``ARCH`` (``srcarch`` if None); a read whose lines never
+    expanded ``ARCH`` serves every ``ARCH`` (i386 and x86_64 share one), and
+    ``option env="ARCH"`` is looked up when a value is decided.
     The answer is a fresh ``KconfigValues`` holding the read's warnings and files."""
+    make_arch = make_arch or srcarch
     tree_id = getattr(tree, "tree_id", None)
-    key = (tree_id, srcarch, root, max_files, max_seconds)
+    key = (tree_id, srcarch, root, max_files)
     known = _READ.get(key) if tree_id is not None else None
+    if known is not None and known[3] not in (None, make_arch):
+        known = None  # its lines expanded another ARCH
     if known is None:
         out = KconfigValues()
         reader = _Reader(tree, srcarch, out, max_files, max_seconds)
+        dict.__setitem__(reader.env, "ARCH", make_arch)
         reader.read_file(root)
         if reader.shell_calls:
             (path, line), count = reader.shell_calls[0], len(reader.shell_calls)
             out.warn(f"{path}:{line}: $(shell,...) not run ({count} calls), expanded to ''")
-        known = (reader, list(out.warnings), list(out.files))
+        used = make_arch if "ARCH" in reader.env.read else None
+        known = (reader, list(out.warnings), list(out.files), used)
         if tree_id is not None:
             while len(_READ) >= MAX_READ_TREES:
                 _READ.pop(next(iter(_READ)))
             _READ[key] = known
-    reader, warnings, files = known
+    reader, warnings, files, _ = known
+    dict.__setitem__(reader.env, "ARCH", make_arch)
     out = KconfigValues()
     out.warnings, out.files = list(warnings), list(files)
     reader.tree, reader.out = tree, out  # this call's revision name and answer
@@ -1235,21 +1272,7 @@ def kconfig_values(
     reader, out = _read(tree, srcarch, root, max_files, max_seconds)
     user = {k.removeprefix("CONFIG_"): _unquote(v) for k, v in symbols.items()}
     names = list(dict.fromkeys(w.removeprefix("CONFIG_") for w in wanted))
-    # ``looked``: every symbol whose entries, selects or implies the answer read
-    tables: list[_Looked] = []
-    for name in ("nodes", "selects", "implies"):
-        table = getattr(reader, name)
-        if not isinstance(table, _Looked):
-            table = _Looked(table)
-            setattr(reader, name, table)
-        tables.append(table)
-    for table in tables:
-        table.looked = looked
-    try:
-        decisions = _Evaluator(reader, user).run(names)
-    finally:
-        for table in tables:
-            table.looked = None
+    decisions = _evaluate(reader, user, None, names, looked)
     for name in names:
         decision = decisions[name]
         symbol = f"CONFIG_{name}"
@@ -1264,6 +1287,31 @@ def kconfig_values(
     return out
 
 
+def _evaluate(
+    reader: _Reader,
+    user: Mapping[str, str],
+    seed: Mapping[str, str] | None,
+    names: list[str],
+    looked: set[str] | None,
+) -> dict[str, _Decision | None]:
+    """``names`` decided (dependencies first); ``looked`` gains every symbol whose
+    entries, selects or implies the decisions read."""
+    tables: list[_Looked] = []
+    for name in ("nodes", "selects", "implies"):
+        table = getattr(reader, name)
+        if not isinstance(table, _Looked):
+            table = _Looked(table)
+            setattr(reader, name, table)
+        tables.append(table)
+    for table in tables:
+        table.looked = looked
+    try:
+        return _Evaluator(reader, user, seed).run(names)
+    finally:
+        for table in tables:
+            table.looked = None
+
+
 def alldefconfig(
     tree: Tree,
     srcarch: str,
@@ -1271,6 +1319,8 @@ def alldefconfig(
     forced: Mapping[str, str] | None = None,
     *,
     make_arch: str | None = None,
+    wanted: Iterable[str] | None = None,
+    looked: set[str] | None = None,
     max_files: int = 5000,
     max_seconds: float = 60.0,
 ) -> KconfigValues | None:
@@ -1281,21 +1331,32 @@ def alldefconfig(
     symbol has a visible prompt, as in Kconfig. ``make_arch`` is the ``ARCH`` make is
     run with (``i386`` and ``x86_64`` share SRCARCH x86); it defaults to ``srcarch``.
     Bools come out ``y`` or ``n``; an int/hex/string without a value is left out.
+
+    With ``wanted``, only those symbols (and what they depend on) are decided, each
+    to the value the whole alldefconfig gives it, and ``defined`` names only the
+    wanted symbols some file defines; ``looked`` gains every symbol whose entries,
+    selects or implies were read (see ``memo.KconfigMemo``).
     """
     root = next((p for p in ("Kconfig", f"arch/{srcarch}/Kconfig") if tree.exists(p)), None)
     if root is None:
         return None
-    out = KconfigValues()
-    reader = _Reader(tree, srcarch, out, max_files, max_seconds)
-    reader.env["ARCH"] = make_arch or srcarch
-    reader.read_file(root)
-    if reader.shell_calls:
-        (path, line), count = reader.shell_calls[0], len(reader.shell_calls)
-        out.warn(f"{path}:{line}: $(shell,...) not run ({count} calls), expanded to ''")
     seeded = {k.removeprefix("CONFIG_"): _unquote(v) for k, v in (seed or {}).items()}
     user = {k.removeprefix("CONFIG_"): _unquote(v) for k, v in (forced or {}).items()}
-    decisions = _Evaluator(reader, user, seeded).run(sorted(reader.nodes))
-    out.defined = frozenset(reader.nodes)
+    if wanted is None:
+        out = KconfigValues()
+        reader = _Reader(tree, srcarch, out, max_files, max_seconds)
+        dict.__setitem__(reader.env, "ARCH", make_arch or srcarch)
+        reader.read_file(root)
+        if reader.shell_calls:
+            (path, line), count = reader.shell_calls[0], len(reader.shell_calls)
+            out.warn(f"{path}:{line}: $(shell,...) not run ({count} calls), expanded to ''")
+        decisions = _Evaluator(reader, user, seeded).run(sorted(reader.nodes))
+        out.defined = frozenset(reader.nodes)
+    else:
+        reader, out = _read(tree, srcarch, root, max_files, max_seconds, make_arch)
+        names = list(dict.fromkeys(w.removeprefix("CONFIG_") for w in wanted))
+        decisions = _evaluate(reader, user, seeded, names, looked)
+        out.defined = frozenset(n for n in names if decisions.get(n) is not None)
     out.probed = dict(reader.probed)
     for name, decision in decisions.items():
         if decision is not None and decision.value != "":

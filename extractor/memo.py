@@ -388,16 +388,53 @@ class KconfigMemo:
         """``kconfig.kconfig_values(tree, srcarch, symbols, wanted)``, from the memo if it can."""
         from .kconfig import kconfig_values
 
+        key = (srcarch, tuple(sorted(symbols.items())), tuple(sorted(wanted)))
+        return self._answer(
+            tree,
+            srcarch,
+            key,
+            lambda looked: kconfig_values(tree, srcarch, symbols, wanted, looked=looked),
+        )
+
+    def alldefconfig(
+        self,
+        tree: Any,
+        srcarch: str,
+        make_arch: str,
+        seed: dict[str, str],
+        forced: dict[str, str],
+        wanted: list[str],
+    ) -> Any:
+        """``kconfig.alldefconfig`` for the ``wanted`` symbols, from the memo if it can."""
+        from .kconfig import alldefconfig
+
+        key = (
+            "alldefconfig",
+            srcarch,
+            make_arch,
+            tuple(sorted(seed.items())),
+            tuple(sorted(forced.items())),
+            tuple(sorted(wanted)),
+        )
+        return self._answer(
+            tree,
+            srcarch,
+            key,
+            lambda looked: alldefconfig(
+                tree, srcarch, seed, forced, make_arch=make_arch, wanted=wanted, looked=looked
+            ),
+        )
+
+    def _answer(self, tree: Any, srcarch: str, key: tuple[Any, ...], compute: Any) -> Any:
         objects = getattr(tree, "objects", None)
         if getattr(tree, "tree_id", None) is None or objects is None:
-            return kconfig_values(tree, srcarch, symbols, wanted)
-        key = (srcarch, tuple(sorted(symbols.items())), tuple(sorted(wanted)))
+            return compute(None)
         for answer in self.answers.get(key, []):
             if self._still(answer, tree, objects, srcarch):
                 self.reused += 1
                 return answer.values
         looked: set[str] = set()
-        values = kconfig_values(tree, srcarch, symbols, wanted, looked=looked)
+        values = compute(looked)
         if values is None or "*" in looked:
             return values
         files = {path: tree.blob_id(path) or "" for path in values.files}

@@ -443,6 +443,8 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
             self.macros.watch = None
         for looked_up in watched:
             self._depend_on_macro(looked_up)
+        # a symbol reached through a macro (``#if FOO``, FOO naming CONFIG_X) is tested too
+        self._tested(tuple(sorted(n for n in watched if n.startswith("CONFIG_"))))
         text = " ".join(t.value for t in expanded if t.type not in self.t_WS)
         value = self._evaluate(text, self.model, directive=True)
         if not value.known:
@@ -681,9 +683,19 @@ class MacroTable:
         return " ".join("".join(t.value for t in tokens).split())
 
 
-def preprocess(layout: Layout, entries: list[str], limits: Limits | None = None) -> MacroTable:
-    """Read the force-included headers and ``entries``; return the macro table."""
+def preprocess(
+    layout: Layout,
+    entries: list[str],
+    limits: Limits | None = None,
+    tested: set[str] | None = None,
+) -> MacroTable:
+    """Read the force-included headers and ``entries``; return the macro table.
+
+    ``tested`` gains the names the live conditionals test as they are met, so a
+    caller learns them even when preprocessing fails (an ``#error``)."""
     table = MacroTable(KernelPreprocessor(layout, limits or Limits()))
+    if tested is not None:
+        table.preprocessor.tested = tested
     table.include(layout.force_includes)
     table.entries = []
     table.include(entries)

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .arches import Arch
-from .config import Config, make_config, read_config_file
+from .config import Config, WatchedSymbols, make_config, read_config_file
 from .errors import EscapeError, ExtractorError, Location, PreprocessError, SourceError
 from .kbuild import default_defconfig
 from .layout import Layout, make_layout, mentions, textual_includes
@@ -179,6 +179,10 @@ class Analysis:
     kconfig_files: dict[str, str] = field(default_factory=dict)
     #: the stack allocation stage's findings, when the cell asked for them
     allocation: Any = None
+    #: CONFIG_ symbols the layout and the target macros looked up in the config
+    looked: set[str] = field(default_factory=set)
+    #: names the live conditionals tested, kept when preprocessing fails
+    tested: set[str] = field(default_factory=set)
 
 
 def analyse(
@@ -200,20 +204,20 @@ def analyse(
     kconfig = KconfigSource(tree, arch)
     notes: list[str] = []
     profile = config
-    config = kconfig.resolve(config, notes)
-    asked = set(config.derived)
+    early: set[str] = set()
     if allocation:  # decided up front: a changed config later costs a second run
         from .allocation import asked_symbols
 
-        asked |= {s for s in asked_symbols(tree) if s not in config.symbols}
-    config = kconfig.decide(config, asked, notes)
-    analysis = _pipeline(tree, arch, config, macros, limits)
+        early = asked_symbols(tree)
+    config, analysis = _configured(tree, arch, profile, kconfig, notes, early, macros, limits)
     failure = _does_not_build(analysis.result, arch)
     if failure and kconfig.resolved:
         instead = _defconfig_instead(tree, arch, profile, kconfig, failure, notes)
         if instead is not None:
-            config = instead
-            analysis = _pipeline(tree, arch, config, macros, limits)
+            profile = instead
+            config, analysis = _configured(
+                tree, arch, profile, kconfig, notes, early, macros, limits
+            )
     for _ in range(3):
         if not kconfig.present or analysis.result.error is not None:
             break
@@ -225,15 +229,70 @@ def analyse(
         analysis = _pipeline(tree, arch, config, macros, limits)
     # -- the stack allocation (issue 12): only for cells that ask for it --------
     if allocation and analysis.result.error is None:
-        analysis = _allocate(tree, arch, config, kconfig, notes, analysis, macros, limits)
+        analysis = _allocate(tree, arch, profile, config, kconfig, notes, analysis, macros, limits)
     analysis.result.warnings[:0] = notes
     analysis.kconfig_files = kconfig.files()
     return analysis
 
 
+def _configured(
+    tree: Tree,
+    arch: Arch,
+    profile: Config,
+    kconfig: KconfigSource,
+    notes: list[str],
+    early: set[str],
+    macros: list[str] | tuple[str, ...],
+    limits: Limits | None,
+) -> tuple[Config, Analysis]:
+    """The profile made this tree's config, and the pipeline run under it.
+
+    The tree's alldefconfig decides only the symbols cells needed so far (see
+    ``KconfigSource.resolve``); when this cell read another, that one is decided
+    too and the cell runs again, so every symbol the answer read has the value the
+    whole alldefconfig gives it.
+    """
+    start = len(notes)
+    more = set(early)
+    for _ in range(MAX_RESOLVES):
+        del notes[start:]
+        config = kconfig.resolve(profile, notes, more)
+        asked = set(config.derived) | {s for s in early if s not in config.symbols}
+        config = kconfig.decide(config, asked, notes)
+        analysis = _pipeline(tree, arch, config, macros, limits)
+        extra = _symbols_read(analysis) - kconfig.wanted if kconfig.resolved else set()
+        if not extra:
+            break
+        more |= extra
+    return config, analysis
+
+
+#: times a cell runs again because it read a symbol the alldefconfig had not decided
+MAX_RESOLVES = 6
+
+
+def _symbols_read(analysis: Analysis) -> set[str]:
+    """The CONFIG_ symbols the cell read: those its live conditionals tested
+    (directly or through a macro), those in its constants' chains and reasons,
+    and those the layout and the target macros looked up in the config."""
+    found = set(analysis.looked) | {n for n in analysis.tested if n.startswith("CONFIG_")}
+    table = analysis.table
+    for constant in analysis.result.constants.values():
+        found |= {s for s in constant.symbols if s.startswith("CONFIG_")}
+        found |= set(re.findall(r"\bCONFIG_\w+", constant.reason or ""))
+        found |= set(re.findall(r"\bCONFIG_\w+", constant.expression or ""))
+        if table is not None:
+            for link in constant.chain:
+                macro = table.macros.get(link.macro)
+                body = getattr(macro, "value", None) or ()
+                found |= {t.value for t in body if str(t.value).startswith("CONFIG_")}
+    return found
+
+
 def _allocate(
     tree: Tree,
     arch: Arch,
+    profile: Config,
     config: Config,
     kconfig: KconfigSource,
     notes: list[str],
@@ -257,6 +316,9 @@ def _allocate(
             evaluate.data_model(analysis.layout.model),
         )
         asked = {s for s in found.asked if s not in config.symbols}
+        if kconfig.resolved and set(found.asked) - kconfig.wanted:
+            more = kconfig.wanted | set(found.asked)
+            config = kconfig.decide(kconfig.resolve(profile, None, more), set(config.derived), [])
         decided = kconfig.decide(config, asked, notes) if kconfig.present else config
         if decided == config or attempt == 2:  # the answer is always the last table's
             break
@@ -304,9 +366,8 @@ def _defconfig_instead(
         f"used instead: the alldefconfig seeded with {path}"
     )
     seed = {**symbols, **profile.kconfig_seed}
-    config = kconfig.resolve(dataclasses.replace(profile, kconfig_seed=seed), notes)
     kconfig.extra_files = [path, f"arch/{arch.srcarch}/Makefile"]  # part of the cache key
-    return config
+    return dataclasses.replace(profile, kconfig_seed=seed)
 
 
 def _open_symbols(result: Result, config: Config) -> set[str]:
@@ -334,40 +395,46 @@ class KconfigSource:
         self.resolved = False
         #: files besides Kconfig that decided the config (a defconfig)
         self.extra_files: list[str] = []
+        #: the CONFIG_ symbols the last ``resolve`` decided
+        self.wanted: set[str] = set()
 
-    def resolve(self, config: Config, notes: list[str] | None = None) -> Config:
+    def resolve(
+        self, config: Config, notes: list[str] | None = None, more: Iterable[str] = ()
+    ) -> Config:
         """A profile as the tree's own alldefconfig, seeded with the profile's symbols.
 
         Unchanged for a config file (complete as it is) and for a tree without
         Kconfig files (the arch table stands in). Symbols the tree's Kconfig does
         not define keep the arch table's values; ``--set`` values hold over all.
+
+        Only the symbols a cell can read are decided (each to the value the whole
+        alldefconfig gives it): the arch table's, the seed's, ``more``, and every
+        symbol a cell of this process for the same arch and seed needed before
+        (``_WANTED``). ``analyse`` checks that a cell read no other, and asks again
+        with ``more`` if it did; a symbol left out reads as n until then.
         """
         if not self.present or config.kconfig_seed is None:
             return config
-        from .kconfig import alldefconfig
+        from .memo import KCONFIG
 
-        key = (
-            self.arch.srcarch,
-            self.arch.make_arch or self.arch.name,
-            tuple(sorted(config.kconfig_seed.items())),
-            tuple(sorted(config.forced.items())),
-        )
-        values = self._valid_alldefconfig(key)
+        make_arch = self.arch.make_arch or self.arch.name
+        seed = dict(config.kconfig_seed)
+        key = (self.arch.srcarch, make_arch, tuple(sorted(seed.items())))
+        wanted = _WANTED.setdefault(key, set())
+        wanted |= {s[7:] for s in (*config.symbols, *seed, *config.forced, *more)}
+        wanted |= {w.symbol[7:] for w in self.arch.switches}
+        self.wanted = {f"CONFIG_{s}" for s in wanted}
+        try:
+            values = KCONFIG.alldefconfig(
+                self.tree, key[0], make_arch, seed, dict(config.forced), sorted(wanted)
+            )
+        except ExtractorError as err:
+            if notes is not None:
+                notes.append(f"Kconfig not read ({err}); the arch table's config is used")
+            self.present = False
+            return config
         if values is None:
-            try:
-                values = alldefconfig(
-                    self.tree, key[0], config.kconfig_seed, config.forced, make_arch=key[1]
-                )
-            except ExtractorError as err:
-                if notes is not None:
-                    notes.append(f"Kconfig not read ({err}); the arch table's config is used")
-                self.present = False
-                return config
-            if values is None:
-                return config
-            files = {p: self.tree.blob_id(p) for p in values.files}
-            _ALLDEFCONFIG.setdefault(key, []).insert(0, (files, values))
-            del _ALLDEFCONFIG[key][4:]
+            return config
         self._files = list(values.files)
         self.resolved = True
         symbols = {k: v for k, v in config.symbols.items() if k[7:] not in values.defined}
@@ -376,11 +443,11 @@ class KconfigSource:
         origins = {s: (f.path, f.line, f.reason) for s, f in values.items() if f.path}
         if notes is not None:
             items = sorted(config.kconfig_seed.items())
-            seed = ", ".join(f"{k}={v}" for k, v in items[:6])
-            seed += f" and {len(items) - 6} more" if len(items) > 6 else ""
+            shown = ", ".join(f"{k}={v}" for k, v in items[:6])
+            shown += f" and {len(items) - 6} more" if len(items) > 6 else ""
             notes.append(
-                f"config: this tree's alldefconfig for ARCH={key[1]}"
-                + (f" seeded with {seed}" if seed else "")
+                f"config: this tree's alldefconfig for ARCH={make_arch}"
+                + (f" seeded with {shown}" if shown else "")
                 + f", read from {len(values.files)} Kconfig files"
             )
             notes.extend(values.warnings[:3])
@@ -392,13 +459,6 @@ class KconfigSource:
             # the tree's Kconfig decided these: no longer the arch table's assumptions
             assumed=frozenset(s for s in config.assumed if s[7:] not in values.defined),
         )
-
-    def _valid_alldefconfig(self, key: tuple[Any, ...]) -> Any:
-        """A memo of the same alldefconfig whose Kconfig files are all unchanged here."""
-        for files, values in _ALLDEFCONFIG.get(key, []):
-            if all(self.tree.blob_id(p) == blob for p, blob in files.items()):
-                return values
-        return None
 
     def decide(self, config: Config, asked: set[str], notes: list[str]) -> Config:
         """``config`` with the values Kconfig gives ``asked`` (unchanged without Kconfig).
@@ -449,9 +509,9 @@ class KconfigSource:
         return {p: b for p in paths if (b := self.tree.blob_id(p))}
 
 
-#: (srcarch, ARCH, seed, forced) -> [(Kconfig files read with their blob ids, values)]:
-#: an alldefconfig is reused wherever every file it read is unchanged
-_ALLDEFCONFIG: dict[tuple[Any, ...], list[tuple[dict[str, str | None], Any]]] = {}
+#: (srcarch, ARCH, seed) -> the symbols (without ``CONFIG_``) that cells of this
+#: process needed: an alldefconfig decides these, not the thousands a tree defines
+_WANTED: dict[tuple[Any, ...], set[str]] = {}
 
 
 def _pipeline(
@@ -466,9 +526,12 @@ def _pipeline(
     analysis = Analysis(Result(tree.rev, arch.name, config.name))
     result = analysis.result
     try:
-        layout = analysis.layout = make_layout(tree, arch, config)
+        watched = WatchedSymbols(config.symbols)
+        analysis.looked = watched.read
+        layout = make_layout(tree, arch, dataclasses.replace(config, symbols=watched))
+        analysis.layout = layout
         result.warnings.extend(layout.warnings)
-        table = analysis.table = preprocess(layout, list(arch.entries), limits)
+        table = analysis.table = preprocess(layout, list(arch.entries), limits, analysis.tested)
         wanted = list(dict.fromkeys([*arch.constants, *macros]))
         missing = {n for n in wanted if n not in table.macros}
         found: dict = {}
