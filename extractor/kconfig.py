@@ -285,6 +285,8 @@ class _Reader:
         self.calls = 0
         #: the logical lines of the file being parsed, kept for ``parse_blob``
         self.logical: list[tuple[int, str]] | None = None
+        #: every entry, in reading order
+        self.sequence: list[_Node] = []
 
     def warn(self, message: str, where: tuple[str, int] | None = None) -> None:
         path, line = where or self.where
@@ -500,6 +502,7 @@ class _Reader:
                 raise _BadLine(f"{keyword} needs one name")
             node = _Node(rest, path, line, tuple(self.blocks))
             self.nodes.setdefault(rest, []).append(node)
+            self.sequence.append(node)
             choice = node.choice
             if choice is not None and rest not in choice.members:
                 choice.members.append(rest)
@@ -518,8 +521,8 @@ class _Reader:
             self.blocks.pop()
             self.entry = None
         elif keyword in _SOURCES:
+            self.entry = None  # a source ends the entry: the file read starts afresh
             self.source(keyword, rest, path)
-            self.entry = None
         elif keyword == "comment":
             self.entry = _Block("comment")  # its `depends on` lead nowhere
         elif keyword in ("help", "---help---"):
@@ -1164,6 +1167,9 @@ _READ: dict[tuple[Any, ...], tuple[_Reader, list[str], list[str], str | None]] =
 #: trees whose Kconfig files are kept read: a batch goes revision by revision,
 #: and a read tree holds every entry of 600 files
 MAX_READ_TREES = 1
+#: read git trees through ``kconfig_files`` (parsed once per blob, tables filled on
+#: demand); tests turn it off to compare with the full reader
+INDEXED = [True]
 
 
 def _read(
@@ -1187,10 +1193,18 @@ def _read(
     if known is not None and known[3] not in (None, make_arch):
         known = None  # its lines expanded another ARCH
     if known is None:
+        from .kconfig_files import indexed_reader
+
         out = KconfigValues()
-        reader = _Reader(tree, srcarch, out, max_files, max_seconds)
-        dict.__setitem__(reader.env, "ARCH", make_arch)
-        reader.read_file(root)
+        reader = None
+        if tree_id is not None and INDEXED[0]:
+            reader = indexed_reader(tree, srcarch, root, out, max_files, max_seconds)
+            if reader is None:
+                out = KconfigValues()
+        if reader is None:
+            reader = _Reader(tree, srcarch, out, max_files, max_seconds)
+            dict.__setitem__(reader.env, "ARCH", make_arch)
+            reader.read_file(root)
         if reader.shell_calls:
             (path, line), count = reader.shell_calls[0], len(reader.shell_calls)
             out.warn(f"{path}:{line}: $(shell,...) not run ({count} calls), expanded to ''")

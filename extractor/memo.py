@@ -298,9 +298,10 @@ def replay(pp: Any, effect: Effect, prefix: tuple[Any, ...]) -> None:
 
 def forget() -> None:
     """Drop every memo this process keeps across cells: the next cell runs from scratch."""
-    from . import kconfig, preprocess
+    from . import kconfig, kconfig_files, preprocess
 
     MEMO.clear()
+    kconfig_files.forget()
     KCONFIG.clear()
     kconfig._READ.clear()
     kconfig._LOGICAL.clear()

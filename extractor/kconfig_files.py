@@ -1,0 +1,335 @@
+"""Kconfig files parsed once per blob, and a tree's entries found from them on demand.
+
+In: a Tree, its srcarch and Kconfig root.
+Out: a ``kconfig._Reader`` whose ``nodes``, ``selects`` and ``implies`` tables
+fill in only the symbols an evaluation looks up; None when the tree needs the
+full reader (see below).
+
+Reading a tree's 600 Kconfig files line by line costs about half a second, and
+on real history some Kconfig file changes at nearly every tag. But a file's
+entries depend only on its bytes and its path: its ``if``/``menu``/``choice``
+blocks end with it, and what encloses it is where its includer sources it. So:
+
+- a file is parsed once per (path, blob id), ever in this process: its entries,
+  each with the blocks the file itself puts around it, its ``select``/``imply``
+  lines, its ``source`` lines with their blocks, and its warnings, in order;
+- a tree is walked through the ``source`` lines only (following the full
+  reader's rules: ``$SRCARCH``, optional sources, cycles, globs, paths that
+  leave the tree), which gives every file its enclosing blocks and its place in
+  reading order;
+- a symbol's entries, selects and implies are gathered from the files' indexes
+  when the evaluation first asks for it, in reading order, each entry with the
+  enclosing blocks followed by its own.
+
+The answers are the full reader's. Trees this cannot model are read in full:
+a file that uses the macro language (4.18+: assignments and ``$(...)`` change
+how later files read), a ``source`` inside a ``choice`` (its entries join the
+choice), or a file that closes a block it did not open.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import EscapeError, LimitError, Location
+from .kconfig import (
+    _OLD_VARIABLE,
+    MAX_SOURCE_DEPTH,
+    KconfigValues,
+    _BadLine,
+    _Choice,
+    _Looked,
+    _Node,
+    _Reader,
+    _Reverse,
+    _tokenize,
+    _unquote,
+)
+from .source import Tree, normalize
+
+#: parsed files kept: a tree has 500-850, real history adds a few dozen per tag
+MAX_PARSED = 4000
+
+
+@dataclass
+class Parsed:
+    """One file's parse, independent of the tree it is in."""
+
+    #: the entries, in order: kconfig._Node with the file's own blocks
+    nodes: list[Any] = field(default_factory=list)
+    #: symbol -> its selects / implies in this file (kconfig._Reverse), in order
+    selects: dict[str, list[Any]] = field(default_factory=dict)
+    implies: dict[str, list[Any]] = field(default_factory=dict)
+    #: ("source", keyword, rest, line, number) and ("warn", text), in reading order;
+    #: ``number`` is how many entries come before it
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    #: the file needs the full reader (see the module docstring)
+    full: bool = False
+    #: symbol -> the indexes in ``nodes`` of its entries
+    index: dict[str, list[int]] = field(default_factory=dict)
+
+
+_PARSED: OrderedDict[tuple[str, str], Parsed] = OrderedDict()
+
+
+def forget() -> None:
+    _PARSED.clear()
+
+
+def parse(path: str, blob: str, data: bytes, srcarch: str) -> Parsed:
+    """``data`` parsed as the Kconfig file at ``path`` (memoised by path and blob)."""
+    key = (path, blob)
+    found = _PARSED.get(key)
+    if found is not None:
+        _PARSED.move_to_end(key)
+        return found
+    parsed = Parsed()
+
+    class FileReader(_Reader):
+        def warn(self, message: str, where: tuple[str, int] | None = None) -> None:
+            at_path, line = where or self.where
+            text = f"{at_path}:{line}: {message}" if at_path else message
+            if " without " in message:
+                parsed.full = True
+            parsed.events.append(("warn", text))
+
+        def source(self, keyword: str, rest: str, at: str) -> None:
+            tokens = _tokenize(rest)
+            if not tokens or len(tokens) != 1:
+                raise _BadLine(f"{keyword} needs one path")
+            if any(isinstance(b, _Choice) for b in self.blocks):
+                parsed.full = True
+            parsed.events.append(
+                ("source", keyword, rest, self.where[1], len(self.sequence), tuple(self.blocks))
+            )
+
+        def assign(self, name: str, operator: str, value: str) -> None:
+            parsed.full = True
+
+        def expand(self, text: str, args: tuple[str, ...] = (), depth: int = 0) -> str:
+            if "$(" in text:
+                parsed.full = True
+            return text
+
+    reader = FileReader(None, srcarch, KconfigValues(), 1, 3600.0)  # type: ignore[arg-type]
+    reader.parse(path, data.decode("utf-8", "replace").splitlines())  # once per blob
+    if reader.blocks:
+        reader.warn(f"{len(reader.blocks)} if/menu/choice left open at the end", (path, 0))
+    parsed.nodes = reader.sequence
+    for number, node in enumerate(parsed.nodes):
+        parsed.index.setdefault(node.name, []).append(number)
+    parsed.selects = dict(reader.selects)
+    parsed.implies = dict(reader.implies)
+    _PARSED[key] = parsed
+    while len(_PARSED) > MAX_PARSED:
+        _PARSED.popitem(last=False)
+    return parsed
+
+
+@dataclass
+class _Place:
+    """A file as the walk met it: its parse, enclosing blocks and reading-order key."""
+
+    path: str
+    parsed: Parsed
+    blocks: tuple[Any, ...]
+    order: tuple[int, ...]
+
+
+class _Walk:
+    def __init__(self, reader: Any, root: str) -> None:
+        self.reader = reader
+        self.tree: Tree = reader.tree
+        self.places: list[_Place] = []
+        self.stack: list[str] = []
+        self.full = False
+        self.visit(root, (), (), optional=False)
+
+    def visit(
+        self, path: str, blocks: tuple[Any, ...], order: tuple[int, ...], optional: bool
+    ) -> None:
+        reader = self.reader
+        where = Location(self.tree.rev, path)
+        if len(self.stack) >= MAX_SOURCE_DEPTH:
+            raise LimitError(f"Kconfig sources nest deeper than {MAX_SOURCE_DEPTH}", where)
+        if len(reader.out.files) >= reader.max_files:
+            raise LimitError(f"more than {reader.max_files} Kconfig files", where)
+        reader.check_time(path)
+        try:
+            blob = self.tree.blob_id(path)
+            parsed = _PARSED.get((path, blob)) if blob else None
+            data = self.tree.read(path) if parsed is None else b""
+        except EscapeError as err:
+            reader.warn(f"source {path!r} ignored: {err.message}")
+            return
+        if data is None:
+            if not optional:
+                reader.warn(f"source {path!r}: no such file in the tree")
+            return
+        if parsed is None:
+            parsed = parse(path, blob or "", data, reader.env["SRCARCH"])
+        if parsed.full:
+            self.full = True
+            return
+        reader.out.files.append(path)
+        self.places.append(_Place(path, parsed, blocks, order))
+        self.stack.append(path)
+        try:
+            for position, event in enumerate(parsed.events):
+                if self.full:
+                    return
+                if event[0] == "warn":
+                    reader.out.warn(event[1])
+                    continue
+                _, keyword, rest, line, number, inner = event
+                reader.where = (path, line)
+                # after the file's first ``number`` entries, before the next one
+                here = (*order, 2 * number, position)
+                self.source(keyword, rest, path, blocks + inner, here)
+        finally:
+            self.stack.pop()
+
+    def source(
+        self, keyword: str, rest: str, path: str, blocks: tuple[Any, ...], order: tuple[int, ...]
+    ) -> None:
+        reader = self.reader
+        tokens = _tokenize(rest) or [""]
+        target = _OLD_VARIABLE.sub(reader._old_variable, _unquote(tokens[0]))
+        if keyword in ("rsource", "orsource"):
+            target = posixpath.join(posixpath.dirname(path), target)
+        try:
+            target = normalize(target, self.tree.rev)
+        except EscapeError:
+            reader.warn(f"{keyword} {tokens[0]} leaves the tree; ignored")
+            return
+        if target in self.stack:
+            cycle = " -> ".join([*self.stack[self.stack.index(target) :], target])
+            reader.warn(f"{keyword} cycle {cycle}; not followed")
+            return
+        if any(c in target for c in "*?["):
+            reader.warn(f"{keyword} {tokens[0]}: globs are not supported; ignored")
+            return
+        self.visit(target, blocks, order, optional=keyword in ("osource", "orsource"))
+
+
+def indexed_reader(
+    tree: Tree, srcarch: str, root: str, out: Any, max_files: int, max_seconds: float
+) -> Any:
+    """A reader for ``tree`` whose tables fill in on demand, or None where only the
+    full reader models the tree."""
+    reader = _Reader(tree, srcarch, out, max_files, max_seconds)
+    walk = _Walk(reader, root)
+    if walk.full:
+        return None
+    tables = _Tables(walk.places)
+    reader.nodes = _Lazy(tables.nodes)
+    reader.selects = _Lazy(lambda name: tables.reverses(name, "selects"))
+    reader.implies = _Lazy(lambda name: tables.reverses(name, "implies"))
+    return reader
+
+
+class _Tables:
+    """A tree's entries and selects, made for one symbol at a time."""
+
+    def __init__(self, places: list[_Place]) -> None:
+        self.places = places
+        self.defining: dict[str, list[_Place]] = {}
+        self.selecting: dict[str, list[_Place]] = {}
+        self.implying: dict[str, list[_Place]] = {}
+        for place in places:
+            for name in place.parsed.index:
+                self.defining.setdefault(name, []).append(place)
+            for name in place.parsed.selects:
+                self.selecting.setdefault(name, []).append(place)
+            for name in place.parsed.implies:
+                self.implying.setdefault(name, []).append(place)
+        #: (id of a file's own node, the file's place) -> the node in this tree
+        self.made: dict[tuple[int, int], Any] = {}
+        self.choices: dict[tuple[int, int], Any] = {}
+
+    def node(self, place: _Place, own: Any) -> Any:
+        key = (id(own), id(place))
+        node = self.made.get(key)
+        if node is None:
+            blocks = place.blocks + tuple(self.block(place, b) for b in own.blocks)
+            node = _Node(own.name, own.path, own.line, blocks, own.lines)
+            self.made[key] = node
+        return node
+
+    def block(self, place: _Place, block: Any) -> Any:
+        """A file's own block in this tree: a choice's outer blocks start at the file's."""
+        if not place.blocks or not isinstance(block, _Choice):
+            return block
+        key = (id(block), id(place))
+        choice = self.choices.get(key)
+        if choice is None:
+            import dataclasses
+
+            outer = place.blocks + tuple(self.block(place, b) for b in block.outer)
+            choice = self.choices[key] = dataclasses.replace(block, outer=outer)
+        return choice
+
+    def nodes(self, name: str) -> list[Any] | None:
+        found = [
+            ((*place.order, 2 * number + 1), self.node(place, place.parsed.nodes[number]))
+            for place in self.defining.get(name, [])
+            for number in place.parsed.index[name]
+        ]
+        found.sort(key=lambda item: item[0])
+        return [node for _, node in found] or None
+
+    def reverses(self, name: str, kind: str) -> list[Any] | None:
+        places = (self.selecting if kind == "selects" else self.implying).get(name, [])
+        found = []
+        for place in places:
+            for own in getattr(place.parsed, kind)[name]:
+                node = self.node(place, own.node) if own.node is not None else None
+                number = place.parsed.nodes.index(own.node) if own.node is not None else 0
+                reverse = _Reverse(own.by, own.text, own.path, own.line, node=node)
+                found.append(((*place.order, 2 * number + 1), own.line, reverse))
+        found.sort(key=lambda item: (item[0], item[1]))
+        return [reverse for _, _, reverse in found] or None
+
+
+class _Lazy(_Looked):
+    """A symbol table whose rows are made when first looked up; it notes lookups
+    as ``kconfig._Looked`` does (a listing of the whole table is refused: the
+    caller reads the tree in full)."""
+
+    def __init__(self, make: Any) -> None:
+        super().__init__()
+        self.make = make
+        self.absent: set[str] = set()
+
+    def _fill(self, name: str) -> bool:
+        if self.looked is not None:
+            self.looked.add(name)
+        if dict.__contains__(self, name):
+            return True
+        if name in self.absent:
+            return False
+        rows = self.make(name)
+        if rows is None:
+            self.absent.add(name)
+            return False
+        dict.__setitem__(self, name, rows)
+        return True
+
+    def __contains__(self, name: object) -> bool:
+        return self._fill(str(name))
+
+    def __getitem__(self, name: str) -> Any:
+        if not self._fill(name):
+            raise KeyError(name)
+        return dict.__getitem__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return dict.__getitem__(self, name) if self._fill(name) else default
+
+    def __iter__(self) -> Any:
+        raise TypeError("a lazily read Kconfig table cannot be listed")
+
+    keys = values = items = __iter__  # type: ignore[assignment]

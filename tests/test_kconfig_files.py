@@ -1,0 +1,150 @@
+"""Kconfig read per blob (``kconfig_files``) against the full reader, symbol for symbol.
+
+Every row is a multi-file tree in a git repository. Each symbol it defines is
+decided twice: by the full reader (``kconfig.INDEXED`` off) and by the per-blob
+reader whose tables fill in on demand. Value, deciding file and line, reason,
+warnings and the files read must all be equal. Rows that only the full reader
+models say so, and the test checks that the per-blob reader stood aside.
+The same comparison runs on real history in ``tests/realdata/kconfig_history.py``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_kconfig import make_repo
+
+from extractor import kconfig, kconfig_files
+from extractor.source import GitObjects
+
+ROOT = 'mainmenu "t"\n'
+
+# (id, files, full reader only)
+TREES = [
+    ("one file, defaults and a select",
+     {"Kconfig": "config A\n\tdef_bool y\n\tselect B\nconfig B\n\tbool\nconfig C\n\tint\n"
+                 "\tdefault 3 if B\n\tdefault 4\n"},
+     False),
+    ("a symbol defined in two files: the first file read decides",
+     {"Kconfig": 'source "a/Kconfig"\nsource "b/Kconfig"\n',
+      "a/Kconfig": "config X\n\tint\n\tdefault 1 if Y\n",
+      "b/Kconfig": "config X\n\tint\n\tdefault 2\nconfig Y\n\tbool\n"},
+     False),
+    ("two sources with no entry between them keep their order",
+     {"Kconfig": 'config A\n\tdef_bool y\nsource "z/Kconfig"\nsource "a/Kconfig"\n',
+      "z/Kconfig": "config X\n\tint\n\tdefault 26\n",
+      "a/Kconfig": "config X\n\tint\n\tdefault 1\n"},
+     False),
+    ("a file sourced first thing in a sibling comes after the sibling before it",
+     {"Kconfig": 'source "a/Kconfig"\nsource "b/Kconfig"\n',
+      "a/Kconfig": "config X\n\tint\n\tdefault 1\n",
+      "b/Kconfig": 'source "b/c/Kconfig"\n',
+      "b/c/Kconfig": "config X\n\tint\n\tdefault 2\n"},
+     False),
+    ("an entry after a source comes after the sourced file's entries",
+     {"Kconfig": 'source "s/Kconfig"\nconfig X\n\tint\n\tdefault 9\n',
+      "s/Kconfig": "config X\n\tint\n\tdefault 5\nconfig Q\n\tbool\n"},
+     False),
+    ("a menu's and an if's dependencies reach the sourced file",
+     {"Kconfig": 'config M\n\tbool\nmenu "m"\n\tdepends on M\nif !M\nsource "s/Kconfig"\nendif\n'
+                 "endmenu\nconfig N\n\tdef_bool y\n",
+      "s/Kconfig": "config X\n\tdef_bool y\nconfig Y\n\tbool\n\tdefault y if N\n"},
+     False),
+    ("selects from several files, the first that holds decides the reason",
+     {"Kconfig": 'source "b/Kconfig"\nsource "a/Kconfig"\nconfig T\n\tbool\n',
+      "a/Kconfig": "config A\n\tdef_bool y\n\tselect T\n",
+      "b/Kconfig": "config B\n\tdef_bool y\n\tselect T if A\n"},
+     False),
+    ("a choice in a sourced file, under the includer's if",
+     {"Kconfig": 'config ON\n\tdef_bool y\nif ON\nsource "c/Kconfig"\nendif\n',
+      "c/Kconfig": 'choice\n\tprompt "size"\n\tdefault C2\nconfig C1\n\tbool "1"\n'
+                   'config C2\n\tbool "2"\nendchoice\nconfig SIZE\n\tint\n\tdefault 2 if C2\n'
+                   "\tdefault 1\n"},
+     False),
+    ("$SRCARCH in a source path, a missing file, an optional one, a cycle",
+     {"Kconfig": 'source "arch/$SRCARCH/Kconfig"\nsource "none/Kconfig"\nosource "no/Kconfig"\n',
+      "arch/x86/Kconfig": 'config X86\n\tdef_bool y\nsource "Kconfig"\n'},
+     False),
+    ("help text and warnings keep their places",
+     {"Kconfig": 'config A\n\tbool "a"\n\thelp\n\t  config B is text\nbogus line\n'
+                 'source "s/Kconfig"\nconfig B\n\tdef_bool A\n',
+      "s/Kconfig": "also bogus\nconfig S\n\tdef_bool y\n\tfrobnicate\n"},
+     False),
+    ("a file left open ends its blocks",
+     {"Kconfig": 'source "s/Kconfig"\nconfig AFTER\n\tdef_bool y\n',
+      "s/Kconfig": "if NEVER\nconfig INSIDE\n\tdef_bool y\n"},
+     False),
+    ("a source inside a choice: only the full reader",
+     {"Kconfig": 'choice\n\tprompt "p"\nsource "c/Kconfig"\nendchoice\n',
+      "c/Kconfig": 'config C1\n\tbool "1"\nconfig C2\n\tbool "2"\n'},
+     True),
+    ("the macro language: only the full reader",
+     {"Kconfig": 'V := 4\nsource "s/Kconfig"\n',
+      "s/Kconfig": "config X\n\tint\n\tdefault $(V)\n"},
+     True),
+    ("a file that closes its includer's block: only the full reader",
+     {"Kconfig": 'if A\nsource "s/Kconfig"\nconfig B\n\tdef_bool y\n',
+      "s/Kconfig": "endif\nconfig C\n\tdef_bool y\n"},
+     True),
+]  # fmt: skip
+
+
+def _decide(tree, indexed: bool, names: list[str] | None):
+    kconfig.INDEXED[0] = indexed
+    kconfig._READ.clear()
+    kconfig_files.forget()
+    try:
+        return kconfig.alldefconfig(tree, "x86", make_arch="x86_64", wanted=names)
+    finally:
+        kconfig.INDEXED[0] = True
+
+
+def _as_rows(values) -> dict[str, tuple[str, str, int, str]]:
+    return {s: (v.value, v.path, v.line, v.reason) for s, v in values.items()}
+
+
+@pytest.mark.parametrize(("files", "full_only"), [t[1:] for t in TREES], ids=[t[0] for t in TREES])
+def test_per_blob_reader_equals_the_full_reader(tmp_path, files, full_only):
+    files = {name: text if name != "Kconfig" else ROOT + text for name, text in files.items()}
+    with GitObjects(make_repo(tmp_path / "t.git", {"main": files})) as objects:
+        tree = objects.resolve("main")
+        whole = _decide(tree, False, None)
+        names = sorted(whole.defined)
+        full = _decide(tree, False, names)
+        kconfig._READ.clear()
+        kconfig_files.forget()
+        reader, _ = kconfig._read(tree, "x86", "Kconfig", 5000, 10.0, "x86_64")
+        assert isinstance(reader.nodes, kconfig_files._Lazy) != full_only
+        lazy = _decide(tree, True, names)
+    assert names
+    assert _as_rows(lazy) == _as_rows(full) == _as_rows(whole)
+    assert lazy.warnings == full.warnings
+    assert lazy.files == full.files
+
+
+def test_a_blob_is_parsed_once_across_revisions(tmp_path, monkeypatch):
+    shared = "config S\n\tint\n\tdefault 7\n"
+    branches = {
+        f"r{i}": {
+            "Kconfig": ROOT + 'source "s/Kconfig"\n' + f"config R\n\tint\n\tdefault {i}\n",
+            "s/Kconfig": shared,
+        }
+        for i in range(4)
+    }
+    parsed: list[str] = []
+    real = kconfig_files._Reader.parse
+
+    def counting(self, path, lines):
+        parsed.append(path)
+        return real(self, path, lines)
+
+    kconfig_files.forget()
+    monkeypatch.setattr(kconfig_files._Reader, "parse", counting)
+    with GitObjects(make_repo(tmp_path / "t.git", branches)) as objects:
+        for i in range(4):
+            tree = objects.resolve(f"r{i}")
+            found = kconfig.alldefconfig(tree, "x86", wanted=["R", "S"])
+            assert found["CONFIG_R"].value == str(i)
+            assert found["CONFIG_S"].value == "7"
+    # the root changes per revision, s/Kconfig is one blob
+    assert parsed.count("s/Kconfig") == 1
+    assert parsed.count("Kconfig") == 4
