@@ -23,6 +23,7 @@ around it were taken.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .config import Config
 from .errors import ExtractorError, Location, PreprocessError
 from .layout import Header, Layout, mentions
-from .preprocess import VROOT, MacroTable, decode_header, directive_skeleton
+from .preprocess import MacroTable, decode_header, directive_skeleton
 from .result import Condition, StackAllocation
 from .source import Tree
 
@@ -119,7 +120,7 @@ def stack_allocation(
     except ExtractorError as err:
         return _unknown(f"{FORK} could not be preprocessed: {err}", config)
     pp = table.preprocessor
-    code = _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    code = _code(text)
     name = _called(code, pp)
     asked = _asked_symbols(code)
     if name is None:
@@ -135,18 +136,39 @@ def stack_allocation(
     return found
 
 
-def _read_fork(
-    layout: Layout, table: MacroTable, data: bytes, text: str, rev: str | None
-) -> list[str]:
-    """fork.c's directives into ``table``, its includes not followed (see the docstring)."""
-    code = _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
-    tested = {
+@functools.lru_cache(maxsize=8)
+def _code(text: str) -> str:
+    """fork.c's text with comments blanked (lines kept), once per text: every
+    arch and config of a revision asks, and fork.c changes rarely."""
+    return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+@functools.lru_cache(maxsize=8)
+def _skeleton(text: str) -> str:
+    """fork.c's directive lines, its includes blanked, once per text."""
+    return "\n".join(
+        "" if re.match(r"\s*#\s*include\b", line) else line
+        for line in directive_skeleton(text).split("\n")
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _tested_names(code: str) -> frozenset[str]:
+    """Names (not CONFIG_) the allocator branches test."""
+    return frozenset(
         name
         for group in _allocator_groups(code)
         for _, directive in group
         for name in re.findall(r"[A-Za-z_]\w*", directive.split(None, 1)[-1])
         if not name.startswith("CONFIG_") and name != "defined" and not directive.startswith("#e")
-    }
+    )
+
+
+def _read_fork(
+    layout: Layout, table: MacroTable, data: bytes, text: str, rev: str | None
+) -> list[str]:
+    """fork.c's directives into ``table``, its includes not followed (see the docstring)."""
+    tested = _tested_names(_code(text))
     missing = {n for n in tested if n not in table.macros}
     warnings: list[str] = []
     if missing:
@@ -167,16 +189,10 @@ def _read_fork(
                 f"{FORK}: {name} is tested around the stack allocator and no header read "
                 "defines it; taken as undefined"
             )
-    skeleton = "\n".join(
-        "" if re.match(r"\s*#\s*include\b", line) else line
-        for line in directive_skeleton(text).split("\n")
-    )
+    skeleton = _skeleton(text)
     pp = table.preprocessor
-    pp.opened.append(Header(FORK, data))
-    pp._directive_at = (FORK, 0)
     try:
-        for _ in pp.parsegen(skeleton, FORK, VROOT + FORK):
-            pass
+        pp.read_directives(Header(FORK, data), skeleton)
     except ExtractorError:
         pp._frames.clear()  # the table stays usable for the constants
         raise
@@ -221,16 +237,17 @@ def asked_symbols(tree: Tree) -> set[str]:
     if data is None:
         return set()
     text = decode_header(Header(FORK, data), tree.rev)
-    return _asked_symbols(_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text))
+    return set(_asked_symbols(_code(text)))
 
 
-def _asked_symbols(code: str) -> set[str]:
+@functools.lru_cache(maxsize=8)
+def _asked_symbols(code: str) -> frozenset[str]:
     """CONFIG_ symbols of the conditionals around the allocators and their calls."""
     asked = {"CONFIG_THREAD_INFO_IN_TASK"}
     for group in _allocator_groups(code):
         for _, directive in group:
             asked.update(re.findall(r"\bCONFIG_\w+", directive))
-    return asked
+    return frozenset(asked)
 
 
 def _groups_at(lines: list[str], target: int) -> list[list[tuple[int, str]]]:
@@ -393,7 +410,7 @@ def _file_code(tree: Tree, path: str) -> str | None:
     if data is None:
         return None
     text = decode_header(Header(path, data), tree.rev)
-    return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    return _code(text)
 
 
 def _definers(tree: Tree, layout: Layout, table: MacroTable, code: str) -> list[tuple[str, str]]:

@@ -366,11 +366,12 @@ _INCLUDE = re.compile(rb'^[ \t]*#[ \t]*include[ \t]*([<"])([^>"]+)[>"]', re.M)
 _DEFINE = re.compile(rb"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_][A-Za-z0-9_]*)", re.M)
 
 
-def textual_includes(text: bytes) -> list[tuple[bool, str]]:
-    """Every ``#include`` line of a header, taken or not: (quoted, name)."""
-    return [
+@functools.lru_cache(maxsize=4096)
+def textual_includes(text: bytes) -> tuple[tuple[bool, str], ...]:
+    """Every ``#include`` line of a header, taken or not: (quoted, name); once per text."""
+    return tuple(
         (m.group(1) == b'"', m.group(2).decode("utf-8", "replace")) for m in _INCLUDE.finditer(text)
-    ]
+    )
 
 
 @dataclass(frozen=True)

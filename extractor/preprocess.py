@@ -456,6 +456,12 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
             marks = self.regions.get(frame.path)
             if marks and marks[-1][0] == frame.line:
                 marks[-1] = (frame.line, frame.active)
+                # and so was the memo's record of it: a replay must see the same
+                for index in range(len(self._log) - 1, max(-1, len(self._log) - 16), -1):
+                    item = self._log[index]
+                    if item[0] == "r" and item[1] == frame.path and item[2] == frame.line:
+                        self._log[index] = ("r", frame.path, frame.line, frame.active)
+                        break
         return (result, None)
 
     def expand_macros(
@@ -587,7 +593,28 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
             )
         yield from self._run(header, name, abspath, key)
 
-    def _run(self, header: Header, name: str, abspath: str, key: tuple[Any, ...]) -> Iterator[Any]:
+    def read_directives(self, header: Header, text: str) -> None:
+        """A C file's directive lines ``text`` (its includes blanked: made from the
+        file's text alone), on top of the macros so far, memoised like a header's."""
+        key = (self.memo_scope, header.path, header.blob, "directives")
+        for effect in memo.MEMO.candidates(key):
+            if self._verify(effect):
+                memo.MEMO.replayed += 1
+                self._replay(effect)
+                return
+        memo.MEMO.run += 1
+        self._directive_at = (header.path, 0)
+        for _ in self._run(header, header.path, VROOT + header.path, key, text):
+            pass
+
+    def _run(
+        self,
+        header: Header,
+        name: str,
+        abspath: str,
+        key: tuple[Any, ...],
+        text: str | None = None,
+    ) -> Iterator[Any]:
         """pcpp over one header, its effect recorded into the memo."""
         recording = memo.Recording(
             key, self._seq, len(self._log), len(self._frames), self.include_depth
@@ -598,7 +625,8 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
         try:
             self.opened.append(header)
             self._log.append(("h", header))
-            text = directive_skeleton(decode_header(header, self.rev))
+            if text is None:
+                text = directive_skeleton(decode_header(header, self.rev))
             saved = self._directive_at
             yield from self.parsegen(text, name, abspath)
             self._directive_at = saved

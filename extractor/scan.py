@@ -23,7 +23,15 @@ from .arches import Arch
 from .config import Config, WatchedSymbols, make_config, read_config_file
 from .errors import EscapeError, ExtractorError, Location, PreprocessError, SourceError
 from .kbuild import default_defconfig
-from .layout import Layout, make_layout, mentions, textual_includes
+from .layout import (
+    COMPILER_DIR,
+    MISSING_DIR,
+    REFUSED_DIR,
+    Layout,
+    make_layout,
+    mentions,
+    textual_includes,
+)
 from .preprocess import Limits, MacroTable, preprocess
 from .result import ChainLink, Condition, Constant, Result
 from .source import DirectoryTree, GitObjects, Selection, Tree, revisions
@@ -145,13 +153,17 @@ def _reachable(layout: Layout, table: MacroTable) -> set[str]:
     paths = {h.path for h in table.opened}
     for header in table.opened:
         for quoted, name in textual_includes(header.text):
-            try:
-                found = layout.find(name, quoted=quoted, includer=header.path)
+            try:  # where find would resolve it, without reading (memoised by the layout)
+                found = layout.locate(name, quoted=quoted, includer=header.path)
             except EscapeError:
                 continue
-            if found is not None:
-                paths.add(found.path)
+            if not found.startswith(_NOT_IN_TREE):
+                paths.add(found)
     return paths
+
+
+#: where ``Layout.locate`` puts what no tree header answers
+_NOT_IN_TREE = (COMPILER_DIR + "/", MISSING_DIR + "/", REFUSED_DIR + "/")
 
 
 def _find_more(layout: Layout, table: MacroTable, missing: set[str]) -> tuple[list[str], dict]:

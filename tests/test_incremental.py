@@ -19,7 +19,7 @@ from extractor import memo, preprocess
 from extractor.arches import ARCHES
 from extractor.config import make_config, profile_names
 from extractor.demo import build_demo_repo
-from extractor.scan import scan_tree
+from extractor.scan import analyse
 from extractor.source import GitObjects, Selection, revisions
 
 CELLS = [(a, p) for a in sorted(ARCHES) for p in profile_names(ARCHES[a])]
@@ -53,7 +53,12 @@ def _cell(objects, rev, arch_name, profile):
     arch = ARCHES[arch_name]
     config = make_config(profile, arch, kconfig=arch.kconfig_defaults)
     # allocation=True: fork.c's directives are read on top of the headers' replayed macros
-    return scan_tree(objects.resolve(rev), arch, config, allocation=True).as_dict()
+    analysis = analyse(objects.resolve(rev), arch, config, allocation=True)
+    # the taken and skipped regions of every file read (``line_active``) must match too:
+    # a replay once restored an #if's region as noted before pcpp evaluated it
+    table = analysis.table
+    regions = table.preprocessor.regions if table is not None else None
+    return analysis.result.as_dict(), regions
 
 
 @pytest.fixture(scope="module")
