@@ -71,6 +71,9 @@ class Effect:
     items: list[tuple[Any, ...]]
     #: deepest include nesting below the header, relative to it
     depth: int
+    #: the header's own lookups, in order: (items logged before it, key, value seen);
+    #: what a partial replay checks at the same points (see ``_replay_partially``)
+    own: list[tuple[int, DepKey, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -87,6 +90,7 @@ class Recording:
     include_depth: int
     deps: dict[DepKey, Any] = field(default_factory=dict)
     max_depth: int = 0
+    own: list[tuple[int, DepKey, Any]] = field(default_factory=list)
 
 
 class HeaderMemo:
@@ -95,8 +99,10 @@ class HeaderMemo:
     def __init__(self) -> None:
         self.effects: dict[tuple[Any, ...], list[Effect]] = {}
         self.items = 0
-        #: headers replayed and headers run by pcpp in this process (for --stats and tests)
+        #: headers replayed, replayed with their includes done live, and run by pcpp in
+        #: this process (for --stats and tests)
         self.replayed = 0
+        self.partial = 0
         self.run = 0
 
     def candidates(self, key: tuple[Any, ...]) -> list[Effect]:
@@ -118,6 +124,9 @@ class HeaderMemo:
 
 #: the one memo of this process
 MEMO = HeaderMemo()
+#: follow a header whose includes changed without pcpp (``_replay_partially``);
+#: tests turn it off to compare
+PARTIAL = [True]
 
 
 def fingerprint(macro: Any) -> Any:
@@ -172,6 +181,15 @@ class Recorder:
     _seq: int
     _touched: dict[Any, int]
     _resolved: dict[tuple[str | None, bool, str], tuple[str, str]]
+    _frames: list[Any]
+    _directive_at: tuple[str, int]
+    definitions: dict[str, Any]
+    regions: dict[str, list[tuple[int, bool]]]
+    opened: list[Any]
+    resolutions: list[Any]
+
+    def include_header(self, name: str, quoted: bool) -> Any:
+        raise NotImplementedError
 
     def _conditions(self) -> tuple[Any, ...]:
         raise NotImplementedError
@@ -196,8 +214,25 @@ class Recorder:
             recording.deps[key] = value
 
     def _depend_on_macro(self, name: str) -> None:
+        """A lookup by the header being run, in one of its own directives."""
         if self._recordings:
-            self._depend(name, fingerprint(dict.get(self.macros, name)))
+            self._own(name, fingerprint(dict.get(self.macros, name)))
+
+    def _own(self, key: Any, value: Any) -> None:
+        """The header being run looked ``key`` up itself and saw ``value``: a
+        dependency of every open recording, and a check at this point of its items."""
+        self._depend(key, value)
+        recording = self._recordings[-1]
+        recording.own.append((len(self._log) - recording.start, key, value))
+
+    def _seen(self, key: Any) -> Any:
+        """What a lookup of ``key`` sees here (as ``_own`` recorded it)."""
+        if key.__class__ is str:
+            return fingerprint(dict.get(self.macros, key))
+        try:
+            return self._resolve(key[3], key[2], key[1])
+        except EscapeError:
+            return None
 
     def _warn(self, text: str) -> None:
         self.warnings.append(text)
@@ -250,6 +285,109 @@ class Recorder:
         replay(self, effect, self._conditions())
         self._adopt(effect)
 
+    # -- early cutoff: a header whose includes changed, followed without pcpp --------
+
+    def _push_conditions(self, conditions: tuple[Any, ...]) -> None:
+        raise NotImplementedError
+
+    def _pop_conditions(self, count: int) -> None:
+        raise NotImplementedError
+
+    def _replay_partially(self, effect: Effect, key: tuple[Any, ...]) -> Any:
+        """Follow ``effect``, an earlier inclusion of this same header (same path and
+        blob) that no longer verifies, without pcpp: its own items are applied in
+        order, each of its own lookups is checked at the point it was made, and
+        each ``#include`` it made is done again, live (replayed or run as its own
+        key says). A header's behaviour is a function of what its own directives
+        look up and of how its includes resolve, so when every check holds this is
+        exactly what running it would do; the first check that fails puts the
+        state back and answers False (the caller runs pcpp). A generator: the
+        includes done live may run pcpp. On success the new effect is memoised.
+        """
+        saved = self._save()
+        recording = Recording(key, self._seq, len(self._log), len(self._frames), self.include_depth)
+        recording.max_depth = self.include_depth
+        self._recordings.append(recording)
+        prefix = self._conditions()
+        self.include_depth += 1  # as pcpp's parsegen of the header would
+        done = False
+        try:
+            items, own, checked, index = effect.items, effect.own, 0, 0
+            while True:
+                while checked < len(own) and own[checked][0] <= index:
+                    _, dep, value = own[checked]
+                    checked += 1
+                    if self._seen(dep) != value:
+                        return False
+                    self._own(dep, value)
+                if index == len(items):
+                    break
+                item = items[index]
+                if item[0] == "s":  # an #include: done live; its recorded items skipped
+                    end = index + 1
+                    while items[end][0] != "e":
+                        end += 1
+                    (includer, quoted, name, _), conditions, line = item[1], item[2], item[3]
+                    self._push_conditions(conditions)
+                    self._directive_at = (includer or "", line)
+                    try:
+                        yield from self.include_header(name, quoted)
+                    finally:
+                        self._pop_conditions(len(conditions))
+                    index = end + 1
+                    continue
+                apply(self, item, prefix, bool(self._recordings))
+                self._log.append(item)
+                index += 1
+            done = True
+        finally:
+            self.include_depth -= 1
+            self._recordings.pop()
+            logged = self._log[recording.start :]
+            del self._log[recording.start :]
+            if not done:
+                self._restore(saved)
+        if not done:
+            return False
+        found = Effect(
+            recording.deps, logged, recording.max_depth - recording.include_depth, recording.own
+        )
+        if len(self._frames) == recording.frames:
+            MEMO.store(key, found)
+        self._adopt(found)
+        return True
+
+    def _save(self) -> tuple[Any, ...]:
+        return (
+            dict(self.macros),
+            dict(self.definitions),
+            dict(self.include_once),
+            {path: list(marks) for path, marks in self.regions.items()},
+            set(self.tested),
+            len(self.opened),
+            len(self.resolutions),
+            len(self.warnings),
+            dict(self._touched),
+            self._seq,
+        )
+
+    def _restore(self, saved: tuple[Any, ...]) -> None:
+        macros, definitions, once, regions, tested, opened, resolutions, warnings = saved[:8]
+        dict.clear(self.macros)
+        dict.update(self.macros, macros)
+        self.definitions.clear()
+        self.definitions.update(definitions)
+        self.include_once.clear()
+        self.include_once.update(once)
+        self.regions.clear()
+        self.regions.update(regions)
+        self.tested.clear()
+        self.tested.update(tested)
+        del self.opened[opened:]
+        del self.resolutions[resolutions:]
+        del self.warnings[warnings:]
+        self._touched, self._seq = saved[8], saved[9]
+
 
 def replay(pp: Any, effect: Effect, prefix: tuple[Any, ...]) -> None:
     """Apply ``effect`` to the preprocessor ``pp`` as if pcpp had run the header.
@@ -260,7 +398,7 @@ def replay(pp: Any, effect: Effect, prefix: tuple[Any, ...]) -> None:
     macros, definitions, recording = pp.macros, pp.definitions, bool(pp._recordings)
     for item in effect.items:
         tag = item[0]
-        if tag == "d":
+        if tag == "d":  # most items: inline
             _, name, macro, path, line, relative = item
             dict.__setitem__(macros, name, macro)
             definitions[name] = pp.definition(name, path, line, prefix + relative)
@@ -268,32 +406,46 @@ def replay(pp: Any, effect: Effect, prefix: tuple[Any, ...]) -> None:
                 pp._touch(name)
         elif tag == "c":
             replay(pp, item[1], prefix + item[2])
-        elif tag == "r":
-            pp.regions.setdefault(item[1], []).append((item[2], item[3]))
-        elif tag == "t":
-            pp.tested.update(item[1])
-        elif tag == "s":
-            pp.resolutions.append(item[1])
-        elif tag == "h":
-            pp.opened.append(item[1])
-        elif tag == "D":
-            dict.__setitem__(macros, item[1], item[2])
-            definitions[item[1]] = item[3]
-            if recording:
-                pp._touch(item[1])
-        elif tag == "u":
-            dict.pop(macros, item[1], None)
-            definitions.pop(item[1], None)
-            if recording:
-                pp._touch(item[1])
-        elif tag == "F":
-            dict.__setitem__(macros, "__FILE__", item[1])
-        elif tag == "w":
-            pp.warnings.append(item[1])
-        elif tag == "1":
-            pp.include_once[item[1]] = item[2]
-            if recording:
-                pp._touch(("once", item[1]))
+        else:
+            apply(pp, item, prefix, recording)
+
+
+def apply(pp: Any, item: tuple[Any, ...], prefix: tuple[Any, ...], recording: bool) -> None:
+    """One logged item of an effect (not a child's: ``replay`` nests those)."""
+    macros, definitions, tag = pp.macros, pp.definitions, item[0]
+    if tag == "d":
+        _, name, macro, path, line, relative = item
+        dict.__setitem__(macros, name, macro)
+        definitions[name] = pp.definition(name, path, line, prefix + relative)
+        if recording:
+            pp._touch(name)
+    elif tag == "r":
+        pp.regions.setdefault(item[1], []).append((item[2], item[3]))
+    elif tag == "t":
+        pp.tested.update(item[1])
+    elif tag == "s":
+        pp.resolutions.append(item[1])
+    elif tag == "h":
+        pp.opened.append(item[1])
+    elif tag == "D":
+        dict.__setitem__(macros, item[1], item[2])
+        definitions[item[1]] = item[3]
+        if recording:
+            pp._touch(item[1])
+    elif tag == "u":
+        dict.pop(macros, item[1], None)
+        definitions.pop(item[1], None)
+        if recording:
+            pp._touch(item[1])
+    elif tag == "F":
+        dict.__setitem__(macros, "__FILE__", item[1])
+    elif tag == "w":
+        pp.warnings.append(item[1])
+    elif tag == "1":
+        pp.include_once[item[1]] = item[2]
+        if recording:
+            pp._touch(("once", item[1]))
+    # "e" ends an include's items: nothing to apply
 
 
 def forget() -> None:

@@ -110,6 +110,17 @@ class _Frame:
         )
 
 
+class _Taken(_Frame):
+    """A branch a header followed by the memo is in (``_push_conditions``)."""
+
+    def __init__(self, condition: Condition) -> None:
+        self.taken = condition
+        self.active = self.triggered = self.parent_active = True
+
+    def condition(self) -> Condition:
+        return self.taken
+
+
 def decode_header(header: Header, rev: str | None) -> str:
     if b"\0" in header.text:
         raise PreprocessError(
@@ -341,6 +352,15 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
     def _conditions(self) -> tuple[Condition, ...]:
         return tuple(frame.condition() for frame in self._frames)
 
+    def _push_conditions(self, conditions: tuple[Condition, ...]) -> None:
+        """Stand-ins for the ``#if`` frames of a header followed without pcpp, so
+        what its includes define carries the branches it was included under."""
+        self._frames.extend(_Taken(c) for c in conditions)
+
+    def _pop_conditions(self, count: int) -> None:
+        if count:
+            del self._frames[-count:]
+
     # -- #if evaluation with our grammar ------------------------------------
 
     def _replace_defined(self, tokens: list[Any]) -> list[Any]:
@@ -415,7 +435,7 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
                     header = self.layout.find(name, quoted=quoted, includer=includer)
                     if self._recordings:
                         found = self._resolve(name, quoted, includer or None)
-                        self._depend(("inc", includer or None, quoted, name), found)
+                        self._own(("inc", includer or None, quoted, name), found)
                 except EscapeError as err:
                     err.location = self.where()
                     raise
@@ -549,6 +569,11 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
             self._log.append(("F", file_macro))  # pcpp puts the includer's __FILE__ back
 
     def include_header(self, name: str, quoted: bool) -> Iterator[Any]:
+        yield from self._include_header(name, quoted)
+        if self._recordings:
+            self._log.append(("e",))  # the end of this include's items (see _replay_partially)
+
+    def _include_header(self, name: str, quoted: bool) -> Iterator[Any]:
         includer = self._directive_at[0] or None
         try:
             path, blob = self._resolve(name, quoted, includer)
@@ -560,7 +585,9 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
         abspath = VROOT + path
         once = abspath in self.include_once
         if self._recordings:
-            self._log.append(("s", (includer, quoted, name, path)))
+            conditions = self._conditions()[self._recordings[-1].frames :]
+            line = self._directive_at[1]
+            self._log.append(("s", (includer, quoted, name, path), conditions, line))
             self._depend(("once", abspath), once)
         if once:
             return
@@ -578,10 +605,16 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
                 self.where(),
             )
         key = (self.memo_scope, path, blob)
-        for effect in memo.MEMO.candidates(key):
+        candidates = memo.MEMO.candidates(key)
+        for effect in candidates:
             if self._verify(effect):
                 memo.MEMO.replayed += 1
                 self._replay(effect)
+                return
+        if candidates and memo.PARTIAL[0]:  # same text, other inputs: follow it, includes live
+            followed = yield from self._replay_partially(candidates[0], key)
+            if followed:
+                memo.MEMO.partial += 1
                 return
         memo.MEMO.run += 1
         header = self.layout.find(name, quoted=quoted, includer=includer)
@@ -636,7 +669,9 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
             self._recordings.pop()
             items = self._log[recording.start :]
             del self._log[recording.start :]
-        effect = memo.Effect(recording.deps, items, recording.max_depth - recording.include_depth)
+        effect = memo.Effect(
+            recording.deps, items, recording.max_depth - recording.include_depth, recording.own
+        )
         if len(self._frames) == recording.frames:
             memo.MEMO.store(key, effect)
         self._adopt(effect)

@@ -91,9 +91,26 @@ def _differences(repo, order, scratch, cells=CELLS):
 @pytest.mark.parametrize("order", ["forward", "backward", "jumping", "shuffled-1", "shuffled-2"])
 def test_incremental_equals_scratch(demo_repo, tags, scratch, order):
     assert len(tags) > 5
-    replayed = memo.MEMO.replayed
+    replayed, partial = memo.MEMO.replayed, memo.MEMO.partial
     assert _differences(demo_repo, _order(order, tags), scratch) == []
     assert memo.MEMO.replayed > replayed, "the memo was never used: the test proves nothing"
+    assert memo.MEMO.partial > partial, "no header was followed with live includes"
+
+
+class _Anything:
+    """Equal to every value: a partial replay that checks nothing."""
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    def __ne__(self, other: object) -> bool:
+        return False
+
+
+def test_a_partial_replay_that_checks_nothing_is_caught(demo_repo, tags, scratch, monkeypatch):
+    # a header followed with its includes done live, its own lookups never checked
+    monkeypatch.setattr(memo.Recorder, "_seen", lambda self, key: _Anything())
+    assert _differences(demo_repo, _order("jumping", tags), scratch) != []
 
 
 def test_a_broken_memo_key_is_caught(demo_repo, tags, scratch, monkeypatch):
