@@ -491,6 +491,7 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z0-9_-]+\s*(?::=|\+=|=)", re.M)
 _KCONFIG_INDEX: dict[str, tuple[bytes, bool]] = {}
 #: (blob id, symbols looked up) -> whether the blob names any of them
 _KCONFIG_NAMES: dict[tuple[str, frozenset[str]], bool] = {}
+_WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
 def _kconfig_index(decoded: str) -> tuple[bytes, bool]:
@@ -645,11 +646,8 @@ class KconfigMemo:
             text = self._text(objects, blob)
             if text is None:
                 return True
-            names = "|".join(re.escape(name) for name in sorted(looked))
-            found = (
-                bool(names)
-                and re.search(rf"(?<![A-Za-z0-9_])(?:{names})(?![A-Za-z0-9_])", text) is not None
-            )
+            # a word set, not an alternation: hundreds of names would compile a regex per call
+            found = not looked.isdisjoint(_WORD.findall(text))
             if len(_KCONFIG_NAMES) > 50_000:
                 _KCONFIG_NAMES.clear()
             _KCONFIG_NAMES[(blob, looked)] = found
