@@ -51,7 +51,7 @@ from .kconfig import (
 from .source import Tree, normalize
 
 #: parsed files kept: a tree has 500-850, real history adds a few dozen per tag
-MAX_PARSED = 4000
+MAX_PARSED = 1500
 
 
 @dataclass

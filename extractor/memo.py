@@ -56,7 +56,7 @@ from .source import blob_id
 
 #: logged effect items kept in the memo, over all entries: a definition holds
 #: pcpp's macro and its tokens (a kilobyte or more), and a tag adds a few thousand
-MAX_ITEMS = 200_000
+MAX_ITEMS = 80_000
 
 #: a dependency's key: a macro name, ("once", abspath) or ("inc", includer, quoted, name)
 DepKey = Any
@@ -310,7 +310,7 @@ class Recorder:
         self._recordings.append(recording)
         prefix = self._conditions()
         self.include_depth += 1  # as pcpp's parsegen of the header would
-        done = False
+        done = differs = False
         try:
             items, own, checked, index = effect.items, effect.own, 0, 0
             while True:
@@ -318,6 +318,7 @@ class Recorder:
                     _, dep, value = own[checked]
                     checked += 1
                     if self._seen(dep) != value:
+                        differs = True
                         return False
                     self._own(dep, value)
                 if index == len(items):
@@ -345,7 +346,7 @@ class Recorder:
             self._recordings.pop()
             logged = self._log[recording.start :]
             del self._log[recording.start :]
-            if not done:
+            if differs:  # (an error on the way is the header's own: the state stands)
                 self._restore(saved)
         if not done:
             return False

@@ -132,7 +132,7 @@ def decode_header(header: Header, rev: str | None) -> str:
 _LEXED: dict[tuple[str, str], list[list[Any]]] = {}
 _LEXED_TOKENS = [0]
 #: tokens kept lexed across cells (about 200 bytes each)
-MAX_LEXED_TOKENS = 400_000
+MAX_LEXED_TOKENS = 120_000
 
 
 def _remember_lexed(key: tuple[str, str], lines: list[list[Any]]) -> None:
@@ -568,12 +568,13 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
         if file_macro is not None and self._recordings:
             self._log.append(("F", file_macro))  # pcpp puts the includer's __FILE__ back
 
-    def include_header(self, name: str, quoted: bool) -> Iterator[Any]:
-        yield from self._include_header(name, quoted)
+    def _end_include(self) -> None:
         if self._recordings:
             self._log.append(("e",))  # the end of this include's items (see _replay_partially)
 
-    def _include_header(self, name: str, quoted: bool) -> Iterator[Any]:
+    def include_header(self, name: str, quoted: bool) -> Iterator[Any]:
+        # (no wrapper generator: each include level costs Python frames, and
+        # --limit-include-depth must trip before Python's own recursion limit)
         includer = self._directive_at[0] or None
         try:
             path, blob = self._resolve(name, quoted, includer)
@@ -590,6 +591,7 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
             self._log.append(("s", (includer, quoted, name, path), conditions, line))
             self._depend(("once", abspath), once)
         if once:
+            self._end_include()
             return
         stand_in = self.layout.stand_in(name)
         if path == stand_in.path:
@@ -610,11 +612,13 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
             if self._verify(effect):
                 memo.MEMO.replayed += 1
                 self._replay(effect)
+                self._end_include()
                 return
         if candidates and memo.PARTIAL[0]:  # same text, other inputs: follow it, includes live
             followed = yield from self._replay_partially(candidates[0], key)
             if followed:
                 memo.MEMO.partial += 1
+                self._end_include()
                 return
         memo.MEMO.run += 1
         header = self.layout.find(name, quoted=quoted, includer=includer)
@@ -625,6 +629,7 @@ class KernelPreprocessor(memo.Recorder, Preprocessor):  # type: ignore[misc]
                 f"#include {name}: resolved to {header.path} and to {path}", self.where()
             )
         yield from self._run(header, name, abspath, key)
+        self._end_include()
 
     def read_directives(self, header: Header, text: str) -> None:
         """A C file's directive lines ``text`` (its includes blanked: made from the

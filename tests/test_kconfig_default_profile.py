@@ -323,6 +323,17 @@ def _unbuildable(files: dict[str, str], defconfig: str | None) -> dict[str, str]
     ("defconfig", "size"), [("boarda_defconfig", 16384), (None, None)], ids=["named", "none"]
 )
 def test_an_alldefconfig_that_does_not_build_gives_way_to_make_defconfig(tmp_path, defconfig, size):
+    _gives_way(tmp_path, defconfig, size)
+
+
+def test_it_gives_way_after_a_tree_that_builds_filled_the_memo(tmp_path):
+    # the buildable tree's glue.h is followed, not run, in the unbuildable one: the
+    # #error it meets must keep the symbols it tested (they decide the next config)
+    assert scan(write(tmp_path / "builds", ARM_MODERN), "arm")["error"] is None
+    _gives_way(tmp_path / "does-not", "boarda_defconfig", 16384)
+
+
+def _gives_way(tmp_path, defconfig, size):
     cell = scan(write(tmp_path, _unbuildable(ARM_MODERN, defconfig)), "arm")
     if size is None:  # nothing to fall back to: the #error stands
         assert "Unknown data abort handler type" in cell["error"]["message"]
