@@ -25,8 +25,6 @@ ALLOWED = {
     ("memo", "preprocess"): "memo.forget(), the tests' reset, clears preprocess's caches while "
     "preprocess builds on memo.Recorder; both modules are being changed by other work, so the "
     "knot is left to it: forget() belongs above both",
-    ("kconfig", "kconfig_files"): "until kconfig.py is split: kconfig_files then imports the "
-    "reader from below, and kconfig imports kconfig_files",
 }
 
 
