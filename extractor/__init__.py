@@ -6,12 +6,13 @@ and include paths an arch used at that revision) -> ``preprocess`` (pcpp under
 a config) -> ``evaluate`` (C constant expressions, via a lark grammar) ->
 ``report``. ``allocation`` reads kernel/fork.c on top of the preprocessed
 headers for how the task stack is allocated. ``scan`` runs the pipeline for
-every cell; ``cli`` is a thin shell.
+one cell, ``batch`` for every cell of a request; ``cli`` is a thin shell.
 """
 
 __version__ = "0.1.0"
 
 from .arches import ARCHES, Arch  # noqa: E402
+from .batch import ScanRequest, scan  # noqa: E402
 from .config import PROFILES, Config, make_config  # noqa: E402
 from .errors import (  # noqa: E402
     ConfigError,
@@ -27,7 +28,7 @@ from .errors import (  # noqa: E402
 )
 from .preprocess import Limits  # noqa: E402
 from .result import StackAllocation  # noqa: E402
-from .scan import ChainLink, Constant, Result, ScanRequest, scan, scan_tree  # noqa: E402
+from .scan import ChainLink, Constant, Result, scan_tree  # noqa: E402
 from .source import DirectoryTree, GitObjects, Selection, version_key  # noqa: E402
 
 __all__ = [

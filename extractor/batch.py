@@ -1,14 +1,17 @@
 """Batch: every cell of a request, reusing what the cache knows, on worker processes.
 
-In: a ``ScanRequest`` (trees, arches, configs, names, limits, cache, jobs).
-Out: ``Result`` cells in revision, then arch, then config order, and the
-``Stats`` of how each was answered.
+In: a ``ScanRequest``: a ``Selection`` (a directory, or revisions of a
+repository), arches, config profiles, extra macro names, limits, cache, jobs.
+Out: one ``Result`` per cell, in revision, then arch, then config order
+(``scan``, or ``each`` as soon as each is known), and the ``Stats`` of how
+each was answered.
 
 A cell is answered, cheapest first, by its tree id (a revision seen before),
 by its content key under the last template of the same (arch, config) (a
 revision whose relevant directives are the ones already evaluated), or by
-running the pipeline. Revisions are split into contiguous runs, one per task,
-so each worker sees neighbouring tags and their shared subtrees.
+running the pipeline (``scan.analyse``). Revisions are split into contiguous
+runs, one per task, so each worker sees neighbouring tags and their shared
+subtrees.
 """
 
 from __future__ import annotations
@@ -19,17 +22,20 @@ import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .arches import Arch
 from .arches import arch as get_arch
 from .cache import Cache, Template, cell_id, relevant_names
-from .config import Config
-from .errors import ExtractorError
+from .config import Config, make_config, read_config_file
+from .errors import ExtractorError, SourceError
+from .kconfig_source import KconfigSource
 from .layout import make_layout
+from .preprocess import Limits
 from .result import CachedResult, Result
-from .scan import KconfigSource, ScanRequest, analyse, configs_for, trees
-from .source import GitObjects, GitTree, Tree, revisions
+from .scan import analyse
+from .source import DirectoryTree, GitObjects, GitTree, Selection, Tree, revisions
 
 #: revisions whose trees are looked up together
 PREPARED = 64
@@ -41,6 +47,62 @@ TASK_REVISIONS = 128
 TASKS_AHEAD = 3
 
 Progress = Callable[[int, int, str | None, "Stats"], None]
+
+
+@dataclass
+class ScanRequest:
+    """What to scan: the trees, and for each the arches, configs and names."""
+
+    selection: Selection
+    arches: list[str] = field(default_factory=lambda: ["x86_64"])
+    profiles: list[str] = field(default_factory=lambda: ["default"])
+    sets: list[str] = field(default_factory=list)
+    config_file: Path | None = None
+    macros: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    #: the SQLite cache file; with ``use_cache`` False results live only for the run
+    cache_path: Path | None = None
+    use_cache: bool = False
+    #: worker processes for git revisions; 0 means one per available core
+    jobs: int = 0
+    #: also find how the task stack is allocated (``allocation.py``)
+    allocation: bool = False
+
+
+def configs_for(request: ScanRequest, arch: Arch) -> list[Config]:
+    """The request's profiles for one arch, with ``--set`` and ``--config-file`` applied."""
+    file_symbols = read_config_file(request.config_file) if request.config_file else None
+    return [
+        make_config(
+            profile,
+            arch,
+            sets=request.sets,
+            file_symbols=file_symbols,
+            kconfig=arch.kconfig_defaults,
+        )
+        for profile in request.profiles
+    ]
+
+
+def trees(selection: Selection) -> Iterator[tuple[str | None, Tree | ExtractorError]]:
+    """The selected trees one by one (a revision that cannot be read is its error)."""
+    if not selection.is_git:
+        path = selection.path
+        if not path.exists():
+            raise SourceError(f"{path}: no such file or directory")
+        if not path.is_dir():
+            raise SourceError(f"{path}: not a directory or a git repository")
+        yield None, DirectoryTree(path, selection.max_file_bytes)
+        return
+    with GitObjects(selection.path) as objects:
+        objects.max_object_bytes = max(objects.max_object_bytes, selection.max_file_bytes)
+        for rev in revisions(objects, selection):
+            try:
+                tree = objects.resolve(rev)
+                tree.max_file_bytes = selection.max_file_bytes
+                yield rev, tree
+            except ExtractorError as err:
+                yield rev, err.at_rev(rev)
 
 
 @dataclass
@@ -74,7 +136,7 @@ class Stats:
         )
 
 
-class _Cells:
+class Cells:
     """Answers the cells of one process: the cache, then the pipeline."""
 
     def __init__(self, request: ScanRequest) -> None:
@@ -211,7 +273,7 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
 
 #: one worker's cells and objects, kept from task to task: what it learnt of
 #: blobs and trees (facts, projections, tree entries) serves its later revisions
-_WORKER: tuple[int, _Cells, GitObjects] | None = None
+_WORKER: tuple[int, Cells, GitObjects] | None = None
 
 #: a result as it crosses from a worker: (rev, JSON text, inputs JSON) for one
 #: read from the cache, or the whole document for one computed
@@ -226,7 +288,7 @@ def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[Shipped], Stats]
     """One worker task: a contiguous run of revisions."""
     global _WORKER
     if _WORKER is None or _WORKER[0] != os.getpid():  # never a parent's connection
-        _WORKER = (os.getpid(), _Cells(request), GitObjects(request.selection.path))
+        _WORKER = (os.getpid(), Cells(request), GitObjects(request.selection.path))
     _, cells, objects = _WORKER
     cells.stats = Stats(warnings=list(cells.cache.warnings))
     out: list[Shipped] = []
@@ -258,11 +320,20 @@ def _received(shipped: Shipped) -> Result:
     return _as_rev(CachedResult(text, inputs), rev)
 
 
-def run(
+def scan(
     request: ScanRequest, progress: Progress | None = None, stats: Stats | None = None
 ) -> list[Result]:
-    """Every cell of the request (``stats``, if given, is filled in)."""
+    """Every cell of the request, in revision order, then arch, then config.
+
+    ``progress(done, total, rev, stats)`` is called after each revision;
+    ``stats``, if given, is filled in.
+    """
     return list(each(request, progress, stats))
+
+
+def failed(results: list[Result]) -> list[Result]:
+    """The cells that stopped with an error."""
+    return [r for r in results if r.error is not None]
 
 
 def each(
@@ -313,9 +384,9 @@ def _mostly_cached(request: ScanRequest, targets: list[str | None]) -> bool:
 
 
 def _directory(request: ScanRequest, progress: Progress | None, stats: Stats) -> Iterator[Result]:
-    # scan.trees checks the path and builds the one directory tree
+    # trees checks the path and builds the one directory tree
     ((_, tree),) = list(trees(request.selection))
-    cells = _Cells(request)
+    cells = Cells(request)
     try:
         results = cells.all(None, tree)
     finally:
@@ -329,7 +400,7 @@ def _directory(request: ScanRequest, progress: Progress | None, stats: Stats) ->
 def _serial(
     request: ScanRequest, revs: list[str], progress: Progress | None, stats: Stats
 ) -> Iterator[Result]:
-    cells = _Cells(request)
+    cells = Cells(request)
     seen = Stats()
     try:
         with GitObjects(request.selection.path) as objects:

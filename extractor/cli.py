@@ -15,6 +15,7 @@ import click
 
 from . import __version__, report
 from .arches import ARCHES
+from .batch import ScanRequest, failed, scan
 from .config import PROFILES
 from .errors import (
     EXIT_ERROR,
@@ -26,7 +27,7 @@ from .errors import (
     UsageError,
 )
 from .preprocess import Limits
-from .scan import Result, ScanRequest, failed, scan
+from .scan import Result
 from .source import DEFAULT_MAX_FILE_BYTES, Selection
 
 EPILOG_EXIT = """\b
@@ -361,8 +362,8 @@ def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
     import json
 
     from .arches import arch as get_arch
+    from .batch import configs_for, trees
     from .configspace import explore
-    from .scan import configs_for, trees
 
     if fmt not in ("table", "json"):
         raise UsageError("--all-configs writes --format table or json")
@@ -464,8 +465,8 @@ def explain_command(name: str | None, allocation: bool, fmt: str, **kwargs: Any)
     """
     import json
 
+    from .batch import trees as _trees
     from .explain import explain, explain_allocation, render_allocation, render_text
-    from .scan import trees as _trees
 
     if (name is None) == (not allocation):
         raise UsageError("explain takes a MACRO, or --allocation (not both)")

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from .arches import arch as get_arch
-from .batch import _Cells
+from .batch import Cells, ScanRequest, configs_for, scan
 from .blame import Move, blame
 from .errors import ExtractorError, Location, SourceError, UsageError
 from .preprocess import Limits
-from .scan import Constant, Result, ScanRequest, configs_for, scan, scan_tree
+from .scan import Constant, Result, scan_tree
 from .source import GitObjects, GitTree, Selection
 
 BASELINE_FORMAT = 1
@@ -145,7 +145,7 @@ def history(
     by_cell = {(r.rev, r.arch, r.config): r for r in results}
     # the scan's own cells: a commit whose changes leave the directives that
     # matter untouched is answered by the cache's content key, not preprocessed
-    cells = _Cells(request)
+    cells = Cells(request)
     with contextlib.closing(cells), GitObjects(request.selection.path) as objects:
         for entry in series:
             arch = get_arch(entry.arch)

@@ -1,7 +1,7 @@
 """Kconfig files parsed once per blob, and a tree's entries found from them on demand.
 
 In: a Tree, its srcarch and Kconfig root.
-Out: a ``kconfig._Reader`` whose ``nodes``, ``selects`` and ``implies`` tables
+Out: a ``kconfig_read._Reader`` whose ``nodes``, ``selects`` and ``implies`` tables
 fill in only the symbols an evaluation looks up; None when the tree needs the
 full reader (see below).
 
@@ -35,19 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EscapeError, LimitError, Location
-from .kconfig import (
-    _OLD_VARIABLE,
-    MAX_SOURCE_DEPTH,
-    KconfigValues,
-    _BadLine,
-    _Choice,
-    _Looked,
-    _Node,
-    _Reader,
-    _Reverse,
-    _tokenize,
-    _unquote,
-)
+from .kconfig_entries import KconfigValues, _BadLine, _Choice, _Node, _Reverse, _tokenize, _unquote
+from .kconfig_read import _OLD_VARIABLE, MAX_SOURCE_DEPTH, _Looked, _Reader
 from .source import Tree, normalize
 
 #: parsed files kept: a tree has 500-850, real history adds a few dozen per tag
@@ -58,9 +47,9 @@ MAX_PARSED = 1500
 class Parsed:
     """One file's parse, independent of the tree it is in."""
 
-    #: the entries, in order: kconfig._Node with the file's own blocks
+    #: the entries, in order: kconfig_entries._Node with the file's own blocks
     nodes: list[Any] = field(default_factory=list)
-    #: symbol -> its selects / implies in this file (kconfig._Reverse), in order
+    #: symbol -> its selects / implies in this file (kconfig_entries._Reverse), in order
     selects: dict[str, list[Any]] = field(default_factory=dict)
     implies: dict[str, list[Any]] = field(default_factory=dict)
     #: ("source", keyword, rest, line, number) and ("warn", text), in reading order;
@@ -296,7 +285,7 @@ class _Tables:
 
 class _Lazy(_Looked):
     """A symbol table whose rows are made when first looked up; it notes lookups
-    as ``kconfig._Looked`` does (a listing of the whole table is refused: the
+    as ``kconfig_read._Looked`` does (a listing of the whole table is refused: the
     caller reads the tree in full)."""
 
     def __init__(self, make: Any) -> None:

@@ -1,28 +1,28 @@
-"""Scan: the pipeline run for every (revision, arch, config) cell.
+"""Scan: the pipeline run for one (revision, arch, config) cell.
 
-In: a ``Selection`` (a directory, or revisions of a repository), arches,
-config profiles and extra macro names.
-Out: one ``Result`` per cell: each constant's value, C type, fully expanded
+In: a ``Tree``, an ``Arch``, a ``Config`` made from a profile, extra macro
+names and limits.
+Out: the cell's ``Result``: each constant's value, C type, fully expanded
 expression, the file and line of its definition and the chain of macros
-behind it, plus warnings, or the error that stopped that cell.
+behind it, plus warnings, or the error that stopped that cell; ``analyse``
+also keeps the stages behind it (an ``Analysis``).
 
-source -> layout -> preprocess -> evaluate happens here; rendering is the
-report module's job.
+source -> layout -> preprocess -> evaluate happens here, under the config the
+tree's Kconfig gives (``kconfig_source``). Every cell of a request, with the
+cache, is the batch module's job; rendering is the report module's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .arches import Arch
-from .config import Config, WatchedSymbols, make_config, read_config_file
-from .errors import EscapeError, ExtractorError, Location, PreprocessError, SourceError
-from .kbuild import default_defconfig
+from .config import Config, WatchedSymbols
+from .errors import EscapeError, ExtractorError, Location, PreprocessError
+from .kconfig_source import KconfigSource, defconfig_instead
 from .layout import (
     COMPILER_DIR,
     MISSING_DIR,
@@ -34,28 +34,10 @@ from .layout import (
 )
 from .preprocess import Limits, MacroTable, preprocess
 from .result import ChainLink, Condition, Constant, Result
-from .source import DirectoryTree, GitObjects, Selection, Tree, revisions
+from .source import Tree
 
 if TYPE_CHECKING:  # the evaluator (and lark) load when a cell is first computed
     from . import evaluate
-
-
-@dataclass
-class ScanRequest:
-    selection: Selection
-    arches: list[str] = field(default_factory=lambda: ["x86_64"])
-    profiles: list[str] = field(default_factory=lambda: ["default"])
-    sets: list[str] = field(default_factory=list)
-    config_file: Path | None = None
-    macros: list[str] = field(default_factory=list)
-    limits: Limits = field(default_factory=Limits)
-    #: the SQLite cache file; with ``use_cache`` False results live only for the run
-    cache_path: Path | None = None
-    use_cache: bool = False
-    #: worker processes for git revisions; 0 means one per available core
-    jobs: int = 0
-    #: also find how the task stack is allocated (``allocation.py``)
-    allocation: bool = False
 
 
 def _definition_text(macro: Any) -> str:
@@ -224,7 +206,7 @@ def analyse(
     config, analysis = _configured(tree, arch, profile, kconfig, notes, early, macros, limits)
     failure = _does_not_build(analysis.result, arch)
     if failure and kconfig.resolved:
-        instead = _defconfig_instead(tree, arch, profile, kconfig, failure, notes)
+        instead = defconfig_instead(tree, arch, profile, kconfig, failure, notes)
         if instead is not None:
             profile = instead
             config, analysis = _configured(
@@ -356,32 +338,6 @@ def _does_not_build(result: Result, arch: Arch) -> str | None:
     return None
 
 
-def _defconfig_instead(
-    tree: Tree,
-    arch: Arch,
-    profile: Config,
-    kconfig: KconfigSource,
-    error: str,
-    notes: list[str],
-) -> Config | None:
-    """When the tree's alldefconfig does not build, its ``make defconfig``: the
-    alldefconfig seeded with ``KBUILD_DEFCONFIG``'s file (``arch/<arch>/defconfig``
-    before it). 2.6.12-2.6.15 arm's default machine, RiscPC, leaves the CPU to the
-    user, so glue.h stops at ``#error``; 2.6.14 mips selects no machine, so no code
-    model, and THREAD_SIZE_ORDER is left undefined. None without such a file."""
-    found = default_defconfig(tree, arch.srcarch)
-    if found is None or profile.kconfig_seed is None:
-        return None
-    path, symbols = found
-    notes.append(
-        f"this tree's alldefconfig does not build ({error}); its make defconfig is "
-        f"used instead: the alldefconfig seeded with {path}"
-    )
-    seed = {**symbols, **profile.kconfig_seed}
-    kconfig.extra_files = [path, f"arch/{arch.srcarch}/Makefile"]  # part of the cache key
-    return dataclasses.replace(profile, kconfig_seed=seed)
-
-
 def _open_symbols(result: Result, config: Config) -> set[str]:
     """CONFIG_ symbols the constants depend on that the config does not set."""
     symbols = {s for c in result.constants.values() for s in c.symbols}
@@ -390,140 +346,6 @@ def _open_symbols(result: Result, config: Config) -> set[str]:
         if reason.startswith("unknown identifier CONFIG_"):
             symbols.add(reason.split()[2])
     return {s for s in symbols if s.startswith("CONFIG_") and s not in config.symbols}
-
-
-class KconfigSource:
-    """The tree's Kconfig files, read only if a cell needs a value from them."""
-
-    _memo: dict[tuple[Any, ...], Any] = {}
-
-    def __init__(self, tree: Tree, arch: Arch) -> None:
-        self.tree = tree
-        self.arch = arch
-        root = ("Kconfig", f"arch/{arch.srcarch}/Kconfig")
-        self.present = any(tree.exists(p) for p in root)
-        self._files: list[str] = []
-        #: the config was made the tree's alldefconfig
-        self.resolved = False
-        #: files besides Kconfig that decided the config (a defconfig)
-        self.extra_files: list[str] = []
-        #: the CONFIG_ symbols the last ``resolve`` decided
-        self.wanted: set[str] = set()
-
-    def resolve(
-        self, config: Config, notes: list[str] | None = None, more: Iterable[str] = ()
-    ) -> Config:
-        """A profile as the tree's own alldefconfig, seeded with the profile's symbols.
-
-        Unchanged for a config file (complete as it is) and for a tree without
-        Kconfig files (the arch table stands in). Symbols the tree's Kconfig does
-        not define keep the arch table's values; ``--set`` values hold over all.
-
-        Only the symbols a cell can read are decided (each to the value the whole
-        alldefconfig gives it): the arch table's, the seed's, ``more``, and every
-        symbol a cell of this process for the same arch and seed needed before
-        (``_WANTED``). ``analyse`` checks that a cell read no other, and asks again
-        with ``more`` if it did; a symbol left out reads as n until then.
-        """
-        if not self.present or config.kconfig_seed is None:
-            return config
-        from .memo import KCONFIG
-
-        make_arch = self.arch.make_arch or self.arch.name
-        seed = dict(config.kconfig_seed)
-        key = (self.arch.srcarch, make_arch, tuple(sorted(seed.items())))
-        wanted = _WANTED.setdefault(key, set())
-        wanted |= {s[7:] for s in (*config.symbols, *seed, *config.forced, *more)}
-        wanted |= {w.symbol[7:] for w in self.arch.switches}
-        self.wanted = {f"CONFIG_{s}" for s in wanted}
-        try:
-            values = KCONFIG.alldefconfig(
-                self.tree, key[0], make_arch, seed, dict(config.forced), sorted(wanted)
-            )
-        except ExtractorError as err:
-            if notes is not None:
-                notes.append(f"Kconfig not read ({err}); the arch table's config is used")
-            self.present = False
-            return config
-        if values is None:
-            return config
-        self._files = list(values.files)
-        self.resolved = True
-        symbols = {k: v for k, v in config.symbols.items() if k[7:] not in values.defined}
-        symbols |= {symbol: found.value for symbol, found in values.items()}
-        symbols |= config.forced
-        origins = {s: (f.path, f.line, f.reason) for s, f in values.items() if f.path}
-        if notes is not None:
-            items = sorted(config.kconfig_seed.items())
-            shown = ", ".join(f"{k}={v}" for k, v in items[:6])
-            shown += f" and {len(items) - 6} more" if len(items) > 6 else ""
-            notes.append(
-                f"config: this tree's alldefconfig for ARCH={make_arch}"
-                + (f" seeded with {shown}" if shown else "")
-                + f", read from {len(values.files)} Kconfig files"
-            )
-            notes.extend(values.warnings[:3])
-        return dataclasses.replace(
-            config,
-            symbols=symbols,
-            derived=frozenset(s for s in config.derived if s[7:] not in values.defined),
-            origins={**config.origins, **origins},
-            # the tree's Kconfig decided these: no longer the arch table's assumptions
-            assumed=frozenset(s for s in config.assumed if s[7:] not in values.defined),
-        )
-
-    def decide(self, config: Config, asked: set[str], notes: list[str]) -> Config:
-        """``config`` with the values Kconfig gives ``asked`` (unchanged without Kconfig).
-
-        A config from a ``.config`` file is complete: what it leaves out is n, as
-        in the build's ``autoconf.h``, and Kconfig is not asked to fill it in.
-        """
-        if not self.present or not asked or config.complete:
-            return config
-        from .memo import KCONFIG
-
-        user = {k: v for k, v in config.symbols.items() if k not in config.derived}
-        key = (
-            getattr(self.tree, "tree_id", id(self.tree)),
-            self.arch.srcarch,
-            tuple(sorted(user.items())),
-            tuple(sorted(asked)),
-        )
-        values = self._memo.get(key)
-        if values is None:
-            try:
-                values = KCONFIG.values(self.tree, self.arch.srcarch, user, sorted(asked))
-            except ExtractorError as err:
-                notes.append(f"Kconfig not read ({err}); the arch table's defaults are used")
-                self.present = False
-                return config
-            if len(self._memo) > 256:
-                self._memo.clear()
-            self._memo[key] = values
-        self._files = list(values.files) if values is not None else []
-        changes = {}
-        for symbol, found in (values or {}).items():
-            if symbol in user:
-                continue
-            same = config.symbols.get(symbol, "n") == found.value
-            if same and symbol not in config.derived:
-                continue
-            if found.value == "n" and symbol not in config.symbols:
-                continue
-            changes[symbol] = (found.value, found.path, found.line, found.reason)
-            note = f"{symbol}={found.value} from {found.path}:{found.line} ({found.reason})"
-            if note not in notes:
-                notes.append(note)
-        return config.with_values(changes) if changes else config
-
-    def files(self) -> dict[str, str]:
-        paths = [*self._files, *self.extra_files]
-        return {p: b for p in paths if (b := self.tree.blob_id(p))}
-
-
-#: (srcarch, ARCH, seed) -> the symbols (without ``CONFIG_``) that cells of this
-#: process needed: an alldefconfig decides these, not the thousands a tree defines
-_WANTED: dict[tuple[Any, ...], set[str]] = {}
 
 
 def _pipeline(
@@ -629,63 +451,11 @@ def _note_kconfig_defaults(result: Result, arch: Arch, config: Config) -> None:
         )
 
 
-def configs_for(request: ScanRequest, arch: Arch) -> list[Config]:
-    """The request's profiles for one arch, with ``--set`` and ``--config-file`` applied."""
-    file_symbols = read_config_file(request.config_file) if request.config_file else None
-    return [
-        make_config(
-            profile,
-            arch,
-            sets=request.sets,
-            file_symbols=file_symbols,
-            kconfig=arch.kconfig_defaults,
-        )
-        for profile in request.profiles
-    ]
-
-
-def trees(selection: Selection) -> Iterator[tuple[str | None, Tree | ExtractorError]]:
-    """The selected trees one by one (a revision that cannot be read is its error)."""
-    if not selection.is_git:
-        path = selection.path
-        if not path.exists():
-            raise SourceError(f"{path}: no such file or directory")
-        if not path.is_dir():
-            raise SourceError(f"{path}: not a directory or a git repository")
-        yield None, DirectoryTree(path, selection.max_file_bytes)
-        return
-    with GitObjects(selection.path) as objects:
-        objects.max_object_bytes = max(objects.max_object_bytes, selection.max_file_bytes)
-        for rev in revisions(objects, selection):
-            try:
-                tree = objects.resolve(rev)
-                tree.max_file_bytes = selection.max_file_bytes
-                yield rev, tree
-            except ExtractorError as err:
-                yield rev, err.at_rev(rev)
-
-
-def scan(request: ScanRequest, progress: Any = None, stats: Any = None) -> list[Result]:
-    """Every cell of the request, in revision order, then arch, then config.
-
-    ``progress(done, total, rev, stats)`` is called after each revision.
-    """
-    from .batch import run
-
-    return run(request, progress, stats)
-
-
-def failed(results: list[Result]) -> list[Result]:
-    return [r for r in results if r.error is not None]
-
-
 __all__ = [
     "ChainLink",
     "Constant",
     "Location",
     "Result",
-    "ScanRequest",
     "fold",
-    "scan",
     "scan_tree",
 ]

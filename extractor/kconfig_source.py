@@ -1,0 +1,181 @@
+"""Kconfig source: a cell's config as the tree's own Kconfig gives it.
+
+In: a tree, an arch and a config made from a profile (its Kconfig seed, its
+``--set`` values), and the CONFIG_ symbols a cell reads.
+Out: that config with the values the tree's alldefconfig (or, when that does
+not build, its ``make defconfig``) gives those symbols, each with the Kconfig
+line that decided it; and the Kconfig files read, with their blob ids, for the
+cache key. A tree without Kconfig files, or a config read from a ``.config``,
+keeps the arch table's values.
+
+The answers come from ``memo.KCONFIG``, which reads the tree through ``kconfig``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from typing import Any
+
+from .arches import Arch
+from .config import Config
+from .errors import ExtractorError
+from .kbuild import default_defconfig
+from .memo import KCONFIG
+from .source import Tree
+
+
+class KconfigSource:
+    """The tree's Kconfig files, read only if a cell needs a value from them."""
+
+    _memo: dict[tuple[Any, ...], Any] = {}
+
+    def __init__(self, tree: Tree, arch: Arch) -> None:
+        self.tree = tree
+        self.arch = arch
+        root = ("Kconfig", f"arch/{arch.srcarch}/Kconfig")
+        self.present = any(tree.exists(p) for p in root)
+        self._files: list[str] = []
+        #: the config was made the tree's alldefconfig
+        self.resolved = False
+        #: files besides Kconfig that decided the config (a defconfig)
+        self.extra_files: list[str] = []
+        #: the CONFIG_ symbols the last ``resolve`` decided
+        self.wanted: set[str] = set()
+
+    def resolve(
+        self, config: Config, notes: list[str] | None = None, more: Iterable[str] = ()
+    ) -> Config:
+        """A profile as the tree's own alldefconfig, seeded with the profile's symbols.
+
+        Unchanged for a config file (complete as it is) and for a tree without
+        Kconfig files (the arch table stands in). Symbols the tree's Kconfig does
+        not define keep the arch table's values; ``--set`` values hold over all.
+
+        Only the symbols a cell can read are decided (each to the value the whole
+        alldefconfig gives it): the arch table's, the seed's, ``more``, and every
+        symbol a cell of this process for the same arch and seed needed before
+        (``_WANTED``). ``scan.analyse`` checks that a cell read no other, and asks again
+        with ``more`` if it did; a symbol left out reads as n until then.
+        """
+        if not self.present or config.kconfig_seed is None:
+            return config
+        make_arch = self.arch.make_arch or self.arch.name
+        seed = dict(config.kconfig_seed)
+        key = (self.arch.srcarch, make_arch, tuple(sorted(seed.items())))
+        wanted = _WANTED.setdefault(key, set())
+        wanted |= {s[7:] for s in (*config.symbols, *seed, *config.forced, *more)}
+        wanted |= {w.symbol[7:] for w in self.arch.switches}
+        self.wanted = {f"CONFIG_{s}" for s in wanted}
+        try:
+            values = KCONFIG.alldefconfig(
+                self.tree, key[0], make_arch, seed, dict(config.forced), sorted(wanted)
+            )
+        except ExtractorError as err:
+            if notes is not None:
+                notes.append(f"Kconfig not read ({err}); the arch table's config is used")
+            self.present = False
+            return config
+        if values is None:
+            return config
+        self._files = list(values.files)
+        self.resolved = True
+        symbols = {k: v for k, v in config.symbols.items() if k[7:] not in values.defined}
+        symbols |= {symbol: found.value for symbol, found in values.items()}
+        symbols |= config.forced
+        origins = {s: (f.path, f.line, f.reason) for s, f in values.items() if f.path}
+        if notes is not None:
+            items = sorted(config.kconfig_seed.items())
+            shown = ", ".join(f"{k}={v}" for k, v in items[:6])
+            shown += f" and {len(items) - 6} more" if len(items) > 6 else ""
+            notes.append(
+                f"config: this tree's alldefconfig for ARCH={make_arch}"
+                + (f" seeded with {shown}" if shown else "")
+                + f", read from {len(values.files)} Kconfig files"
+            )
+            notes.extend(values.warnings[:3])
+        return dataclasses.replace(
+            config,
+            symbols=symbols,
+            derived=frozenset(s for s in config.derived if s[7:] not in values.defined),
+            origins={**config.origins, **origins},
+            # the tree's Kconfig decided these: no longer the arch table's assumptions
+            assumed=frozenset(s for s in config.assumed if s[7:] not in values.defined),
+        )
+
+    def decide(self, config: Config, asked: set[str], notes: list[str]) -> Config:
+        """``config`` with the values Kconfig gives ``asked`` (unchanged without Kconfig).
+
+        A config from a ``.config`` file is complete: what it leaves out is n, as
+        in the build's ``autoconf.h``, and Kconfig is not asked to fill it in.
+        """
+        if not self.present or not asked or config.complete:
+            return config
+        user = {k: v for k, v in config.symbols.items() if k not in config.derived}
+        key = (
+            getattr(self.tree, "tree_id", id(self.tree)),
+            self.arch.srcarch,
+            tuple(sorted(user.items())),
+            tuple(sorted(asked)),
+        )
+        values = self._memo.get(key)
+        if values is None:
+            try:
+                values = KCONFIG.values(self.tree, self.arch.srcarch, user, sorted(asked))
+            except ExtractorError as err:
+                notes.append(f"Kconfig not read ({err}); the arch table's defaults are used")
+                self.present = False
+                return config
+            if len(self._memo) > 256:
+                self._memo.clear()
+            self._memo[key] = values
+        self._files = list(values.files) if values is not None else []
+        changes = {}
+        for symbol, found in (values or {}).items():
+            if symbol in user:
+                continue
+            same = config.symbols.get(symbol, "n") == found.value
+            if same and symbol not in config.derived:
+                continue
+            if found.value == "n" and symbol not in config.symbols:
+                continue
+            changes[symbol] = (found.value, found.path, found.line, found.reason)
+            note = f"{symbol}={found.value} from {found.path}:{found.line} ({found.reason})"
+            if note not in notes:
+                notes.append(note)
+        return config.with_values(changes) if changes else config
+
+    def files(self) -> dict[str, str]:
+        paths = [*self._files, *self.extra_files]
+        return {p: b for p in paths if (b := self.tree.blob_id(p))}
+
+
+#: (srcarch, ARCH, seed) -> the symbols (without ``CONFIG_``) that cells of this
+#: process needed: an alldefconfig decides these, not the thousands a tree defines
+_WANTED: dict[tuple[Any, ...], set[str]] = {}
+
+
+def defconfig_instead(
+    tree: Tree,
+    arch: Arch,
+    profile: Config,
+    kconfig: KconfigSource,
+    error: str,
+    notes: list[str],
+) -> Config | None:
+    """When the tree's alldefconfig does not build, its ``make defconfig``: the
+    alldefconfig seeded with ``KBUILD_DEFCONFIG``'s file (``arch/<arch>/defconfig``
+    before it). 2.6.12-2.6.15 arm's default machine, RiscPC, leaves the CPU to the
+    user, so glue.h stops at ``#error``; 2.6.14 mips selects no machine, so no code
+    model, and THREAD_SIZE_ORDER is left undefined. None without such a file."""
+    found = default_defconfig(tree, arch.srcarch)
+    if found is None or profile.kconfig_seed is None:
+        return None
+    path, symbols = found
+    notes.append(
+        f"this tree's alldefconfig does not build ({error}); its make defconfig is "
+        f"used instead: the alldefconfig seeded with {path}"
+    )
+    seed = {**symbols, **profile.kconfig_seed}
+    kconfig.extra_files = [path, f"arch/{arch.srcarch}/Makefile"]  # part of the cache key
+    return dataclasses.replace(profile, kconfig_seed=seed)
