@@ -449,19 +449,6 @@ def apply(pp: Any, item: tuple[Any, ...], prefix: tuple[Any, ...], recording: bo
     # "e" ends an include's items: nothing to apply
 
 
-def forget() -> None:
-    """Drop every memo this process keeps across cells: the next cell runs from scratch."""
-    from . import kconfig, kconfig_files, preprocess
-
-    MEMO.clear()
-    kconfig_files.forget()
-    KCONFIG.clear()
-    kconfig._READ.clear()
-    kconfig._LOGICAL.clear()
-    preprocess._LEXED.clear()
-    preprocess._LEXED_TOKENS[0] = 0
-
-
 # --- Kconfig answers ---------------------------------------------------------------
 #
 # The key of a Kconfig answer (the values ``kconfig_values`` gives the symbols

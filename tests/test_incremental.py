@@ -15,7 +15,7 @@ import random
 
 import pytest
 
-from extractor import memo, preprocess
+from extractor import memo, memos, preprocess
 from extractor.arches import ARCHES
 from extractor.config import make_config, profile_names
 from extractor.demo import build_demo_repo
@@ -68,15 +68,15 @@ def scratch(demo_repo, tags):
     with GitObjects(demo_repo) as objects:
         for rev in tags:
             for a, p in CELLS:
-                memo.forget()
+                memos.forget()
                 found[(rev, a, p)] = _cell(objects, rev, a, p)
-    memo.forget()
+    memos.forget()
     return found
 
 
 def _differences(repo, order, scratch, cells=CELLS):
     """(rev, arch, profile) of every cell whose incremental result is not its scratch one."""
-    memo.forget()
+    memos.forget()
     with GitObjects(repo) as objects:
         differ = [
             (rev, a, p)
@@ -84,7 +84,7 @@ def _differences(repo, order, scratch, cells=CELLS):
             for a, p in cells
             if _cell(objects, rev, a, p) != scratch[(rev, a, p)]
         ]
-    memo.forget()
+    memos.forget()
     return differ
 
 

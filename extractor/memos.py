@@ -1,0 +1,25 @@
+"""Every memo this process keeps across cells, and dropping them all.
+
+In: nothing. Out: the next cell computed runs from scratch (tests compare a cell
+computed through the memos with the same cell computed this way).
+
+The memos live with the stages they serve: header effects and Kconfig answers in
+``memo``, lexed headers in ``preprocess``, Kconfig files and reads in
+``kconfig_files`` and ``kconfig``. This module sits above all of them, so none
+of them imports another to clear it.
+"""
+
+from __future__ import annotations
+
+from . import kconfig, kconfig_files, memo, preprocess
+
+
+def forget() -> None:
+    """Drop every memo this process keeps across cells."""
+    memo.MEMO.clear()
+    memo.KCONFIG.clear()
+    kconfig_files.forget()
+    kconfig._READ.clear()
+    kconfig._LOGICAL.clear()
+    preprocess._LEXED.clear()
+    preprocess._LEXED_TOKENS[0] = 0
