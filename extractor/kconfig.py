@@ -17,7 +17,7 @@ into entries (``kconfig_entries``: the entries, and the parser of their lines);
 ``kconfig_files`` does the same once per file blob, for git trees;
 ``kconfig_eval`` decides values. This module is the entry point
 (``kconfig_values``, ``alldefconfig``) and keeps a tree's read for the next
-call; ``kconfig_source`` asks it, through ``memo.KCONFIG``, for a cell's config.
+call; ``kconfig_source`` asks it, through ``kconfig_memo.KCONFIG``, for a cell's config.
 
 This is a reader of our own, not kconfiglib. kconfiglib opens, globs and
 ``exists()``-checks files on disk itself, so a git revision would need a
@@ -221,7 +221,7 @@ def alldefconfig(
     With ``wanted``, only those symbols (and what they depend on) are decided, each
     to the value the whole alldefconfig gives it, and ``defined`` names only the
     wanted symbols some file defines; ``looked`` gains every symbol whose entries,
-    selects or implies were read (see ``memo.KconfigMemo``).
+    selects or implies were read (see ``kconfig_memo.KconfigMemo``).
     """
     root = next((p for p in ("Kconfig", f"arch/{srcarch}/Kconfig") if tree.exists(p)), None)
     if root is None:

@@ -8,7 +8,7 @@ line that decided it; and the Kconfig files read, with their blob ids, for the
 cache key. A tree without Kconfig files, or a config read from a ``.config``,
 keeps the arch table's values.
 
-The answers come from ``memo.KCONFIG``, which reads the tree through ``kconfig``.
+The answers come from ``kconfig_memo.KCONFIG``, which reads the tree through ``kconfig``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .arches import Arch
 from .config import Config
 from .errors import ExtractorError
 from .kbuild import default_defconfig
-from .memo import KCONFIG
+from .kconfig_memo import KCONFIG
 from .source import Tree
 
 

@@ -1,11 +1,7 @@
-"""Memo: work that depends on blobs, kept across revisions and cells, and its keys.
+"""Memo: the effect of including a header, kept across revisions and cells, and its key.
 
-Two memos live here: header effects (beneath the preprocessor, below) and
-Kconfig answers (beneath ``KconfigSource``, see "Kconfig answers" further
-down). Both are verified on lookup against exactly what they read, and both
-are per process: workers keep theirs from task to task.
-
-Header effects: the effect of including one header.
+(Kconfig answers have their own memo, ``kconfig_memo``.) Verified on lookup
+against exactly what it read; per process: workers keep theirs from task to task.
 
 In: a header about to be included, and the preprocessor's state at that point.
 Out: the header's *effect*, replayed into the preprocessor without running
@@ -31,8 +27,8 @@ All of this is verified on lookup, nothing else is compared: a revision or a
 config never appears in a key, so a header whose inputs recur anywhere in the
 history replays. Nested headers are memoised the same way, and an entry holds
 its children's entries by reference, so a changed header costs pcpp only for
-itself and the headers that include it (their own directives); its siblings,
-and the headers after it, replay.
+itself: its includers are followed (below), its siblings and the headers
+after it replay.
 
 The effect: the ``#define``/``#undef`` sequence (pcpp's macro objects with
 the file, line and the ``#if`` branches of each definition, relative to the
@@ -41,12 +37,21 @@ branch regions and names tested (for ``line_active`` and ``--all-configs``),
 and the include resolutions. A header that failed (``#error``, any error)
 leaves no entry. Entries live for the process (workers keep theirs from task
 to task) and are bounded: past ``MAX_ITEMS`` logged items the memo is cleared.
+
+Early cutoff. When no variant of a header's entry verifies (a header it
+includes changed, or a name it tests), the newest one is *followed* rather
+than run: its own items are applied in order, each of its own lookups (the
+``own`` list: what its directives looked up, where, and what they saw) is
+checked at the point it was made, and each ``#include`` it made is done again
+live, replayed, followed or run by its own key. A header's behaviour is a
+function of its own lookups and of how its includes resolve, so when every
+check holds this is what pcpp would do; at the first check that differs the
+state is put back and pcpp runs the header. So a changed leaf costs pcpp for
+itself, not for every includer up to the entry.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -447,200 +452,3 @@ def apply(pp: Any, item: tuple[Any, ...], prefix: tuple[Any, ...], recording: bo
         if recording:
             pp._touch(("once", item[1]))
     # "e" ends an include's items: nothing to apply
-
-
-# --- Kconfig answers ---------------------------------------------------------------
-#
-# The key of a Kconfig answer (the values ``kconfig_values`` gives the symbols
-# asked for under the config's own symbols, for one srcarch): the symbols asked
-# and set, and every Kconfig file read, by path and blob id, except that a file
-# whose blob changed still matches when neither version can reach the answer:
-# it names none of the symbols the evaluation looked up (their entries,
-# selects and implies), it uses no macro language (no assignment, no ``$(`` in
-# a keyword's line; help text may say anything), and its block
-# structure (if/menu/choice and their ends, the dependencies a menu or choice
-# puts on what follows, and every ``source``) is the same line for line. A
-# file's entries are the only way into the answer; the blocks of a file end
-# with it; what it sources is in its structure.
-
-#: Kconfig block structure: these keywords, and a menu's or choice's dependencies
-_STRUCTURE = frozenset(
-    "if endif menu endmenu choice endchoice source rsource osource orsource mainmenu".split()  # noqa: SIM905
-)
-#: keywords whose line a macro (``$(...)``) could turn into another entry or symbol
-_KEYWORDS = _STRUCTURE | frozenset(
-    "config menuconfig select imply depends default def_bool def_tristate bool tristate "  # noqa: SIM905
-    "int hex string prompt range visible option requires enable".split()
-)
-#: a macro-language assignment (4.18+): it changes how other files' lines expand
-_ASSIGNMENT = re.compile(r"^[A-Za-z0-9_-]+\s*(?::=|\+=|=)", re.M)
-#: blob id -> (a digest of its structure lines, whether it uses macros): small,
-#: so that thousands of Kconfig blob versions fit
-_KCONFIG_INDEX: dict[str, tuple[bytes, bool]] = {}
-#: (blob id, symbols looked up) -> whether the blob names any of them
-_KCONFIG_NAMES: dict[tuple[str, frozenset[str]], bool] = {}
-_WORD = re.compile(r"[A-Za-z0-9_]+")
-
-
-def _kconfig_index(decoded: str) -> tuple[bytes, bool]:
-    structure: list[str] = []
-    in_block_head = False
-    for line in decoded.splitlines():
-        words = line.split(None, 1)
-        if not words:
-            continue
-        if words[0] in _STRUCTURE:
-            structure.append(line.strip())
-            in_block_head = words[0] in ("menu", "choice")
-        elif in_block_head and words[0] in ("depends", "visible", "requires"):
-            structure.append(line.strip())
-        elif words[0] in ("config", "menuconfig", "comment"):
-            in_block_head = False
-    macros = bool(_ASSIGNMENT.search(decoded)) or any(
-        "$(" in line and line.split(None, 1)[0] in _KEYWORDS
-        for line in decoded.splitlines()
-        if "$(" in line
-    )
-    digest = hashlib.sha1("\n".join(structure).encode()).digest()
-    return digest, macros
-
-
-@dataclass
-class KconfigAnswer:
-    #: every file read, path -> blob id, in reading order (the first is the root)
-    files: dict[str, str]
-    #: the symbols (without ``CONFIG_``) the evaluation looked up
-    looked: frozenset[str]
-    values: Any
-
-
-class KconfigMemo:
-    """Kconfig answers by (srcarch, symbols set, symbols asked), a few variants each."""
-
-    def __init__(self) -> None:
-        self.answers: dict[tuple[Any, ...], list[KconfigAnswer]] = {}
-        self.reused = 0
-
-    def clear(self) -> None:
-        self.answers.clear()
-        _KCONFIG_INDEX.clear()
-        _KCONFIG_NAMES.clear()
-
-    def values(self, tree: Any, srcarch: str, symbols: dict[str, str], wanted: list[str]) -> Any:
-        """``kconfig.kconfig_values(tree, srcarch, symbols, wanted)``, from the memo if it can."""
-        from .kconfig import kconfig_values
-
-        key = (srcarch, tuple(sorted(symbols.items())), tuple(sorted(wanted)))
-        return self._answer(
-            tree,
-            srcarch,
-            key,
-            lambda looked: kconfig_values(tree, srcarch, symbols, wanted, looked=looked),
-        )
-
-    def alldefconfig(
-        self,
-        tree: Any,
-        srcarch: str,
-        make_arch: str,
-        seed: dict[str, str],
-        forced: dict[str, str],
-        wanted: list[str],
-    ) -> Any:
-        """``kconfig.alldefconfig`` for the ``wanted`` symbols, from the memo if it can."""
-        from .kconfig import alldefconfig
-
-        key = (
-            "alldefconfig",
-            srcarch,
-            make_arch,
-            tuple(sorted(seed.items())),
-            tuple(sorted(forced.items())),
-            tuple(sorted(wanted)),
-        )
-        return self._answer(
-            tree,
-            srcarch,
-            key,
-            lambda looked: alldefconfig(
-                tree, srcarch, seed, forced, make_arch=make_arch, wanted=wanted, looked=looked
-            ),
-        )
-
-    def _answer(self, tree: Any, srcarch: str, key: tuple[Any, ...], compute: Any) -> Any:
-        objects = getattr(tree, "objects", None)
-        if getattr(tree, "tree_id", None) is None or objects is None:
-            return compute(None)
-        for answer in self.answers.get(key, []):
-            if self._still(answer, tree, objects, srcarch):
-                self.reused += 1
-                return answer.values
-        looked: set[str] = set()
-        values = compute(looked)
-        if values is None or "*" in looked:
-            return values
-        files = {path: tree.blob_id(path) or "" for path in values.files}
-        variants = self.answers.setdefault(key, [])
-        variants.insert(0, KconfigAnswer(files, frozenset(looked), values))
-        del variants[4:]
-        if len(self.answers) > 256:
-            self.answers.pop(next(iter(self.answers)))
-        return values
-
-    def _still(self, answer: KconfigAnswer, tree: Any, objects: Any, srcarch: str) -> bool:
-        root = next((p for p in ("Kconfig", f"arch/{srcarch}/Kconfig") if tree.exists(p)), None)
-        if root is None or root != next(iter(answer.files), None):
-            return False
-        for path, blob in answer.files.items():
-            now = tree.blob_id(path) or ""
-            if now == blob:
-                continue
-            if not now or not blob:  # a file that appeared or went: its includer's structure
-                return False
-            old_index, new_index = self._index(objects, blob), self._index(objects, now)
-            if old_index is None or new_index is None:
-                return False
-            if old_index[1] or new_index[1] or old_index[0] != new_index[0]:
-                return False
-            if self._names(objects, blob, answer.looked) or self._names(
-                objects, now, answer.looked
-            ):
-                return False
-        return True
-
-    @staticmethod
-    def _text(objects: Any, blob: str) -> str | None:
-        try:
-            _, data = objects.read_object(bytes.fromhex(blob), None, "")
-        except Exception:  # unreadable: not the same, the caller reads the tree
-            return None
-        return str(data.decode("utf-8", "replace"))
-
-    def _index(self, objects: Any, blob: str) -> tuple[bytes, bool] | None:
-        found = _KCONFIG_INDEX.get(blob)
-        if found is None:
-            text = self._text(objects, blob)
-            if text is None:
-                return None
-            if len(_KCONFIG_INDEX) > 50_000:
-                _KCONFIG_INDEX.clear()
-            found = _KCONFIG_INDEX[blob] = _kconfig_index(text)
-        return found
-
-    def _names(self, objects: Any, blob: str, looked: frozenset[str]) -> bool:
-        """Whether the blob names any of ``looked`` (True when it cannot be read)."""
-        found = _KCONFIG_NAMES.get((blob, looked))
-        if found is None:
-            text = self._text(objects, blob)
-            if text is None:
-                return True
-            # a word set, not an alternation: hundreds of names would compile a regex per call
-            found = not looked.isdisjoint(_WORD.findall(text))
-            if len(_KCONFIG_NAMES) > 50_000:
-                _KCONFIG_NAMES.clear()
-            _KCONFIG_NAMES[(blob, looked)] = found
-        return found
-
-
-#: the one Kconfig memo of this process
-KCONFIG = KconfigMemo()

@@ -3,21 +3,21 @@
 In: nothing. Out: the next cell computed runs from scratch (tests compare a cell
 computed through the memos with the same cell computed this way).
 
-The memos live with the stages they serve: header effects and Kconfig answers in
-``memo``, lexed headers in ``preprocess``, Kconfig files and reads in
+The memos live with the stages they serve: header effects in ``memo``, Kconfig answers
+in ``kconfig_memo``, lexed headers in ``preprocess``, Kconfig files and reads in
 ``kconfig_files`` and ``kconfig``. This module sits above all of them, so none
 of them imports another to clear it.
 """
 
 from __future__ import annotations
 
-from . import kconfig, kconfig_files, memo, preprocess
+from . import kconfig, kconfig_files, kconfig_memo, memo, preprocess
 
 
 def forget() -> None:
     """Drop every memo this process keeps across cells."""
     memo.MEMO.clear()
-    memo.KCONFIG.clear()
+    kconfig_memo.KCONFIG.clear()
     kconfig_files.forget()
     kconfig._READ.clear()
     kconfig._LOGICAL.clear()
