@@ -148,9 +148,41 @@ class _Evaluator:
         return out
 
     def references(self, name: str) -> set[str]:
-        """The symbols whose values ``name``'s value may read."""
+        """The symbols whose values ``name``'s value may read.
+
+        The same for every config of a read tree, so kept on the reader with the
+        symbols whose entries it looked up: a later evaluation notes those again
+        (``_Looked``), as if it had looked them up itself."""
         if name in self.user:
             return set()
+        memo: dict[str, tuple[set[str], set[str]]] = self.reader.__dict__.setdefault(
+            "references_memo", {}
+        )
+        tables: tuple[Any, ...] = (self.reader.nodes, self.reader.selects, self.reader.implies)
+        known = memo.get(name)
+        if known is not None:
+            found, looked = known
+            for table in tables:
+                if getattr(table, "looked", None) is not None:
+                    table.looked.update(looked)
+            return set(found)
+        outer = [getattr(table, "looked", None) for table in tables]
+        here: set[str] = set()
+        for table in tables:
+            if hasattr(table, "looked"):
+                table.looked = here
+        try:
+            found = self._references(name)
+        finally:
+            for table, was in zip(tables, outer, strict=True):
+                if hasattr(table, "looked"):
+                    table.looked = was
+                    if was is not None:
+                        was.update(here)
+        memo[name] = (found, here)
+        return set(found)
+
+    def _references(self, name: str) -> set[str]:
         found: set[str] = set()
         for node in self.nodes(name):
             exprs: list[Expr | None] = [c.expr for c in node.all_deps()]

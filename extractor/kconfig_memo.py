@@ -80,10 +80,14 @@ class KconfigMemo:
 
     def __init__(self) -> None:
         self.answers: dict[tuple[Any, ...], list[KconfigAnswer]] = {}
+        #: (git tree id, key) -> the answer: every cell of a revision asks twice
+        #: (the cache's content key, then the pipeline), every arch of a srcarch too
+        self.by_tree: dict[tuple[Any, ...], Any] = {}
         self.reused = 0
 
     def clear(self) -> None:
         self.answers.clear()
+        self.by_tree.clear()
         _KCONFIG_INDEX.clear()
         _KCONFIG_NAMES.clear()
 
@@ -129,12 +133,18 @@ class KconfigMemo:
         )
 
     def _answer(self, tree: Any, srcarch: str, key: tuple[Any, ...], compute: Any) -> Any:
-        objects = getattr(tree, "objects", None)
-        if getattr(tree, "tree_id", None) is None or objects is None:
+        objects, tree_id = getattr(tree, "objects", None), getattr(tree, "tree_id", None)
+        if tree_id is None or objects is None:
             return compute(None)
+        known = self.by_tree.get((tree_id, key))
+        if known is not None:
+            return known
+        if len(self.by_tree) > 64:
+            self.by_tree.clear()
         for answer in self.answers.get(key, []):
             if self._still(answer, tree, objects, srcarch):
                 self.reused += 1
+                self.by_tree[(tree_id, key)] = answer.values
                 return answer.values
         looked: set[str] = set()
         values = compute(looked)
@@ -146,6 +156,7 @@ class KconfigMemo:
         del variants[4:]
         if len(self.answers) > 256:
             self.answers.pop(next(iter(self.answers)))
+        self.by_tree[(tree_id, key)] = values
         return values
 
     def _still(self, answer: KconfigAnswer, tree: Any, objects: Any, srcarch: str) -> bool:

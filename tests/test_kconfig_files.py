@@ -148,3 +148,35 @@ def test_a_blob_is_parsed_once_across_revisions(tmp_path, monkeypatch):
     # the root changes per revision, s/Kconfig is one blob
     assert parsed.count("s/Kconfig") == 1
     assert parsed.count("Kconfig") == 4
+
+
+def test_a_second_config_of_a_tree_still_depends_on_what_the_first_looked_up(tmp_path):
+    """One read serves both ARCHs of a tree, each with its own answer, and neither
+    answer is reused at a revision where only the file of a symbol it depends on
+    changed (dependencies found once per read tree are noted for every config)."""
+    root = ROOT + (
+        'config ARCH\n\tstring\n\toption env="ARCH"\nsource "b/Kconfig"\n'
+        'config A\n\tint\n\tdefault 1 if B && ARCH = "x86_64"\n\tdefault 3 if B\n\tdefault 2\n'
+    )
+    branches = {
+        "r1": {"Kconfig": root, "b/Kconfig": "config B\n\tdef_bool y\n"},
+        "r2": {"Kconfig": root, "b/Kconfig": "config B\n\tdef_bool n\n"},
+    }
+    from extractor import memos
+    from extractor.kconfig_memo import KCONFIG
+
+    memos.forget()
+    with GitObjects(make_repo(tmp_path / "t.git", branches)) as objects:
+        found = {}
+        for rev in ("r1", "r2"):
+            tree = objects.resolve(rev)
+            for make_arch in ("x86_64", "i386"):
+                values = KCONFIG.alldefconfig(tree, "x86", make_arch, {}, {}, ["A"])
+                found[(rev, make_arch)] = values["CONFIG_A"].value
+    memos.forget()
+    assert found == {
+        ("r1", "x86_64"): "1",
+        ("r1", "i386"): "3",
+        ("r2", "x86_64"): "2",
+        ("r2", "i386"): "2",
+    }
