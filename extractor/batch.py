@@ -423,7 +423,9 @@ def _serial(
 def _parallel(
     request: ScanRequest, revs: list[str], jobs: int, progress: Progress | None, stats: Stats
 ) -> Iterator[Result]:
-    size = max(1, min(TASK_REVISIONS, len(revs) // (jobs * 4) or 1))
+    # each worker a contiguous share (up to TASK_REVISIONS): a revision costs what
+    # changed since the one its worker saw last, so interleaved shares cost more
+    size = max(1, min(TASK_REVISIONS, -(-len(revs) // jobs)))
     chunks = [revs[i : i + size] for i in range(0, len(revs), size)]
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from multiprocessing import get_context  # (neither is needed by warm runs)

@@ -309,7 +309,7 @@ class Recorder:
         state back and answers False (the caller runs pcpp). A generator: the
         includes done live may run pcpp. On success the new effect is memoised.
         """
-        saved = self._save()
+        saved, directive_at = self._save(), self._directive_at
         recording = Recording(key, self._seq, len(self._log), len(self._frames), self.include_depth)
         recording.max_depth = self.include_depth
         self._recordings.append(recording)
@@ -348,6 +348,7 @@ class Recorder:
             done = True
         finally:
             self.include_depth -= 1
+            self._directive_at = directive_at  # as _run leaves it
             self._recordings.pop()
             logged = self._log[recording.start :]
             del self._log[recording.start :]
