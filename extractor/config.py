@@ -38,12 +38,11 @@ _SET_LINE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _UNSET_LINE = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")
 
 
-class WatchedSymbols(dict[str, str]):
-    """A config's symbols that note every name looked up (``read``): the layout
-    and the target macros read a few symbols by name, besides ``autoconf.h``."""
+class NotingLookups(dict[str, str]):
+    """A mapping that notes every name looked up in it (``read``), found or not."""
 
-    def __init__(self, symbols: Mapping[str, str]) -> None:
-        super().__init__(symbols)
+    def __init__(self, values: Mapping[str, str]) -> None:
+        super().__init__(values)
         self.read: set[str] = set()
 
     def __contains__(self, name: object) -> bool:
@@ -57,6 +56,11 @@ class WatchedSymbols(dict[str, str]):
     def get(self, name: str, default: Any = None) -> Any:
         self.read.add(name)
         return dict.get(self, name, default)
+
+
+#: a config's symbols as the layout and the target macros read them: a few by name,
+#: besides ``autoconf.h`` (``scan`` decides the ones read that Kconfig left undecided)
+WatchedSymbols = NotingLookups
 
 
 @dataclass(frozen=True)

@@ -29,15 +29,14 @@ choice), or a file that closes a block it did not open.
 
 from __future__ import annotations
 
-import posixpath
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import EscapeError, LimitError, Location
-from .kconfig_entries import KconfigValues, _BadLine, _Choice, _Node, _Reverse, _tokenize, _unquote
-from .kconfig_read import _OLD_VARIABLE, MAX_SOURCE_DEPTH, _Looked, _Reader
-from .source import Tree, normalize
+from .kconfig_entries import KconfigValues, _BadLine, _Choice, _Node, _Reverse, _tokenize
+from .kconfig_read import MAX_SOURCE_DEPTH, _Looked, _Reader
+from .source import Tree
 
 #: parsed files kept: a tree has 500-850, real history adds a few dozen per tag
 MAX_PARSED = 1500
@@ -184,24 +183,10 @@ class _Walk:
     def source(
         self, keyword: str, rest: str, path: str, blocks: tuple[Any, ...], order: tuple[int, ...]
     ) -> None:
-        reader = self.reader
-        tokens = _tokenize(rest) or [""]
-        target = _OLD_VARIABLE.sub(reader._old_variable, _unquote(tokens[0]))
-        if keyword in ("rsource", "orsource"):
-            target = posixpath.join(posixpath.dirname(path), target)
-        try:
-            target = normalize(target, self.tree.rev)
-        except EscapeError:
-            reader.warn(f"{keyword} {tokens[0]} leaves the tree; ignored")
-            return
-        if target in self.stack:
-            cycle = " -> ".join([*self.stack[self.stack.index(target) :], target])
-            reader.warn(f"{keyword} cycle {cycle}; not followed")
-            return
-        if any(c in target for c in "*?["):
-            reader.warn(f"{keyword} {tokens[0]}: globs are not supported; ignored")
-            return
-        self.visit(target, blocks, order, optional=keyword in ("osource", "orsource"))
+        tokens = _tokenize(rest) or [""]  # (one token: the parse checked)
+        target = self.reader.source_target(keyword, tokens[0], path, self.stack)
+        if target is not None:
+            self.visit(target, blocks, order, optional=keyword in ("osource", "orsource"))
 
 
 def indexed_reader(

@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from .config import NotingLookups
 from .errors import EscapeError, LimitError, Location
 from .kconfig_entries import (
     _NAME,
@@ -59,25 +60,12 @@ _KEYWORDS = {
 }  # fmt: skip
 
 
-class _Env(dict[str, str]):
+class _Env(NotingLookups):
     """Make's variables as the reader sees them, noting which were read: a read
     that never used ``ARCH`` serves every ``make ARCH=`` of its srcarch."""
 
     def __init__(self, **values: str) -> None:
         super().__init__(values)
-        self.read: set[str] = set()
-
-    def __contains__(self, name: object) -> bool:
-        self.read.add(str(name))
-        return dict.__contains__(self, name)
-
-    def __getitem__(self, name: str) -> str:
-        self.read.add(name)
-        return dict.__getitem__(self, name)
-
-    def get(self, name: str, default: Any = None) -> Any:
-        self.read.add(name)
-        return dict.get(self, name, default)
 
 
 class _Looked(dict[str, Any]):
@@ -205,22 +193,29 @@ class _Reader:
         tokens = _tokenize(rest)
         if not tokens or len(tokens) != 1:
             raise _BadLine(f"{keyword} needs one path")
-        target = _OLD_VARIABLE.sub(self._old_variable, _unquote(tokens[0]))
+        target = self.source_target(keyword, tokens[0], path, self.stack)
+        if target is not None:
+            self.read_file(target, optional=keyword in ("osource", "orsource"))
+
+    def source_target(self, keyword: str, token: str, path: str, stack: list[str]) -> str | None:
+        """The file a ``source`` line of ``path`` reads, or None (with a warning) when
+        it is not followed: it leaves the tree, closes a cycle, or is a glob."""
+        target = _OLD_VARIABLE.sub(self._old_variable, _unquote(token))
         if keyword in ("rsource", "orsource"):
             target = posixpath.join(posixpath.dirname(path), target)
         try:
             target = normalize(target, self.tree.rev)
         except EscapeError:
-            self.warn(f"{keyword} {tokens[0]} leaves the tree; ignored")
-            return
-        if target in self.stack:
-            cycle = " -> ".join([*self.stack[self.stack.index(target) :], target])
+            self.warn(f"{keyword} {token} leaves the tree; ignored")
+            return None
+        if target in stack:
+            cycle = " -> ".join([*stack[stack.index(target) :], target])
             self.warn(f"{keyword} cycle {cycle}; not followed")
-            return
+            return None
         if any(c in target for c in "*?["):
-            self.warn(f"{keyword} {tokens[0]}: globs are not supported; ignored")
-            return
-        self.read_file(target, optional=keyword in ("osource", "orsource"))
+            self.warn(f"{keyword} {token}: globs are not supported; ignored")
+            return None
+        return target
 
     def _old_variable(self, match: re.Match[str]) -> str:
         name = match.group(1) or match.group(2)
