@@ -33,9 +33,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import EscapeError, LimitError, Location
+from .errors import EscapeError
 from .kconfig_entries import KconfigValues, _BadLine, _Choice, _Node, _Reverse, _tokenize
-from .kconfig_read import MAX_SOURCE_DEPTH, _Looked, _Reader
+from .kconfig_read import _Looked, _Reader
 from .source import Tree
 
 #: parsed files kept: a tree has 500-850, real history adds a few dozen per tag
@@ -140,12 +140,7 @@ class _Walk:
         self, path: str, blocks: tuple[Any, ...], order: tuple[int, ...], optional: bool
     ) -> None:
         reader = self.reader
-        where = Location(self.tree.rev, path)
-        if len(self.stack) >= MAX_SOURCE_DEPTH:
-            raise LimitError(f"Kconfig sources nest deeper than {MAX_SOURCE_DEPTH}", where)
-        if len(reader.out.files) >= reader.max_files:
-            raise LimitError(f"more than {reader.max_files} Kconfig files", where)
-        reader.check_time(path)
+        reader.check_bounds(path, len(self.stack))
         try:
             blob = self.tree.blob_id(path)
             parsed = _PARSED.get((path, blob)) if blob else None

@@ -161,13 +161,17 @@ class _Reader:
                 Location(self.tree.rev, path),
             )
 
-    def read_file(self, path: str, *, optional: bool = False) -> None:
+    def check_bounds(self, path: str, depth: int) -> None:
+        """The bounds on reading ``path`` at ``depth`` sources deep: nesting, files, time."""
         where = Location(self.tree.rev, path)
-        if len(self.stack) >= MAX_SOURCE_DEPTH:
+        if depth >= MAX_SOURCE_DEPTH:
             raise LimitError(f"Kconfig sources nest deeper than {MAX_SOURCE_DEPTH}", where)
         if len(self.out.files) >= self.max_files:
             raise LimitError(f"more than {self.max_files} Kconfig files", where)
         self.check_time(path)
+
+    def read_file(self, path: str, *, optional: bool = False) -> None:
+        self.check_bounds(path, len(self.stack))
         try:
             data = self.tree.read(path)
         except EscapeError as err:
