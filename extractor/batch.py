@@ -45,6 +45,8 @@ PREPARED = 64
 TASK_REVISIONS = 128
 #: tasks handed to each worker ahead of the oldest result not yet written out
 TASKS_AHEAD = 3
+#: how long Ctrl-C waits for the pool's manager thread to wind down
+MANAGER_JOIN_SECONDS = 3.0
 
 Progress = Callable[[int, int, str | None, "Stats"], None]
 
@@ -463,8 +465,15 @@ def _parallel(
     except BaseException:
         # Ctrl-C: stop now rather than after the queued chunks. Workers write
         # whole transactions only, so the cache stays consistent.
+        manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() drops it
         for worker in list((getattr(pool, "_processes", None) or {}).values()):
             worker.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
+        # Let the manager thread see its dead workers and close its wake-up
+        # pipe now: left running, it can close that pipe while the
+        # interpreter's exit hook writes to it, and Python prints a traceback
+        # ("Bad file descriptor"; CPython's race, seen once in CI).
+        if manager is not None:
+            manager.join(timeout=MANAGER_JOIN_SECONDS)
         raise
     pool.shutdown(wait=True)
