@@ -17,6 +17,7 @@ subtrees.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import time
@@ -47,6 +48,13 @@ TASK_REVISIONS = 128
 TASKS_AHEAD = 3
 #: how long Ctrl-C waits for the pool's manager thread to wind down
 MANAGER_JOIN_SECONDS = 3.0
+#: the garbage collector's thresholds while a request runs. A scan keeps
+#: hundreds of thousands of long-lived objects (header effects, tokens, parsed
+#: Kconfig files), and Python's defaults made it traverse them all again and
+#: again: on 45 real tags x 2 arches (-j 1) collections took 11.4 s of 30.9 s,
+#: 21 of them full; with these, 1.4 s and no full one, peak RSS the same
+#: (226 MB). Cyclic garbage is still collected, only less often.
+GC_THRESHOLDS = (100_000, 20, 20)
 
 Progress = Callable[[int, int, str | None, "Stats"], None]
 
@@ -349,6 +357,8 @@ def each(
     started = time.monotonic()
     stats = stats if stats is not None else Stats()
     selection = request.selection
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)  # (worker processes are forked: they inherit it)
     try:
         if not selection.is_git:
             yield from _directory(request, progress, stats)
@@ -364,6 +374,7 @@ def each(
         else:
             yield from _parallel(request, revs, jobs, progress, stats)
     finally:
+        gc.set_threshold(*thresholds)
         stats.seconds = time.monotonic() - started
 
 

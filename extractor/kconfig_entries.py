@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 #: nested parentheses and ``!`` in one expression
 MAX_EXPR_DEPTH = 64
@@ -127,8 +128,9 @@ class _Node:
     defaults: list[_Default] = field(default_factory=list)
     ranges: list[tuple[Expr, Expr, _Cond | None]] = field(default_factory=list)
 
-    @property
+    @cached_property
     def choice(self) -> _Choice | None:
+        # (asked once per entry read; ``blocks`` is never reassigned)
         return next((b for b in reversed(self.blocks) if isinstance(b, _Choice)), None)
 
     def all_deps(self) -> Iterator[_Cond]:

@@ -78,3 +78,21 @@ def test_rc_tags_only_with_rc(cells, demo_repo):
 
 def test_tag_pointing_at_a_tree_is_read(cells):
     assert cells[("v2.6.11", "x86_64", "default")].constants["THREAD_SIZE"].value == 8192
+
+
+def test_a_scan_sets_its_collector_thresholds_and_puts_them_back(demo_repo):
+    """A scan raises the garbage collector's thresholds while it runs (its
+    long-lived tables made collections a third of the run time) and leaves
+    the process as it found it."""
+    import gc
+
+    from extractor.batch import GC_THRESHOLDS, each
+
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLDS
+    during = []
+    request = ScanRequest(Selection(path=demo_repo, revs=["v3.2"]), jobs=1)
+    for _ in each(request):
+        during.append(gc.get_threshold())
+    assert during == [GC_THRESHOLDS]
+    assert gc.get_threshold() == before
