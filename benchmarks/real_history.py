@@ -61,7 +61,8 @@ def selection_args(since: str | None) -> list[str]:
 
 
 def tags(repo: Path, since: str | None) -> list[str]:
-    from extractor.source import GitObjects, Selection, revisions
+    from extractor.source_git import GitObjects
+    from extractor.source_revisions import Selection, revisions
 
     with GitObjects(repo) as objects:
         return revisions(objects, Selection(path=repo, tag_globs=["v*"], rc=True, since=since))
@@ -81,7 +82,7 @@ def closure(repo: Path, revs: list[str]) -> list[str]:
     from extractor.arches import arch as get_arch
     from extractor.config import make_config
     from extractor.scan import scan_tree
-    from extractor.source import GitObjects
+    from extractor.source_git import GitObjects
 
     paths: set[str] = set()
     with GitObjects(repo) as objects:

@@ -29,7 +29,9 @@ from .errors import (  # noqa: E402
 from .preprocess import Limits  # noqa: E402
 from .result import StackAllocation  # noqa: E402
 from .scan import ChainLink, Constant, Result, scan_tree  # noqa: E402
-from .source import DirectoryTree, GitObjects, Selection, version_key  # noqa: E402
+from .source import DirectoryTree  # noqa: E402
+from .source_git import GitObjects  # noqa: E402
+from .source_revisions import Selection, version_key  # noqa: E402
 
 __all__ = [
     "ARCHES",

@@ -36,7 +36,9 @@ from .layout import make_layout
 from .preprocess import Limits
 from .result import CachedResult, Result
 from .scan import analyse
-from .source import DirectoryTree, GitObjects, GitTree, Selection, Tree, revisions
+from .source import DirectoryTree, Tree
+from .source_git import GitObjects, GitTree
+from .source_revisions import Selection, revisions
 
 #: revisions whose trees are looked up together
 PREPARED = 64

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .source import GitObjects, GitTree
+from .source_git import GitObjects, GitTree
 
 __all__ = ["Move", "blame"]
 

@@ -28,7 +28,8 @@ from .errors import (
 )
 from .preprocess import Limits
 from .scan import Result
-from .source import DEFAULT_MAX_FILE_BYTES, Selection
+from .source import DEFAULT_MAX_FILE_BYTES
+from .source_revisions import Selection
 
 EPILOG_EXIT = """\b
 Exit status: 0 success; 1 `check` found a changed value; 2 usage or input

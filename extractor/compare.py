@@ -32,7 +32,8 @@ from .blame import Move, blame
 from .errors import ExtractorError, Location, SourceError, UsageError
 from .preprocess import Limits
 from .scan import Constant, Result, scan_tree
-from .source import GitObjects, GitTree, Selection
+from .source_git import GitObjects, GitTree
+from .source_revisions import Selection
 
 BASELINE_FORMAT = 1
 

@@ -18,7 +18,8 @@ import badinput
 import pytest
 
 from extractor.errors import EscapeError, ExtractorError, LimitError, SourceError
-from extractor.source import DirectoryTree, GitObjects
+from extractor.source import DirectoryTree
+from extractor.source_git import GitObjects
 
 ASM = "arch/x86/include/asm"
 

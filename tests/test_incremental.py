@@ -20,7 +20,8 @@ from extractor.arches import ARCHES
 from extractor.config import make_config, profile_names
 from extractor.demo import build_demo_repo
 from extractor.scan import analyse
-from extractor.source import GitObjects, Selection, revisions
+from extractor.source_git import GitObjects
+from extractor.source_revisions import Selection, revisions
 
 CELLS = [(a, p) for a in sorted(ARCHES) for p in profile_names(ARCHES[a])]
 

@@ -22,7 +22,8 @@ import pytest
 import extractor.kconfig as kconfig_module
 from extractor.errors import LimitError
 from extractor.kconfig import KconfigValue, KconfigValues, kconfig_values
-from extractor.source import DirectoryTree, GitObjects, Tree
+from extractor.source import DirectoryTree, Tree
+from extractor.source_git import GitObjects
 
 TREES = Path(__file__).parent / "kconfig_trees"
 DEBIAN = Path("/root/.cache/kstack/debian/unpacked")

@@ -14,7 +14,7 @@ import pytest
 from test_kconfig import make_repo
 
 from extractor import kconfig, kconfig_files
-from extractor.source import GitObjects
+from extractor.source_git import GitObjects
 
 ROOT = 'mainmenu "t"\n'
 

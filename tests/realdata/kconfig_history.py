@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from extractor import kconfig, kconfig_files
-from extractor.source import GitObjects
+from extractor.source_git import GitObjects
 
 
 def decide(tree, srcarch: str, make_arch: str, indexed: bool, wanted=None):

@@ -25,7 +25,7 @@ from pathlib import Path
 from extractor.arches import ARCHES as KSTACK_ARCHES
 from extractor.config import make_config
 from extractor.scan import analyse
-from extractor.source import GitObjects
+from extractor.source_git import GitObjects
 
 from .gcc_reference import _COMMON_DEFINES, _MODEL_DEFINES, ARCHES, compare, gcc_fold, parse_dm
 

@@ -18,7 +18,7 @@ from extractor import memo, memos
 from extractor.arches import ARCHES
 from extractor.config import make_config, profile_names
 from extractor.scan import analyse
-from extractor.source import GitObjects
+from extractor.source_git import GitObjects
 
 pytestmark = pytest.mark.realdata
 
