@@ -28,7 +28,8 @@ from typing import Any
 
 from .arches import Arch
 from .arches import arch as get_arch
-from .cache import Cache, Template, cell_id, relevant_names
+from .cache import Cache, cell_id
+from .cache_content import Template, relevant_names
 from .config import Config, make_config, read_config_file
 from .errors import ExtractorError, SourceError
 from .kconfig_source import KconfigSource

@@ -1,237 +1,37 @@
 """The ``kstack`` command: parse options, call the library, print, map errors.
 
 No logic lives here. Every expected failure is an ``ExtractorError`` and
-becomes one line on stderr and an exit status from ``errors.EXIT_*``.
+becomes one line on stderr and an exit status from ``errors.EXIT_*``. The
+options the commands share are in ``cli_options``, what they write in
+``cli_output``; this module defines the commands and the entry point.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from . import __version__, report
-from .arches import ARCHES
-from .batch import ScanRequest, failed, scan
-from .config import PROFILES
+from .batch import ScanRequest, scan
+from .cli_options import make_request, selection_options, single_cell
+from .cli_output import exit_status, progress_bar, write_output, write_stream
 from .errors import (
     EXIT_ERROR,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_OK,
-    EXIT_PARTIAL,
     ExtractorError,
     UsageError,
 )
-from .preprocess import Limits
-from .scan import Result
-from .source import DEFAULT_MAX_FILE_BYTES
 from .source_revisions import Selection
 
 EPILOG_EXIT = """\b
 Exit status: 0 success; 1 `check` found a changed value; 2 usage or input
 error, or the only revision failed; 3 a batch finished but some cells failed;
 70 internal error (a bug: please report it); 130 interrupted."""
-
-
-def _progress() -> Callable[..., None] | None:
-    """A one-line progress bar on stderr when it is a terminal, else nothing."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int, rev: str | None, stats: Any) -> None:
-        width = 24
-        filled = width * done // max(total, 1)
-        bar = "#" * filled + "-" * (width - filled)
-        end = "\n" if done >= total else ""
-        sys.stderr.write(
-            f"\r\x1b[K[{bar}] {done}/{total} tags, {stats.hits}/{stats.cells} cached"
-            f"  {rev or ''}{end}"
-        )
-        sys.stderr.flush()
-
-    return show
-
-
-def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that say which trees to read, shared by every command."""
-    options = [
-        click.argument("path", type=click.Path(path_type=Path)),
-        click.option(
-            "--rev",
-            "revs",
-            multiple=True,
-            metavar="REV",
-            help="A tag, branch or commit to read from git objects (repeatable).",
-        ),
-        click.option(
-            "--tags",
-            "tag_globs",
-            multiple=True,
-            metavar="GLOB",
-            help="Tags matching GLOB, in kernel-version order (repeatable), e.g. 'v4.*'.",
-        ),
-        click.option("--rc", is_flag=True, help="Include -rc tags."),
-        click.option("--since", metavar="VERSION", help="Only tags at or after this version."),
-        click.option("--until", metavar="VERSION", help="Only tags at or before this version."),
-        click.option(
-            "--arch",
-            "arches",
-            multiple=True,
-            default=["x86_64"],
-            show_default=True,
-            help="Architecture (repeatable): " + ", ".join(ARCHES) + ".",
-        ),
-        click.option(
-            "--config",
-            "profiles",
-            multiple=True,
-            default=["default"],
-            show_default=True,
-            help="Config profile (repeatable, one result each): "
-            + ", ".join(PROFILES)
-            + "; "
-            + "; ".join(
-                f"{a.name} adds {', '.join(a.profiles)}" for a in ARCHES.values() if a.profiles
-            )
-            + ".",
-        ),
-        click.option(
-            "--set",
-            "sets",
-            multiple=True,
-            metavar="CONFIG_FOO=y|n|VALUE",
-            help="Set a config symbol on top of every profile (repeatable).",
-        ),
-        click.option(
-            "--config-file",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="Read config symbols from a kernel .config.",
-        ),
-        click.option(
-            "--macro",
-            "macros",
-            multiple=True,
-            metavar="NAME",
-            help="Also report this macro (repeatable).",
-        ),
-        click.option(
-            "--limit-seconds",
-            type=float,
-            default=Limits.seconds,
-            show_default=True,
-            help="Preprocessing time allowed per cell.",
-        ),
-        click.option(
-            "--limit-include-depth",
-            type=int,
-            default=Limits.include_depth,
-            show_default=True,
-            help="Deepest #include nesting allowed.",
-        ),
-        click.option(
-            "--limit-expansion-depth",
-            type=int,
-            default=Limits.expansion_depth,
-            show_default=True,
-            help="Deepest macro expansion nesting allowed.",
-        ),
-        click.option(
-            "--limit-file-size",
-            type=int,
-            default=DEFAULT_MAX_FILE_BYTES,
-            show_default=True,
-            help="Largest header read, in bytes.",
-        ),
-        click.option(
-            "--cache",
-            "cache_path",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="The result cache file [default: $XDG_CACHE_HOME/kstack/cache.sqlite].",
-        ),
-        click.option("--no-cache", is_flag=True, help="Keep no results between runs."),
-        click.option(
-            "-j",
-            "--jobs",
-            type=click.IntRange(min=0),
-            default=0,
-            help="Worker processes for git revisions [default: one per core].",
-        ),
-        click.option(
-            "--no-allocation",
-            is_flag=True,
-            help="Do not find how the task stack is allocated (skips kernel/fork.c).",
-        ),
-        click.option(
-            "--stats",
-            "show_stats",
-            is_flag=True,
-            help="Print how the cells were answered (cache hits, time) to stderr.",
-        ),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
-
-
-def make_request(kwargs: dict[str, Any]) -> ScanRequest:
-    selection = Selection(
-        path=kwargs["path"],
-        revs=list(kwargs["revs"]),
-        tag_globs=list(kwargs["tag_globs"]),
-        rc=kwargs["rc"],
-        since=kwargs["since"],
-        until=kwargs["until"],
-        max_file_bytes=kwargs["limit_file_size"],
-    )
-    limits = Limits(
-        seconds=kwargs["limit_seconds"],
-        include_depth=kwargs["limit_include_depth"],
-        expansion_depth=kwargs["limit_expansion_depth"],
-    )
-    from .cache import default_path
-
-    return ScanRequest(
-        selection=selection,
-        arches=list(dict.fromkeys(kwargs["arches"])),
-        profiles=list(dict.fromkeys(kwargs["profiles"])),
-        sets=list(kwargs["sets"]),
-        config_file=kwargs["config_file"],
-        macros=list(kwargs["macros"]),
-        limits=limits,
-        cache_path=kwargs["cache_path"] or default_path(),
-        use_cache=not kwargs["no_cache"],
-        jobs=kwargs["jobs"],
-        allocation=not kwargs["no_allocation"],
-    )
-
-
-def write_output(text: str, output: Path | None) -> None:
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    try:
-        output.write_text(text, encoding="utf-8", errors="backslashreplace")
-    except OSError as err:
-        raise UsageError(f"cannot write {output}: {err.strerror}") from err
-
-
-def exit_status(results: list[Result]) -> int:
-    """2 when the only tree failed, 3 when a batch has failed cells, else 0."""
-    return _status(failed(results), len({r.rev for r in results}), len(results))
-
-
-def _status(bad: list[Result], trees: int, cells: int) -> int:
-    if not bad:
-        return EXIT_OK
-    # a revision that cannot be read fails every arch and config the same way
-    for line in dict.fromkeys(f"kstack: {result.error}" for result in bad):
-        click.echo(line, err=True)
-    # one tree whose cells all failed printed nothing; any value printed makes it partial
-    return EXIT_ERROR if trees == 1 and len(bad) == cells else EXIT_PARTIAL
 
 
 class KstackGroup(click.Group):
@@ -320,9 +120,9 @@ def scan_command(fmt: str, output: Path | None, all_configs: bool, **kwargs: Any
     stats = Stats()
     batch = request.selection.tag_globs or len(request.selection.revs) > 1
     if batch and fmt in report.STREAMED:
-        status = _stream(request, fmt, output, stats)
+        status = write_stream(request, fmt, output, stats)
     else:
-        results = scan(request, progress=_progress(), stats=stats)
+        results = scan(request, progress=progress_bar(), stats=stats)
         if any(r.error is None for r in results):
             write_output(report.render(results, fmt), output)
         status = exit_status(results)
@@ -331,32 +131,6 @@ def scan_command(fmt: str, output: Path | None, all_configs: bool, **kwargs: Any
     if show_stats:
         click.echo(f"kstack: {stats.summary()}", err=True)
     sys.exit(status)
-
-
-def _stream(request: ScanRequest, fmt: str, output: Path | None, stats: Any) -> int:
-    """A batch written result by result: memory stays flat however many tags."""
-    from .batch import each
-
-    revs: set[str | None] = set()
-    cells = 0
-
-    def counted() -> Any:
-        nonlocal cells
-        for result in each(request, _progress(), stats):
-            revs.add(result.rev)
-            cells += 1
-            yield result
-
-    if output is None:
-        bad = report.STREAMED[fmt](counted(), sys.stdout.write)
-    else:
-        try:
-            handle = output.open("w", encoding="utf-8", errors="backslashreplace")
-        except OSError as err:
-            raise UsageError(f"cannot write {output}: {err.strerror}") from err
-        with handle:
-            bad = report.STREAMED[fmt](counted(), handle.write)
-    return _status(bad, len(revs), cells)
 
 
 def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
@@ -406,7 +180,7 @@ def demo_command(dest: Path | None) -> None:
         arches=["x86_64"],
         profiles=["default", "kasan"],
     )
-    results = scan(request, progress=_progress())
+    results = scan(request, progress=progress_bar())
     click.echo(f"Demo history: {path}\n")
     click.echo(report.render_pivot(results), nl=False)
     click.echo(
@@ -414,27 +188,6 @@ def demo_command(dest: Path | None) -> None:
         f"      kstack scan {path} --tags 'v4.*' --arch x86_64 --config kasan-extra"
     )
     sys.exit(exit_status(results))
-
-
-def _single(request: ScanRequest, what: str) -> tuple[Any, Any, Any]:
-    """The one tree, arch and config that explain-like commands work on."""
-    from .arches import arch as get_arch
-    from .config import make_config, read_config_file
-
-    if len(request.arches) != 1 or len(request.profiles) != 1:
-        raise UsageError(f"{what} takes one --arch and one --config")
-    if len(request.selection.revs) > 1 or request.selection.tag_globs:
-        raise UsageError(f"{what} takes at most one --rev")
-    arch = get_arch(request.arches[0])
-    file_symbols = read_config_file(request.config_file) if request.config_file else None
-    config = make_config(
-        request.profiles[0],
-        arch,
-        sets=request.sets,
-        file_symbols=file_symbols,
-        kconfig=arch.kconfig_defaults,
-    )
-    return arch, config, request.selection
 
 
 @cli.command("explain", epilog=EPILOG_EXIT)
@@ -472,7 +225,7 @@ def explain_command(name: str | None, allocation: bool, fmt: str, **kwargs: Any)
     if (name is None) == (not allocation):
         raise UsageError("explain takes a MACRO, or --allocation (not both)")
     request = make_request(kwargs)
-    arch, config, selection = _single(request, "explain")
+    arch, config, selection = single_cell(request, "explain")
     for _, tree in _trees(selection):
         if isinstance(tree, ExtractorError):
             raise tree
@@ -519,7 +272,7 @@ def history_command(fmt: str, **kwargs: Any) -> None:
         raise UsageError("history needs --tags or --rev: it reads a repository's revisions")
     if request.macros:  # a history of named macros does not pay for the allocation
         request.allocation = False
-    results = scan(request, progress=_progress())
+    results = scan(request, progress=progress_bar())
     series = history(request, results=results)
     if request.macros:
         series = [s for s in series if s.constant in request.macros]

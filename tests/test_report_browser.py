@@ -24,7 +24,8 @@ from pathlib import Path
 import pytest
 from test_report_html import CONSTANTS, sample_results
 
-from extractor.report_html import PALETTE, render_html
+from extractor.report_html import render_html
+from extractor.report_html_chart import PALETTE
 
 pytestmark = pytest.mark.browser
 

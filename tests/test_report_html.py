@@ -11,7 +11,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from extractor.report_html import Scale, render_html, size_text
+from extractor.report_html import render_html
+from extractor.report_html_chart import Scale
+from extractor.report_html_fields import size_text
 
 PAGE_TYPES = "arch/x86/include/asm/page_types.h"
 PAGE_64_TYPES = "arch/x86/include/asm/page_64_types.h"

@@ -1,0 +1,370 @@
+"""Cache, the content key: which of a tree's directives a cell's result depends on.
+
+In: a cell's *template* (the headers one evaluation of it read, and the names
+that matter in them), and a tree with its layout.
+Out: the *content key* of the tree under that template, or None when it cannot
+be keyed; and a stored result's line numbers moved to the tree at hand.
+
+The key is a hash over the template's headers, but only of the directives in
+them that can change the cell's macros: conditionals, includes, #error, and the
+#define/#undef of *relevant* names (the chain macros, every name an #if tests,
+and what their bodies use). A comment, or a #define of an unrelated macro in a
+header on the include path, leaves the key unchanged; an ``#undef`` of a chain
+macro in the same header changes it.
+
+Results are stored with each line number written as the ordinal of its
+directive among the relevant ones of its header, and read back with the
+lines of the cell at hand, so a comment added above a definition moves the
+reported line without a re-run. Where the results are kept is ``cache``'s
+business; this module only computes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from typing import Any
+
+from .layout import Layout, mentions_in
+from .preprocess import CONDITIONALS, Directive
+from .source import Tree
+
+#: entries kept in each per-process memo before it is cleared (flat memory)
+MAX_MEMO = 20_000
+#: (tree, path, blob) -> the directive facts of that header version
+Facts = Callable[[Tree, str, str], list[Directive]]
+
+
+# --- templates: what one evaluation read ------------------------------------------
+
+
+@dataclass
+class Template:
+    """The headers a cell's evaluation read, and the names that matter in them."""
+
+    files: list[str]
+    resolutions: list[tuple[str | None, bool, str, str]]
+    names: list[str]
+    #: the asm directory scanned for names the entry headers did not define
+    scanned: str | None = None
+    scanned_names: list[str] = field(default_factory=list)
+    #: the Kconfig files read for Kconfig-derived values (keyed by whole content)
+    kconfig: list[str] = field(default_factory=list)
+
+    @functools.cached_property
+    def name_set(self) -> tuple[bytes, frozenset[str]]:
+        """The names as a set, and a short key for them (projections are kept by it)."""
+        return hashlib.sha1("\0".join(self.names).encode()).digest(), frozenset(self.names)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Template:
+        data = json.loads(text)
+        data["resolutions"] = [tuple(r) for r in data["resolutions"]]
+        return cls(**data)
+
+
+@dataclass
+class Keyed:
+    """A content key, and the line numbers it lets a stored result be read back with."""
+
+    key: str
+    #: per header, the lines of its relevant directives (ordinal -> line)
+    lines: dict[str, Sequence[int]]
+    #: per (header, name), the lines where the scan saw the name
+    mention_lines: dict[str, list[int]] = field(default_factory=dict)
+    #: the template's headers in this tree: path -> blob id
+    inputs: dict[str, str] = field(default_factory=dict)
+
+    def placement(self) -> tuple[Any, ...]:
+        """The key together with every line it reads a result back at."""
+        mentioned = tuple((k, tuple(v)) for k, v in self.mention_lines.items())
+        return self.key, tuple(self.lines.values()), mentioned
+
+
+_BRANCHES = frozenset({"if", "ifdef", "ifndef", "elif", "else", "endif"})
+
+
+def _groups(facts: list[Directive]) -> list[int] | None:
+    """For each directive, the #if group it opens, continues or closes (-1 if
+    none); None when the conditionals do not balance."""
+    owner = [-1] * len(facts)
+    stack: list[int] = []
+    for index, directive in enumerate(facts):
+        if directive.kind in ("if", "ifdef", "ifndef"):
+            stack.append(index)
+            owner[index] = index
+        elif directive.kind in ("elif", "else", "endif"):
+            if not stack:
+                return None
+            owner[index] = stack[-1] if directive.kind != "endif" else stack.pop()
+    return None if stack else owner
+
+
+def _basic(directive: Directive, names: AbstractSet[str]) -> bool:
+    """A directive that matters by itself: an include, an #error, a pragma, or
+    the definition of a relevant name."""
+    if directive.kind in ("define", "undef"):
+        return directive.name in names
+    return directive.kind not in _BRANCHES
+
+
+def _live_groups(facts: list[Directive], names: AbstractSet[str]) -> set[int] | None:
+    """The #if groups that enclose something that matters (None: unbalanced,
+    so every group counts)."""
+    owner = _groups(facts)
+    if owner is None:
+        return None
+    live: set[int] = set()
+    open_groups: list[int] = []
+    for index, directive in enumerate(facts):
+        if directive.kind in ("if", "ifdef", "ifndef"):
+            open_groups.append(index)
+        elif directive.kind == "endif":
+            open_groups.pop()
+        elif _basic(directive, names):
+            live.update(open_groups)
+    return live
+
+
+_PARAMETERS = re.compile(r"#define\s+\w+\(([^)]*)\)")
+
+
+def _parameters(directive: Directive) -> set[str]:
+    match = _PARAMETERS.match(directive.text)
+    return {p.strip() for p in match.group(1).split(",")} if match else set()
+
+
+def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
+    """Names whose definitions can change a cell: the seeds, every name an
+    include uses or a *live* conditional tests (one that encloses an include, an
+    #error or a relevant definition), and, transitively, what their bodies use.
+    A conditional around unrelated definitions only does not make its names matter.
+    """
+    definitions: dict[str, list[Directive]] = {}
+    names = set(seeds)
+    for header in facts:
+        for directive in header:
+            if directive.kind in ("define", "undef"):
+                definitions.setdefault(directive.name, []).append(directive)
+            elif directive.kind == "include":
+                names.update(directive.identifiers)
+    defined = list(definitions)
+    while True:
+        before = len(names)
+        queue = list(names)
+        while queue:
+            name = queue.pop()
+            for directive in definitions.get(name, []):
+                more = set(directive.identifiers)
+                params = _parameters(directive)
+                for fragment in directive.pasted:
+                    if fragment not in params:  # `X##Y` pastes arguments, not names
+                        more.update(n for n in defined if fragment in n)
+                for new in more - names:
+                    names.add(new)
+                    queue.append(new)
+        for header in facts:
+            live = _live_groups(header, names)
+            owner = _groups(header) if live is not None else None
+            for index, directive in enumerate(header):
+                if directive.kind in CONDITIONALS and (
+                    live is None or (owner is not None and owner[index] in live)
+                ):
+                    names.update(directive.identifiers)
+        if len(names) == before:
+            return names
+
+
+def projection(facts: list[Directive], names: AbstractSet[str]) -> list[Directive]:
+    """The directives of a header that can matter to a cell with these names:
+    the live #if groups' branches and what matters by itself."""
+    live = _live_groups(facts, names)
+    if live is None:
+        return [d for d in facts if d.kind not in ("define", "undef") or d.name in names]
+    owner = _groups(facts)
+    assert owner is not None
+    return [
+        d
+        for index, d in enumerate(facts)
+        if (owner[index] in live if d.kind in _BRANCHES else _basic(d, names))
+    ]
+
+
+# --- the key ----------------------------------------------------------------------
+
+
+class ContentKeys:
+    """Content keys of trees, with the per-process memos that make neighbouring
+    revisions cheap: a header version is projected once per set of names, and a
+    scanned directory is looked at only where it changed since the last scan."""
+
+    def __init__(self) -> None:
+        self._mentions: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, bool, bool]]] = {}
+        self._projected: dict[tuple[str, bytes], tuple[tuple[int, ...], str]] = {}
+        #: (directory, names) -> the file ids of its last scan, and the headers
+        #: in it that mention a name (with their blob and mentions)
+        self._scans: dict[tuple[str, tuple[str, ...]], tuple[dict[str, str], dict[str, Any]]] = {}
+
+    def content_key(
+        self, cell: str, template: Template, layout: Layout, facts: Facts
+    ) -> Keyed | None:
+        """The content key of this tree under ``template`` (None: not keyable);
+        ``facts`` reads a header's directive facts, kept per blob by the store."""
+        tree = layout.tree
+        names_key, names = template.name_set
+        parts: list[Any] = [
+            cell,
+            layout.era,
+            layout.asm_dir,
+            layout.include_dirs,
+            list(layout.gcc),
+            layout.force_includes,
+        ]
+        keyed = Keyed("", {})
+        for path in template.files:
+            blob = tree.blob_id(path)
+            if blob is None:
+                parts.append([path, None])
+                continue
+            keyed.inputs[path] = blob
+            projected = self._projected.get((blob, names_key))
+            if projected is None:
+                kept = projection(facts(tree, path, blob), names)
+                if any("__has_include" in d.text for d in kept):
+                    return None  # depends on which files exist: not keyed here
+                digest = hashlib.sha1("\n".join(d.text for d in kept).encode()).hexdigest()
+                projected = (tuple(d.line for d in kept), digest)
+                if len(self._projected) > MAX_MEMO:
+                    self._projected.clear()
+                self._projected[(blob, names_key)] = projected
+            keyed.lines[path] = projected[0]
+            parts.append([path, projected[1]])
+        for includer, quoted, name, _ in template.resolutions:
+            parts.append(layout.locate(name, quoted=quoted, includer=includer))
+        if template.scanned:
+            parts.append(self._scan(layout, template, keyed))
+        parts.append([tree.blob_id(path) for path in template.kconfig])
+        parts.append([tree.exists(p) for p in ("Kconfig", f"arch/{layout.arch.srcarch}/Kconfig")])
+        keyed.key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+        return keyed
+
+    def _scan(self, layout: Layout, template: Template, keyed: Keyed) -> list[Any]:
+        """What the textual scan for undefined names would see, without lines: the
+        headers of the scanned directory that mention a wanted name, and how.
+
+        A header that mentions none cannot change what the scan finds, so only
+        the others are in the signature. Each header version is scanned once,
+        and only the headers that differ from the last scan of the directory
+        are looked at.
+        """
+        tree = layout.tree
+        wanted = tuple(sorted(template.scanned_names))
+        directory = template.scanned or ""
+        files = tree.file_ids(directory)
+        last = self._scans.get((directory, wanted))
+        if last is None:
+            changed: Any = files.items()
+            mentioning: dict[str, tuple[str, list[tuple[str, int, bool, bool]]]] = {}
+        elif files is last[0]:  # the same listing: the other configs of a revision
+            changed, mentioning = [], last[1]
+        elif getattr(files, "base", None) is last[0]:  # it knows what changed since
+            changed = [(n, files[n]) for n in files.delta if n in files]  # type: ignore[attr-defined]
+            mentioning = {n: m for n, m in last[1].items() if n in files}
+        else:
+            changed = files.items() - last[0].items()
+            mentioning = {n: m for n, m in last[1].items() if n in files}
+        changed = sorted((n, b) for n, b in changed if n.endswith(".h"))
+        memo = self._mentions
+        tree.prefetch([blob for _, blob in changed if (blob, wanted) not in memo])
+        for name, blob in changed:
+            seen = memo.get((blob, wanted))
+            if seen is None:
+                path = f"{directory}/{name}"
+                found = mentions_in(path, tree.read(path) or b"", frozenset(wanted))
+                seen = [
+                    (n, m.line, m.defines, m.enumerator)
+                    for n, ms in sorted(found.items())
+                    for m in ms
+                ]
+                if len(memo) > MAX_MEMO:
+                    memo.clear()
+                memo[(blob, wanted)] = seen
+            if seen:
+                mentioning[name] = (blob, seen)
+            else:
+                mentioning.pop(name, None)
+        if len(self._scans) > 64:
+            self._scans.clear()
+        self._scans[(directory, wanted)] = (files, mentioning)
+        out: list[Any] = []
+        for name, (_, seen) in sorted(mentioning.items()):
+            path = f"{directory}/{name}"
+            for n, line, _, _ in seen:
+                keyed.mention_lines.setdefault(f"{path}\0{n}", []).append(line)
+            out.append([path, [[n, d, e] for n, _, d, e in seen]])
+        return out
+
+
+# --- line relocation ---------------------------------------------------------------
+
+
+def relocate(document: dict[str, Any], keyed: Keyed, *, to_lines: bool) -> Any:
+    """Line numbers to ordinals (``to_lines=False``), or ordinals back to lines.
+
+    A definition's or branch's line becomes the ordinal of its directive among
+    its header's relevant ones; an enum member's line, the ordinal of the
+    scan's mention. Returns None when a line is neither (such a result is
+    simply not stored).
+    """
+
+    def move(table: Mapping[str, Sequence[int]], key: str, line: int | None) -> int | None:
+        if line is None or key not in table:
+            return line
+        if to_lines:
+            if not 0 <= line < len(table[key]):
+                raise LookupError(key)
+            return table[key][line]
+        return table[key].index(line)  # ValueError when not a relevant directive
+
+    def at(path: str | None, line: int | None) -> int | None:
+        return move(keyed.lines, path or "", line)
+
+    out = json.loads(json.dumps(document))
+    try:
+        for name, constant in out["constants"].items():
+            if constant["status"] == "not-a-macro":
+                constant["line"] = move(
+                    keyed.mention_lines, f"{constant['file']}\0{name}", constant["line"]
+                )
+                if to_lines:
+                    constant["reason"] = (
+                        f"an enum member at {constant['file']}:{constant['line']}, not a macro"
+                    )
+                continue
+            constant["line"] = at(constant["file"], constant["line"])
+            for link in constant["chain"]:
+                link["line"] = at(link["file"], link["line"])
+                for condition in link["conditions"]:
+                    condition["line"] = at(condition["file"], condition["line"])
+                    condition["opening_line"] = at(condition["file"], condition["opening_line"])
+        out["warnings"] = [_move_warning(w, at) for w in out["warnings"]]
+    except (LookupError, ValueError):
+        return None
+    return out
+
+
+def _move_warning(text: str, at: Any) -> str:
+    path, sep, rest = text.partition(":")
+    number, sep2, tail = rest.partition(":")
+    if sep and sep2 and number.isdigit():
+        return f"{path}:{at(path, int(number))}:{tail}"
+    return text
