@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,11 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z0-9_-]+\s*(?::=|\+=|=)", re.M)
 _KCONFIG_INDEX: dict[str, tuple[bytes, bool]] = {}
 #: (blob id, symbols looked up) -> whether the blob names any of them
 _KCONFIG_NAMES: dict[tuple[str, frozenset[str]], bool] = {}
+#: blob id -> the words it holds, for the blobs checked last: the symbols looked
+#: up grow as cells ask for more, and each new set was checked against the text
+_KCONFIG_WORDS: OrderedDict[str, frozenset[str]] = OrderedDict()
+#: blobs whose words are kept (a changed arch Kconfig file has about 3,000)
+MAX_WORD_SETS = 64
 _WORD = re.compile(r"[A-Za-z0-9_]+")
 
 
@@ -90,6 +96,7 @@ class KconfigMemo:
         self.by_tree.clear()
         _KCONFIG_INDEX.clear()
         _KCONFIG_NAMES.clear()
+        _KCONFIG_WORDS.clear()
 
     def values(self, tree: Any, srcarch: str, symbols: dict[str, str], wanted: list[str]) -> Any:
         """``kconfig.kconfig_values(tree, srcarch, symbols, wanted)``, from the memo if it can."""
@@ -203,11 +210,18 @@ class KconfigMemo:
         """Whether the blob names any of ``looked`` (True when it cannot be read)."""
         found = _KCONFIG_NAMES.get((blob, looked))
         if found is None:
-            text = self._text(objects, blob)
-            if text is None:
-                return True
             # a word set, not an alternation: hundreds of names would compile a regex per call
-            found = not looked.isdisjoint(_WORD.findall(text))
+            words = _KCONFIG_WORDS.get(blob)
+            if words is None:
+                text = self._text(objects, blob)
+                if text is None:
+                    return True
+                words = _KCONFIG_WORDS[blob] = frozenset(_WORD.findall(text))
+                while len(_KCONFIG_WORDS) > MAX_WORD_SETS:
+                    _KCONFIG_WORDS.popitem(last=False)
+            else:
+                _KCONFIG_WORDS.move_to_end(blob)
+            found = not looked.isdisjoint(words)
             if len(_KCONFIG_NAMES) > 50_000:
                 _KCONFIG_NAMES.clear()
             _KCONFIG_NAMES[(blob, looked)] = found

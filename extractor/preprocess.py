@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,17 +85,20 @@ def decode_header(header: Header, rev: str | None) -> str:
     return decode_text(header.text)
 
 
-_LEXED: dict[tuple[str, str], list[list[Any]]] = {}
+#: (header, text) -> its lines of tokens, least recently used first
+_LEXED: OrderedDict[tuple[str, str], list[list[Any]]] = OrderedDict()
 _LEXED_TOKENS = [0]
 #: tokens kept lexed across cells (about 200 bytes each)
 MAX_LEXED_TOKENS = 120_000
 
 
 def _remember_lexed(key: tuple[str, str], lines: list[list[Any]]) -> None:
+    """Keep ``lines``, forgetting the texts used longest ago (not all of them: on
+    45 real tags a third of the lexing redid texts a wholesale clear had dropped)."""
     count = sum(len(line) for line in lines)
-    if _LEXED_TOKENS[0] + count > MAX_LEXED_TOKENS:
-        _LEXED.clear()
-        _LEXED_TOKENS[0] = 0
+    while _LEXED and _LEXED_TOKENS[0] + count > MAX_LEXED_TOKENS:
+        _, dropped = _LEXED.popitem(last=False)
+        _LEXED_TOKENS[0] -= sum(len(line) for line in dropped)
     _LEXED[key] = lines
     _LEXED_TOKENS[0] += count
 
@@ -216,6 +220,8 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
         if lines is None:
             lines = list(super().group_lines(input, abssource))
             _remember_lexed(key, lines)
+        else:
+            _LEXED.move_to_end(key)
         for line in lines:
             yield list(line)
 
