@@ -15,7 +15,7 @@ memo entry, checked where it was made (``memo``'s early cutoff).
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import EscapeError, LimitError, PreprocessError
@@ -45,9 +45,16 @@ class _Frame:
     active: bool = False
     triggered: bool = False
     symbols: tuple[str, ...] = ()
+    #: the last condition made, and what it was made from: every #define asks
+    #: for the conditions of all open frames, which seldom change between two
+    _made: tuple[Any, Condition] | None = field(default=None, init=False, repr=False)
 
     def condition(self) -> Condition:
-        return Condition(
+        key = (self.path, self.line, self.directive, self.active, self.symbols)
+        made = self._made
+        if made is not None and made[0] == key:
+            return made[1]
+        condition = Condition(
             self.path,
             self.line,
             self.directive,
@@ -56,6 +63,8 @@ class _Frame:
             self.opening,
             self.opening_line,
         )
+        self._made = (key, condition)
+        return condition
 
 
 class _Taken(_Frame):
