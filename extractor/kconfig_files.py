@@ -38,8 +38,9 @@ from .kconfig_entries import KconfigValues, _BadLine, _Choice, _Node, _Reverse, 
 from .kconfig_read import _Looked, _Reader
 from .source import Tree
 
-#: parsed files kept: a tree has 500-850, real history adds a few dozen per tag
-MAX_PARSED = 1500
+#: parsed files kept: the walk of an x86 tree visits about 480, real history
+#: changes a few dozen per tag (1500 held 25 MB; see memo.MAX_ITEMS for the bound)
+MAX_PARSED = 900
 
 
 @dataclass

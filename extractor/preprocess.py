@@ -89,7 +89,7 @@ def decode_header(header: Header, rev: str | None) -> str:
 _LEXED: OrderedDict[tuple[str, str], list[list[Any]]] = OrderedDict()
 _LEXED_TOKENS = [0]
 #: tokens kept lexed across cells (about 200 bytes each)
-MAX_LEXED_TOKENS = 120_000
+MAX_LEXED_TOKENS = 60_000
 
 
 def _remember_lexed(key: tuple[str, str], lines: list[list[Any]]) -> None:

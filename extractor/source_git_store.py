@@ -29,9 +29,9 @@ _TRACE = os.environ.get("KSTACK_TRACE_OBJECTS")
 #: objects read ahead and not yet taken, at most
 MAX_PREFETCHED = 4096
 #: bytes of file contents kept by blob id in one process
-MAX_BLOB_BYTES = 16 * 1024 * 1024
+MAX_BLOB_BYTES = 8 * 1024 * 1024
 #: raw tree objects kept for name lookups (bytes)
-MAX_RAW_TREE_BYTES = 16 * 1024 * 1024
+MAX_RAW_TREE_BYTES = 8 * 1024 * 1024
 
 
 def find_entry(data: bytes, name: str, hint: int = -1) -> tuple[tuple[int, bytes] | None, int]:
