@@ -117,10 +117,12 @@ def _basic(directive: Directive, names: AbstractSet[str]) -> bool:
     return directive.kind not in _BRANCHES
 
 
-def _live_groups(facts: list[Directive], names: AbstractSet[str]) -> set[int] | None:
+def _live_groups(
+    facts: list[Directive], names: AbstractSet[str], owner: list[int] | None = None
+) -> set[int] | None:
     """The #if groups that enclose something that matters (None: unbalanced,
-    so every group counts)."""
-    owner = _groups(facts)
+    so every group counts). ``owner`` is ``_groups(facts)``, if the caller has it."""
+    owner = owner if owner is not None else _groups(facts)
     if owner is None:
         return None
     live: set[int] = set()
@@ -158,6 +160,7 @@ def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
             elif directive.kind == "include":
                 names.update(directive.identifiers)
     defined = list(definitions)
+    owners = [_groups(header) for header in facts]  # (per header, not per round)
     while True:
         before = len(names)
         queue = list(names)
@@ -172,9 +175,8 @@ def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
                 for new in more - names:
                     names.add(new)
                     queue.append(new)
-        for header in facts:
-            live = _live_groups(header, names)
-            owner = _groups(header) if live is not None else None
+        for header, owner in zip(facts, owners, strict=True):
+            live = _live_groups(header, names, owner) if owner is not None else None
             for index, directive in enumerate(header):
                 if directive.kind in CONDITIONALS and (
                     live is None or (owner is not None and owner[index] in live)
