@@ -68,6 +68,39 @@ def forget() -> None:
     _PARSED.clear()
 
 
+class _FileReader(_Reader):
+    """Reads one file on its own, noting into ``parsed`` what the tree walk needs."""
+
+    def __init__(self, parsed: Parsed, srcarch: str) -> None:
+        super().__init__(None, srcarch, KconfigValues(), 1, 3600.0)  # type: ignore[arg-type]
+        self.parsed = parsed
+
+    def warn(self, message: str, where: tuple[str, int] | None = None) -> None:
+        at_path, line = where or self.where
+        text = f"{at_path}:{line}: {message}" if at_path else message
+        if " without " in message:
+            self.parsed.full = True
+        self.parsed.events.append(("warn", text))
+
+    def source(self, keyword: str, rest: str, at: str) -> None:
+        tokens = _tokenize(rest)
+        if not tokens or len(tokens) != 1:
+            raise _BadLine(f"{keyword} needs one path")
+        if any(isinstance(b, _Choice) for b in self.blocks):
+            self.parsed.full = True
+        self.parsed.events.append(
+            ("source", keyword, rest, self.where[1], len(self.sequence), tuple(self.blocks))
+        )
+
+    def assign(self, name: str, operator: str, value: str) -> None:
+        self.parsed.full = True
+
+    def expand(self, text: str, args: tuple[str, ...] = (), depth: int = 0) -> str:
+        if "$(" in text:
+            self.parsed.full = True
+        return text
+
+
 def parse(path: str, blob: str, data: bytes, srcarch: str) -> Parsed:
     """``data`` parsed as the Kconfig file at ``path`` (memoised by path and blob)."""
     key = (path, blob)
@@ -76,34 +109,7 @@ def parse(path: str, blob: str, data: bytes, srcarch: str) -> Parsed:
         _PARSED.move_to_end(key)
         return found
     parsed = Parsed()
-
-    class FileReader(_Reader):
-        def warn(self, message: str, where: tuple[str, int] | None = None) -> None:
-            at_path, line = where or self.where
-            text = f"{at_path}:{line}: {message}" if at_path else message
-            if " without " in message:
-                parsed.full = True
-            parsed.events.append(("warn", text))
-
-        def source(self, keyword: str, rest: str, at: str) -> None:
-            tokens = _tokenize(rest)
-            if not tokens or len(tokens) != 1:
-                raise _BadLine(f"{keyword} needs one path")
-            if any(isinstance(b, _Choice) for b in self.blocks):
-                parsed.full = True
-            parsed.events.append(
-                ("source", keyword, rest, self.where[1], len(self.sequence), tuple(self.blocks))
-            )
-
-        def assign(self, name: str, operator: str, value: str) -> None:
-            parsed.full = True
-
-        def expand(self, text: str, args: tuple[str, ...] = (), depth: int = 0) -> str:
-            if "$(" in text:
-                parsed.full = True
-            return text
-
-    reader = FileReader(None, srcarch, KconfigValues(), 1, 3600.0)  # type: ignore[arg-type]
+    reader = _FileReader(parsed, srcarch)
     reader.parse(path, data.decode("utf-8", "replace").splitlines())  # once per blob
     if reader.blocks:
         reader.warn(f"{len(reader.blocks)} if/menu/choice left open at the end", (path, 0))
