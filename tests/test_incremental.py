@@ -119,3 +119,57 @@ def test_a_broken_memo_key_is_caught(demo_repo, tags, scratch, monkeypatch):
     monkeypatch.setattr(preprocess.KernelPreprocessor, "_depend_on_macro", lambda self, name: None)
     x86 = [(a, p) for a, p in CELLS if a in ("x86_64", "i386")]
     assert _differences(demo_repo, _order("jumping", tags), scratch, x86) != []
+
+
+# --- bounds: what is dropped when a memo is full ----------------------------------
+
+
+def _effect(items: int) -> memo.Effect:
+    return memo.Effect({}, [("w", "x")] * items, 0, [])
+
+
+def test_a_full_header_memo_drops_the_entries_used_longest_ago(monkeypatch):
+    """Past MAX_ITEMS the oldest entries go, not all of them: a wholesale clear
+    restarted every header cold every ~15 real tags."""
+    monkeypatch.setattr(memo, "MAX_ITEMS", 30)
+    headers = memo.HeaderMemo()
+    for key in ("a", "b", "c"):
+        headers.store((key,), _effect(10))
+    assert headers.candidates(("a",))  # used: now the newest
+    headers.store(("d",), _effect(10))
+    assert [k for (k,) in headers.effects] == ["c", "a", "d"]
+    assert headers.items == 30
+
+
+def test_a_header_memo_counts_the_variants_it_drops(monkeypatch):
+    monkeypatch.setattr(memo, "MAX_ITEMS", 1000)
+    headers = memo.HeaderMemo()
+    for _ in range(headers.VARIANTS + 5):
+        headers.store(("a",), _effect(10))
+    assert len(headers.effects[("a",)]) == headers.VARIANTS
+    assert headers.items == 10 * headers.VARIANTS
+
+
+def test_lexed_texts_are_dropped_least_recently_used_first(monkeypatch):
+    monkeypatch.setattr(preprocess, "MAX_LEXED_TOKENS", 6)
+    monkeypatch.setattr(preprocess, "_LEXED", type(preprocess._LEXED)())
+    monkeypatch.setattr(preprocess, "_LEXED_TOKENS", [0])
+    for key in ("a", "b", "c"):
+        preprocess._remember_lexed((key, ""), [["t", "t"]])
+    preprocess._LEXED.move_to_end(("a", ""))  # as a hit does
+    preprocess._remember_lexed(("d", ""), [["t", "t"]])
+    assert [k for k, _ in preprocess._LEXED] == ["c", "a", "d"]
+    assert preprocess._LEXED_TOKENS == [6]
+
+
+def test_an_if_frame_makes_its_condition_again_after_it_changes():
+    """Conditions are kept per frame between #defines; an #elif/#else must not
+    leave the old branch's condition in place."""
+    from extractor.conditionals import _Frame
+
+    frame = _Frame("a.h", 3, "#if X", True, "#if X", 3, active=True, symbols=("X",))
+    first = frame.condition()
+    assert frame.condition() is first  # unchanged frame: the same object
+    frame.line, frame.directive, frame.active = 5, "#else", False
+    again = frame.condition()
+    assert (again.line, again.directive, again.taken) == (5, "#else", False)
