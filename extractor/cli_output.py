@@ -7,6 +7,7 @@ cells as one line each on stderr, and the exit status from ``errors.EXIT_*``.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -80,11 +81,23 @@ def write_stream(request: ScanRequest, fmt: str, output: Path | None, stats: Any
 
     if output is None:
         bad = report.STREAMED[fmt](counted(), sys.stdout.write)
-    else:
-        try:
-            handle = output.open("w", encoding="utf-8", errors="backslashreplace")
-        except OSError as err:
-            raise UsageError(f"cannot write {output}: {err.strerror}") from err
+        return _status(bad, len(revs), cells)
+    # written beside the file and renamed into place at the end: a run that stops
+    # on an error or Ctrl-C leaves the file as it was, never half a report
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        handle = partial.open("w", encoding="utf-8", errors="backslashreplace")
+    except OSError as err:
+        raise UsageError(f"cannot write {output}: {err.strerror}") from err
+    try:
         with handle:
             bad = report.STREAMED[fmt](counted(), handle.write)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    try:
+        os.replace(partial, output)
+    except OSError as err:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"cannot write {output}: {err.strerror}") from err
     return _status(bad, len(revs), cells)

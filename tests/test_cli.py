@@ -167,3 +167,35 @@ def test_progress_goes_to_a_terminal_only(demo_repo, terminal, shown):
     done = f"{len(tags)}/{len(tags)} tags, "
     assert (done in err and " cached" in err) == shown, err
     assert ("tags, " in err) == shown, err
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_a_run_that_stops_leaves_the_output_file_as_it_was(demo_repo, tmp_path, monkeypatch, fmt):
+    """A streamed report goes to a file beside ``-o`` and is renamed into place at
+    the end: an error (or Ctrl-C) half-way leaves the old file, not half a report."""
+    import extractor.batch as batch
+    from extractor.errors import SourceError
+
+    real_each = batch.each
+
+    def stops_after_one(*args, **kwargs):
+        results = real_each(*args, **kwargs)
+        yield next(results)
+        results.close()
+        raise SourceError("git cat-file stopped answering")
+
+    monkeypatch.setattr(batch, "each", stops_after_one)
+    out = tmp_path / f"report.{fmt}"
+    out.write_text("the previous report\n")
+    result = scan(demo_repo, "--format", fmt, "-o", str(out))
+    assert result.exit_code == 2, result.output
+    assert out.read_text() == "the previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+
+
+def test_a_streamed_report_is_renamed_into_place(demo_repo, tmp_path):
+    out = tmp_path / "report.json"
+    result = scan(demo_repo, "--format", "json", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["results"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
