@@ -72,3 +72,16 @@ def test_gcc_reference_thread_size(
     folded = gcc_fold(macros.text, ["THREAD_SIZE", "PAGE_SIZE"], build.model)
     word = 8 if arch == "x86_64" else 4
     assert folded == {"THREAD_SIZE": (thread_size, False, word), "PAGE_SIZE": (4096, False, word)}
+
+
+def test_a_headers_package_has_no_kconfig(debian_repo: tuple[Path, dict[str, Path]]) -> None:
+    """A headers-only tree has no Kconfig files: kstack says so (None), it does
+    not make values up. (Moved here from test_kconfig.py, where it skipped
+    quietly on a fresh machine: its skip was decided before this tier fetched.)"""
+    from extractor.kconfig import kconfig_values
+    from extractor.source import DirectoryTree
+
+    _, tags = debian_repo
+    assert tags
+    for tree in tags.values():
+        assert kconfig_values(DirectoryTree(tree), "x86", {}, ["PAGE_SHIFT"]) is None
