@@ -54,6 +54,8 @@ TASK_REVISIONS = 128
 SHARES_PER_WORKER = 2
 #: tasks handed to each worker ahead of the oldest result not yet written out
 TASKS_AHEAD = 3
+#: how often a run with progress shown looks for revisions its workers finished (s)
+TICK_SECONDS = 0.1
 #: how long Ctrl-C waits for the pool's manager thread to wind down
 MANAGER_JOIN_SECONDS = 3.0
 #: the garbage collector's thresholds while a request runs. A scan keeps
@@ -298,8 +300,14 @@ _WORKER: tuple[int, Cells, GitObjects] | None = None
 Shipped = tuple[str | None, str, str] | dict[str, Any]
 
 
-def _worker_start() -> None:
+#: in a worker: the parent's queue for "this revision is done", when it shows progress
+_TICKS: Any = None
+
+
+def _worker_start(ticks: Any = None) -> None:
+    global _TICKS
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _TICKS = ticks
 
 
 def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[Shipped], Stats]:
@@ -324,6 +332,8 @@ def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[Shipped], Stats]
                     document = result.as_dict()
                     document["inputs"] = result.inputs
                     out.append(document)
+            if _TICKS is not None:
+                _TICKS.put(rev)
     finally:
         # what the task learnt is on disk, and no git process outlives it
         cells.cache.flush()
@@ -457,26 +467,44 @@ def _parallel(
     pending: dict[Future[tuple[list[Shipped], Stats]], int] = {}
     waiting: dict[int, list[Shipped]] = {}
     submitted = next_chunk = done = 0
+    context = get_context("fork")
+    # with progress shown, workers say when each revision is done (a share is
+    # dozens of revisions, and its result comes back only at its end)
+    ticks = context.SimpleQueue() if progress else None
+    ticked = shown = 0
+
+    def show(count: int, rev: str | None) -> None:
+        nonlocal shown
+        if progress and count > shown:
+            shown = count
+            progress(count, len(revs), rev, stats)
+
     # workers leave Ctrl-C to this process, which stops them at once
     pool = ProcessPoolExecutor(
         max_workers=jobs,
-        mp_context=get_context("fork"),
+        mp_context=context,
         initializer=_worker_start,
+        initargs=(ticks,),
     )
     try:
         while submitted < len(chunks) or pending:
             while submitted < min(len(chunks), next_chunk + jobs * TASKS_AHEAD):
                 pending[pool.submit(_chunk, request, chunks[submitted])] = submitted
                 submitted += 1
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            timeout = TICK_SECONDS if ticks is not None else None
+            finished, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            last = None
+            while ticks is not None and not ticks.empty():
+                last, ticked = ticks.get(), ticked + 1
+            if last is not None:
+                show(max(ticked, done), last)
             for future in finished:
                 index = pending.pop(future)
                 documents, chunk_stats = future.result()
                 waiting[index] = documents
                 stats.add(chunk_stats)
                 done += len(chunks[index])
-                if progress:
-                    progress(done, len(revs), chunks[index][-1], stats)
+                show(max(ticked, done), chunks[index][-1])
             while next_chunk in waiting:  # in revision order, as soon as possible
                 for shipped in waiting.pop(next_chunk):
                     yield _received(shipped)
@@ -494,5 +522,9 @@ def _parallel(
         # ("Bad file descriptor"; CPython's race, seen once in CI).
         if manager is not None:
             manager.join(timeout=MANAGER_JOIN_SECONDS)
+        if ticks is not None:
+            ticks.close()
         raise
     pool.shutdown(wait=True)
+    if ticks is not None:
+        ticks.close()

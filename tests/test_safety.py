@@ -193,3 +193,24 @@ def test_an_interrupted_pool_winds_down_before_the_interpreter_exits(
 
     managers = [t for t in threading.enumerate() if type(t).__name__ == "_ExecutorManagerThread"]
     assert [t for t in managers if t.is_alive()] == []
+
+
+def test_workers_report_each_revision_as_it_is_done(batches: dict[str, Path]) -> None:
+    """With progress shown, a worker says when each revision of its share is done,
+    not only when the whole share is: the counts rise one revision at a time
+    (several at once only when they finish between two looks) and end at the
+    total, and revisions inside shares are named, not only the shares' last."""
+    from extractor import ScanRequest, Selection
+    from extractor.batch import SHARES_PER_WORKER, each
+
+    calls: list[tuple[int, int, str | None]] = []
+    request = ScanRequest(Selection(path=batches["slow"], tag_globs=["*"]), jobs=2)
+    results = list(each(request, progress=lambda d, t, rev, _: calls.append((d, t, rev))))
+
+    total = len({r.rev for r in results})
+    counts = [done for done, _, _ in calls]
+    assert counts == sorted(set(counts)) and counts[-1] == total
+    assert all(t == total for _, t, _ in calls)
+    share_ends = total // (2 * SHARES_PER_WORKER)  # shares of this many revisions
+    assert len(calls) > 2 * SHARES_PER_WORKER, calls
+    assert any(done % share_ends for done in counts), calls
