@@ -473,11 +473,13 @@ def _parallel(
     ticks = context.SimpleQueue() if progress else None
     ticked = shown = 0
 
-    def show(count: int, rev: str | None) -> None:
+    def show(count: int, rev: str | None, counted: bool = False) -> None:
+        """Progress at ``count`` revisions; again at the same count when a share's
+        results (and so the cache statistics) have just ``counted``."""
         nonlocal shown
-        if progress and count > shown:
-            shown = count
-            progress(count, len(revs), rev, stats)
+        if progress and (count > shown or counted):
+            shown = max(shown, count)
+            progress(shown, len(revs), rev, stats)
 
     # workers leave Ctrl-C to this process, which stops them at once
     pool = ProcessPoolExecutor(
@@ -504,7 +506,7 @@ def _parallel(
                 waiting[index] = documents
                 stats.add(chunk_stats)
                 done += len(chunks[index])
-                show(max(ticked, done), chunks[index][-1])
+                show(max(ticked, done), chunks[index][-1], counted=True)
             while next_chunk in waiting:  # in revision order, as soon as possible
                 for shipped in waiting.pop(next_chunk):
                     yield _received(shipped)
