@@ -524,9 +524,9 @@ def _parallel(
         # ("Bad file descriptor"; CPython's race, seen once in CI).
         if manager is not None:
             manager.join(timeout=MANAGER_JOIN_SECONDS)
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
         if ticks is not None:
             ticks.close()
-        raise
-    pool.shutdown(wait=True)
-    if ticks is not None:
-        ticks.close()
