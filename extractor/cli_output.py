@@ -82,22 +82,27 @@ def write_stream(request: ScanRequest, fmt: str, output: Path | None, stats: Any
     if output is None:
         bad = report.STREAMED[fmt](counted(), sys.stdout.write)
         return _status(bad, len(revs), cells)
-    # written beside the file and renamed into place at the end: a run that stops
-    # on an error or Ctrl-C leaves the file as it was, never half a report
-    partial = output.with_name(f".{output.name}.partial")
+    # A regular file (or a new one) is written beside itself and renamed into
+    # place at the end: a run that stops on an error or Ctrl-C leaves it as it
+    # was, never half a report. Anything else (a pipe, /dev/stdout) is written
+    # as it goes: renaming onto it would replace it.
+    target = output.resolve()
+    renamed = target.is_file() or not target.exists()
+    written = target.with_name(f".{target.name}.partial") if renamed else output
     try:
-        handle = partial.open("w", encoding="utf-8", errors="backslashreplace")
+        handle = written.open("w", encoding="utf-8", errors="backslashreplace")
     except OSError as err:
         raise UsageError(f"cannot write {output}: {err.strerror}") from err
     try:
         with handle:
             bad = report.STREAMED[fmt](counted(), handle.write)
+        if renamed:
+            try:
+                os.replace(written, target)
+            except OSError as err:
+                raise UsageError(f"cannot write {output}: {err.strerror}") from err
     except BaseException:
-        partial.unlink(missing_ok=True)
+        if renamed:
+            written.unlink(missing_ok=True)
         raise
-    try:
-        os.replace(partial, output)
-    except OSError as err:
-        partial.unlink(missing_ok=True)
-        raise UsageError(f"cannot write {output}: {err.strerror}") from err
     return _status(bad, len(revs), cells)

@@ -199,3 +199,17 @@ def test_a_streamed_report_is_renamed_into_place(demo_repo, tmp_path):
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text())["results"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name]
+
+
+def test_output_through_a_link_keeps_the_link(demo_repo, tmp_path):
+    """-o names what is written, not what is replaced: a link stays a link and
+    its target gets the report (renaming onto the link would replace it, as it
+    would /dev/stdout)."""
+    real = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(real)
+    result = scan(demo_repo, "--format", "json", "-o", str(link))
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink()
+    assert json.loads(real.read_text())["results"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]
