@@ -121,7 +121,16 @@ def test_per_blob_reader_equals_the_full_reader(tmp_path, files, full_only):
     assert lazy.files == full.files
 
 
-def test_a_blob_is_parsed_once_across_revisions(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "max_parsed",
+    [
+        None,  # the default bound
+        2,  # room for two files: a file read at every revision must stay (least recently used goes)
+    ],
+)
+def test_a_blob_is_parsed_once_across_revisions(tmp_path, monkeypatch, max_parsed):
+    if max_parsed is not None:
+        monkeypatch.setattr(kconfig_files, "MAX_PARSED", max_parsed)
     shared = "config S\n\tint\n\tdefault 7\n"
     branches = {
         f"r{i}": {
