@@ -27,6 +27,7 @@ from typing import Any
 
 from pcpp import Preprocessor  # type: ignore[import-untyped]
 from pcpp.parser import LexToken  # type: ignore[import-untyped]  # the class pcpp's lexer makes
+from pcpp.preprocessor import Macro  # type: ignore[import-untyped]
 
 from . import memo
 from .conditionals import _PSEUDO_MACROS, Conditionals, _Frame
@@ -52,6 +53,31 @@ def _copy_token(token: Any) -> Any:
 # generic path (__reduce_ex__) was a third of the run time; a plain token needs
 # only its attributes copied.
 LexToken.__copy__ = _copy_token
+
+
+def object_like(tokens: Any, whitespace: Any) -> bool:
+    """Whether a ``#define``'s tokens (after the keyword) make an object-like macro."""
+    return (
+        not isinstance(tokens, str)
+        and bool(tokens)
+        and (len(tokens) == 1 or tokens[1].type in whitespace)
+    )
+
+
+def define_object_like(pp: Any, tokens: list[Any]) -> None:
+    """An object-like ``#define``, as pcpp makes it but without copying its tokens.
+
+    pcpp copies every token of every definition (6% of a real-history run) so
+    that it may change them, and only a function-like one's are changed (a
+    variadic parameter renamed, a ``#`` operand retyped). Expansions copy a
+    macro's tokens before they change them, so a replacement list can share
+    its tokens with the lexed line (``group_lines`` keeps those per text).
+    """
+    name = tokens[0]
+    macro = Macro(name.value, pp.tokenstrip(tokens[2:]) if len(tokens) > 1 else [])
+    macro.source, macro.lineno = name.source, name.lineno
+    pp.macros[name.value] = macro
+
 
 #: pcpp wants absolute paths; every header lives under this fake root
 VROOT = "/@kstack/"
@@ -273,7 +299,13 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
     # -- definitions ------------------------------------------------------------
 
     def define(self, tokens: Any) -> None:
-        super().define(tokens)
+        if object_like(tokens, self.t_WS):
+            define_object_like(self, tokens)
+        else:
+            super().define(tokens)
+        self._defined(tokens)
+
+    def _defined(self, tokens: Any) -> None:
         if isinstance(tokens, str):
             name = re.split(r"[\s(]", tokens.strip(), maxsplit=1)[0]
             self.definitions[name] = Definition(name, self._origin, None)
