@@ -151,7 +151,7 @@ class _Walk:
         try:
             blob = self.tree.blob_id(path)
             parsed = _PARSED.get((path, blob)) if blob else None
-            if parsed is not None:  # (kept fresh: a file every tree reads is never evicted)
+            if blob and parsed is not None:  # kept fresh: a file every tree reads stays
                 _PARSED.move_to_end((path, blob))
             data = self.tree.read(path) if parsed is None else b""
         except EscapeError as err:
