@@ -29,7 +29,7 @@ from typing import Any
 from .arches import Arch
 from .arches import arch as get_arch
 from .cache import Cache, cell_id
-from .cache_content import Template, relevant_names
+from .cache_content import Backoff, Template, relevant_names
 from .config import Config, make_config, read_config_file
 from .errors import ExtractorError, SourceError
 from .kconfig_source import KconfigSource
@@ -170,6 +170,7 @@ class Cells:
         #: tag or commit id -> its tree id as the cache knows it, for the
         #: revisions ``prepare`` read ahead
         self.known_trees: dict[str, str | None] = {}
+        self.backoff = Backoff()
 
     def close(self) -> None:
         self.cache.close()
@@ -233,7 +234,8 @@ class Cells:
             if known is not None:
                 self.stats.tree_hits += 1
                 return _as_rev(known, tree.rev)
-        template = self.cache.template(cell)
+        keying = self.backoff.worth(cell)
+        template = self.cache.template(cell) if keying else None
         if template is not None:
             try:
                 resolved = KconfigSource(tree, arch).resolve(config)
@@ -243,16 +245,20 @@ class Cells:
             if keyed is not None:
                 found = self.cache.by_content(keyed)
                 if found is not None:
+                    self.backoff.hit(cell)
                     self.stats.content_hits += 1
                     if tree_id is not None:
                         self.cache.store_tree(cell, tree_id, found)
                     return _as_rev(found, tree.rev)
+            self.backoff.missed(cell)
         analysis = analyse(tree, arch, config, names, self.request.limits, self.request.allocation)
         self.stats.computed += 1
         result = analysis.result
         if result.error is None and analysis.table is not None and analysis.layout is not None:
-            template = _template(analysis, [*arch.constants, *names], self.cache)
-            keyed = self.cache.content_key(cell, template, analysis.layout)
+            template, keyed = None, None
+            if keying:
+                template = _template(analysis, [*arch.constants, *names], self.cache)
+                keyed = self.cache.content_key(cell, template, analysis.layout)
             self.cache.store(cell, tree_id, result, template, keyed)
         return result
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from extractor.cache_content import Backoff
+
 ERAS = Path(__file__).resolve().parent.parent / "fixtures" / "eras"
 FIXTURE = ERAS / "4.4"
 TYPES = "include/linux/types.h"
@@ -324,3 +326,31 @@ def test_an_unusable_cache_is_set_aside_and_rebuilt(repo, tmp_path, what, make, 
         and sqlite3.connect(cache).execute("SELECT count(*) FROM content_results").fetchone()[0]
         >= 1
     )
+
+
+# (id, what each revision's key did: "h" hit, "m" missed; "worth" before each)
+BACKOFF = [
+    ("hits never back off", "hhhhh", "yyyyy"),
+    ("one miss is not a streak", "mhmhm", "yyyyy"),
+    ("two misses skip one revision, three skip two", "mm-m--m", "yynynny"),
+    ("a hit ends the backoff", "mm-hmm-", "yynyyyn"),
+    ("the skip stops growing at MAX_SKIP (4 here)", "mm-m--m----m----m", "yynynnynnnnynnnny"),
+]
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "worth"), [r[1:] for r in BACKOFF], ids=[r[0] for r in BACKOFF]
+)
+def test_content_key_backoff(outcomes, worth, monkeypatch):
+    monkeypatch.setattr(Backoff, "MAX_SKIP", 4)
+    backoff, seen = Backoff(), ""
+    for outcome in outcomes:
+        asked = backoff.worth("cell")
+        seen += "y" if asked else "n"
+        assert asked == (outcome != "-"), f"revision {len(seen)}"
+        if outcome == "h":
+            backoff.hit("cell")
+        elif outcome == "m":
+            backoff.missed("cell")
+    assert seen == worth
+    assert Backoff().worth("another cell")
