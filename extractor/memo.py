@@ -68,7 +68,7 @@ from .source import blob_id
 #: MAX_RAW_TREE_BYTES) were lowered together to keep a worker under 300 MB: on all
 #: 258 real tags x 2 arches x 2 configs, 352 MB peak before, 284 MB after, in the
 #: same wall time
-MAX_ITEMS = 50_000
+MAX_ITEMS = 100_000
 
 #: a dependency's key: a macro name, ("once", abspath) or ("inc", includer, quoted, name)
 DepKey = Any
