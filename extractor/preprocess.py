@@ -55,28 +55,46 @@ def _copy_token(token: Any) -> Any:
 LexToken.__copy__ = _copy_token
 
 
-def object_like(tokens: Any, whitespace: Any) -> bool:
-    """Whether a ``#define``'s tokens (after the keyword) make an object-like macro."""
-    return (
-        not isinstance(tokens, str)
-        and bool(tokens)
-        and (len(tokens) == 1 or tokens[1].type in whitespace)
-    )
+def define_shared(pp: Any, tokens: Any) -> bool:
+    """A ``#define`` (its tokens after the keyword) made as pcpp's ``define`` makes
+    it, but sharing its tokens instead of copying them; False, doing nothing, for
+    a definition this leaves to pcpp (a variadic or malformed parameter list).
 
-
-def define_object_like(pp: Any, tokens: list[Any]) -> None:
-    """An object-like ``#define``, as pcpp makes it but without copying its tokens.
-
-    pcpp copies every token of every definition (6% of a real-history run) so
-    that it may change them, and only a function-like one's are changed (a
-    variadic parameter renamed, a ``#`` operand retyped). Expansions copy a
-    macro's tokens before they change them, so a replacement list can share
-    its tokens with the lexed line (``group_lines`` keeps those per text).
+    pcpp copies every token of every definition (7% of a real-history run) so
+    that it may edit them, but it edits only a variadic parameter (renamed to
+    ``__VA_ARGS__``); ``macro_prescan`` copies a ``#`` operand before retyping it,
+    and expansions copy a macro's tokens before they edit them. So a definition
+    without a variadic parameter can share its tokens with the lexed line
+    (``group_lines`` keeps those per header text).
     """
+    if isinstance(tokens, str) or not tokens:
+        return False
     name = tokens[0]
-    macro = Macro(name.value, pp.tokenstrip(tokens[2:]) if len(tokens) > 1 else [])
+    if len(tokens) == 1 or tokens[1].type in pp.t_WS:  # object-like
+        macro = Macro(name.value, pp.tokenstrip(tokens[2:]))
+    elif tokens[1].value == "(":
+        count, args, _ = pp.collect_args(tokens[1:])
+        if args != [[]] and not all(
+            len(a) == 1 and a[0].type == pp.t_ID and not a[0].value.endswith("...") for a in args
+        ):
+            return False
+        value = pp.tokenstrip(tokens[1 + count :])
+        i = 0
+        while i < len(value):  # no blank beside ``##``, as pcpp leaves it
+            if i + 1 < len(value):
+                if value[i].type in pp.t_WS and value[i + 1].value == "##":
+                    del value[i]
+                    continue
+                if value[i].value == "##" and value[i + 1].type in pp.t_WS:
+                    del value[i + 1]
+            i += 1
+        macro = Macro(name.value, value, [a[0].value for a in args] if args != [[]] else [])
+        pp.macro_prescan(macro)
+    else:
+        return False  # pcpp reports the bad definition
     macro.source, macro.lineno = name.source, name.lineno
     pp.macros[name.value] = macro
+    return True
 
 
 #: pcpp wants absolute paths; every header lives under this fake root
@@ -299,9 +317,7 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
     # -- definitions ------------------------------------------------------------
 
     def define(self, tokens: Any) -> None:
-        if object_like(tokens, self.t_WS):
-            define_object_like(self, tokens)
-        else:
+        if not define_shared(self, tokens):
             super().define(tokens)
         self._defined(tokens)
 
