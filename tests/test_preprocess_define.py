@@ -2,10 +2,11 @@
 
 A definition is made without copying its tokens (they stay shared with the
 lexed line, which ``group_lines`` keeps per header text), except one with a
-variadic or malformed parameter list, which goes to pcpp. Each row is read by plain pcpp and by pcpp with
-kstack's split, and the macros must agree in name, tokens, parameters, variadic
-flag and line. Then the same lexed lines are defined and expanded again and
-again: an expansion that edited a shared token would change the next round.
+variadic or malformed parameter list, which goes to pcpp. Each row is read by
+plain pcpp and by pcpp with kstack's split, and the macros must agree in name,
+tokens and their types, parameters, variadic flag, file, line and prescan
+patches. Then the same lexed lines are defined and expanded again and again: an
+edit of a shared token would show against the lines as they were lexed.
 """
 
 from __future__ import annotations
