@@ -8,7 +8,8 @@ each was answered.
 
 A cell is answered, cheapest first, by its tree id (a revision seen before),
 by its content key under the last template of the same (arch, config) (a
-revision whose relevant directives are the ones already evaluated), or by
+revision whose relevant directives are the ones already evaluated; skipped
+for a while where keys keep missing, ``cache_content.Backoff``), or by
 running the pipeline (``scan.analyse``). Revisions are split into contiguous
 runs, one per task, so each worker sees neighbouring tags and their shared
 subtrees.
