@@ -28,6 +28,17 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .allocation_text import (
+    BRANCH,
+    arguments,
+    closing,
+    definition_lines,
+    groups_at,
+    is_directive_line,
+    sites,
+    span,
+    step,
+)
 from .config import Config
 from .errors import ExtractorError, Location, PreprocessError
 from .layout import Header, Layout, mentions
@@ -213,7 +224,7 @@ def _allocator_groups(code: str) -> list[list[tuple[int, str]]]:
     """The ``#if`` groups open at any line of an allocator's definition or call."""
     targets: set[int] = set()
     for match in _ALLOCATOR.finditer(code):
-        span = _definition_lines(code, match)
+        span = definition_lines(code, match)
         line = code.count("\n", 0, match.start()) + 1
         targets.update(range(span[0], span[1] + 1) if span else (line,))
     groups: dict[int, list[tuple[int, str]]] = {}
@@ -222,9 +233,9 @@ def _allocator_groups(code: str) -> list[list[tuple[int, str]]]:
         if number in targets:
             for group in stack:
                 groups[group[0][0]] = group
-        branch = _BRANCH.match(text)
+        branch = BRANCH.match(text)
         if branch:
-            _step(stack, number, branch)
+            step(stack, number, branch)
     return list(groups.values())
 
 
@@ -250,34 +261,9 @@ def _asked_symbols(code: str) -> frozenset[str]:
     return frozenset(asked)
 
 
-def _groups_at(lines: list[str], target: int) -> list[list[tuple[int, str]]]:
-    """The ``#if`` groups open at line ``target`` (1-based): each one's directives
-    so far, (line, text), the opening first."""
-    stack: list[list[tuple[int, str]]] = []
-    for number, line in enumerate(lines[: target - 1], 1):
-        match = _BRANCH.match(line)
-        if match:
-            _step(stack, number, match)
-    return stack
-
-
-_BRANCH = re.compile(r"\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)")
-
-
-def _step(stack: list[list[tuple[int, str]]], number: int, match: re.Match[str]) -> None:
-    kind = match.group(1)
-    text = " ".join(f"#{kind}{match.group(2)}".split())
-    if kind in ("if", "ifdef", "ifndef"):
-        stack.append([(number, text)])
-    elif kind in ("elif", "else") and stack:
-        stack[-1].append((number, text))
-    elif kind == "endif" and stack:
-        stack.pop()
-
-
 def _conditions(path: str, lines: list[str], target: int, table: MacroTable) -> list[Condition]:
     out = []
-    for group in _groups_at(lines, target):
+    for group in groups_at(lines, target):
         opening_line, opening = group[0]
         line, directive = group[-1]
         symbols = tuple(
@@ -299,53 +285,11 @@ def _conditions(path: str, lines: list[str], target: int, table: MacroTable) -> 
 def _called(code: str, pp: Any) -> str | None:
     """The allocator fork.c calls on a live line (a call, not its definition)."""
     for name in ALLOCATORS:
-        for match in re.finditer(r"\b" + name + r"\s*\(", code):
-            line = code.count("\n", 0, match.start()) + 1
-            if _is_directive_line(code, match.start()) or not pp.line_active(FORK, line):
+        for line, directive, definition in sites(code, name):
+            if directive or not pp.line_active(FORK, line):
                 continue
-            if _definition_lines(code, match) is None:
+            if definition is None:
                 return name
-    return None
-
-
-def _is_directive_line(code: str, offset: int) -> bool:
-    start = code.rfind("\n", 0, offset) + 1
-    return code[start:offset].lstrip().startswith("#")
-
-
-def _closing(code: str, open_paren: int) -> int:
-    depth = 0
-    for index in range(open_paren, len(code)):
-        if code[index] == "(":
-            depth += 1
-        elif code[index] == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-    return len(code) - 1
-
-
-def _definition_lines(code: str, match: re.Match[str]) -> tuple[int, int] | None:
-    """(first, last) line of a function defined at ``match``, or None for a call."""
-    if _is_directive_line(code, match.start()):
-        return None
-    start = code.rfind("\n", 0, match.start()) + 1
-    before = code[start : match.start()].strip()
-    if not before or before.endswith(("=", "(", ",", "return", "!")):
-        return None
-    after = _closing(code, match.end() - 1) + 1
-    rest = code[after:].lstrip()
-    if not rest.startswith("{"):
-        return None
-    brace = after + code[after:].index("{")
-    depth = 0
-    for index in range(brace, len(code)):
-        if code[index] == "{":
-            depth += 1
-        elif code[index] == "}":
-            depth -= 1
-            if depth == 0:
-                return code.count("\n", 0, match.start()) + 1, code.count("\n", 0, index) + 1
     return None
 
 
@@ -377,7 +321,7 @@ def _locate(
         )  # fmt: skip
     for path, source in _definers(tree, layout, table, code):
         for match in re.finditer(r"\b" + name + r"\s*\(", source):
-            span = _definition_lines(source, match)
+            span = definition_lines(source, match)
             if span is None or not pp.line_active(path, span[0]):
                 continue
             lines = source.split("\n")
@@ -427,15 +371,11 @@ def _definers(tree: Tree, layout: Layout, table: MacroTable, code: str) -> list[
 def _switch(code: str, name: str, table: MacroTable, pp: Any) -> str | None:
     """The symbol that turned fork.c's own allocator off, where it has one."""
     lines = code.split("\n")
-    spans = [
-        span
-        for match in re.finditer(r"\b" + name + r"\s*\(", code)
-        if (span := _definition_lines(code, match)) is not None
-    ]
-    if any(pp.line_active(FORK, span[0]) for span in spans):
+    spans = [lines_ for _, _, lines_ in sites(code, name) if lines_ is not None]
+    if any(pp.line_active(FORK, first) for first, _ in spans):
         return None
-    for span in spans:
-        for group in _groups_at(lines, span[0]):
+    for first, _ in spans:
+        for group in groups_at(lines, first):
             for symbol in re.findall(r"[A-Za-z_]\w*", group[0][1].split(None, 1)[-1]):
                 where = table.definitions.get(symbol)
                 if symbol.startswith("CONFIG_"):
@@ -476,13 +416,13 @@ def _fold(
     for match in _CALL.finditer(body):
         at = offsets[first - 1] + match.start()
         line = source.count("\n", 0, at) + 1
-        if not live(line) or (conditions is None and _is_directive_line(source, at)):
+        if not live(line) or (conditions is None and is_directive_line(source, at)):
             continue
         callee = match.group(1)
         kind, size_at, order_at = CALLS[callee]
         open_paren = offsets[first - 1] + match.end() - 1
-        close = _closing(source, open_paren)
-        args = _arguments(source, open_paren + 1, close)
+        close = closing(source, open_paren)
+        args = arguments(source, open_paren + 1, close)
         written = " ".join(source[at : close + 1].replace("\\\n", " ").split())
         allocation = StackAllocation(
             status="ok",
@@ -511,7 +451,7 @@ def _fold(
                 allocation.size = _value(table, size_text, model, allocation)
         elif picked is not None and picked < len(args):
             text, start = args[picked]
-            argument = _span(source, start, text)
+            argument = span(source, start, text)
             value = _value(table, text, model, allocation)
             if order_at is not None:
                 allocation.order = value
@@ -544,31 +484,6 @@ def _fold(
     )
 
 
-def _arguments(source: str, start: int, end: int) -> list[tuple[str, int]]:
-    """A call's top-level arguments, each with its offset in ``source``."""
-    out: list[tuple[str, int]] = []
-    depth = 0
-    begin = start
-    for index in range(start, end + 1):
-        char = source[index] if index < end else ","
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            piece = source[begin:index]
-            lead = len(re.match(r"(?:\s|\\\n)*", piece).group(0))  # type: ignore[union-attr]
-            out.append((" ".join(piece.replace("\\\n", " ").split()), begin + lead))
-            begin = index + 1
-    return out
-
-
-def _span(source: str, start: int, text: str) -> tuple[int, int, int]:
-    line = source.count("\n", 0, start) + 1
-    column = start - (source.rfind("\n", 0, start) + 1)
-    return line, column, column + len(text.split()[0]) if " " in text else column + len(text)
-
-
 def _abbreviate(callee: str, args: list[str], size_at: int | None, order_at: int | None) -> str:
     """``alloc_pages_node(..., THREAD_SIZE_ORDER)``: the argument that counts kept."""
     keep = order_at if order_at is not None else size_at
@@ -588,7 +503,7 @@ def _cache_size(source: str, cache: str) -> str | None:
     match = re.search(r"\b" + cache + r"\s*=\s*kmem_cache_create\w*\s*\(", source)
     if match is None:
         return None
-    args = _arguments(source, match.end(), _closing(source, match.end() - 1))
+    args = arguments(source, match.end(), closing(source, match.end() - 1))
     return args[1][0] if len(args) > 1 else None
 
 

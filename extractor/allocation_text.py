@@ -1,0 +1,117 @@
+"""The allocation stage's reading of C text: where a name is called or defined,
+the ``#if`` groups open at a line, and a call's arguments.
+
+In: fork.c's (or a header's) text, with comments blanked, as ``allocation``
+reads it. Out: lines, spans and argument lists; nothing here knows the config
+or the preprocessor. A fork.c version's call sites are the same for every cell
+that reads it, so they are found once per text (``sites``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+
+def groups_at(lines: list[str], target: int) -> list[list[tuple[int, str]]]:
+    """The ``#if`` groups open at line ``target`` (1-based): each one's directives
+    so far, (line, text), the opening first."""
+    stack: list[list[tuple[int, str]]] = []
+    for number, line in enumerate(lines[: target - 1], 1):
+        match = BRANCH.match(line)
+        if match:
+            step(stack, number, match)
+    return stack
+
+
+BRANCH = re.compile(r"\s*#\s*(if|ifdef|ifndef|elif|else|endif)\b(.*)")
+
+
+def step(stack: list[list[tuple[int, str]]], number: int, match: re.Match[str]) -> None:
+    kind = match.group(1)
+    text = " ".join(f"#{kind}{match.group(2)}".split())
+    if kind in ("if", "ifdef", "ifndef"):
+        stack.append([(number, text)])
+    elif kind in ("elif", "else") and stack:
+        stack[-1].append((number, text))
+    elif kind == "endif" and stack:
+        stack.pop()
+
+
+@functools.lru_cache(maxsize=64)
+def sites(code: str, name: str) -> tuple[tuple[int, bool, tuple[int, int] | None], ...]:
+    """Where ``name(`` stands in ``code``: (line, on a directive line, the (first,
+    last) lines of the function it defines there, or None for a call). The same
+    for every config of a fork.c version, which every cell of a revision reads;
+    finding definitions walks the text brace by brace."""
+    found = []
+    for match in re.finditer(r"\b" + name + r"\s*\(", code):
+        line = code.count("\n", 0, match.start()) + 1
+        found.append((line, is_directive_line(code, match.start()), definition_lines(code, match)))
+    return tuple(found)
+
+
+def is_directive_line(code: str, offset: int) -> bool:
+    start = code.rfind("\n", 0, offset) + 1
+    return code[start:offset].lstrip().startswith("#")
+
+
+def closing(code: str, open_paren: int) -> int:
+    depth = 0
+    for index in range(open_paren, len(code)):
+        if code[index] == "(":
+            depth += 1
+        elif code[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return len(code) - 1
+
+
+def definition_lines(code: str, match: re.Match[str]) -> tuple[int, int] | None:
+    """(first, last) line of a function defined at ``match``, or None for a call."""
+    if is_directive_line(code, match.start()):
+        return None
+    start = code.rfind("\n", 0, match.start()) + 1
+    before = code[start : match.start()].strip()
+    if not before or before.endswith(("=", "(", ",", "return", "!")):
+        return None
+    after = closing(code, match.end() - 1) + 1
+    rest = code[after:].lstrip()
+    if not rest.startswith("{"):
+        return None
+    brace = after + code[after:].index("{")
+    depth = 0
+    for index in range(brace, len(code)):
+        if code[index] == "{":
+            depth += 1
+        elif code[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return code.count("\n", 0, match.start()) + 1, code.count("\n", 0, index) + 1
+    return None
+
+
+def arguments(source: str, start: int, end: int) -> list[tuple[str, int]]:
+    """A call's top-level arguments, each with its offset in ``source``."""
+    out: list[tuple[str, int]] = []
+    depth = 0
+    begin = start
+    for index in range(start, end + 1):
+        char = source[index] if index < end else ","
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            piece = source[begin:index]
+            lead = len(re.match(r"(?:\s|\\\n)*", piece).group(0))  # type: ignore[union-attr]
+            out.append((" ".join(piece.replace("\\\n", " ").split()), begin + lead))
+            begin = index + 1
+    return out
+
+
+def span(source: str, start: int, text: str) -> tuple[int, int, int]:
+    line = source.count("\n", 0, start) + 1
+    column = start - (source.rfind("\n", 0, start) + 1)
+    return line, column, column + len(text.split()[0]) if " " in text else column + len(text)
