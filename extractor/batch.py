@@ -34,6 +34,7 @@ from .cache_content import Backoff, Template, relevant_names
 from .config import Config, make_config, read_config_file
 from .errors import ExtractorError, SourceError
 from .kconfig_source import KconfigSource
+from .lanes import Lanes
 from .layout import make_layout
 from .preprocess import Limits
 from .result import CachedResult, Result
@@ -44,17 +45,10 @@ from .source_revisions import Selection, revisions
 
 #: revisions whose trees are looked up together
 PREPARED = 64
-#: revisions in one worker task, at most: a task's revisions are neighbours, so
-#: the worker reads only what changed from one to the next (128 against 64:
-#: 7% less wall time, median of 8 paired cold runs of 1,500 tags)
-TASK_REVISIONS = 128
-#: contiguous shares per worker: two let a worker that finished a cheap share
-#: (old trees are smaller) take more, where one left it idle. All 258 real tags x
-#: 2 arches x 2 configs, -j 2, 3 paired runs: 23.9 s wall against 30.8 s (median),
-#: the same CPU time, 238 MB peak against 277 MB
-SHARES_PER_WORKER = 2
-#: tasks handed to each worker ahead of the oldest result not yet written out
-TASKS_AHEAD = 3
+#: revisions in one worker task: small, so that the two lanes of a segment
+#: (``lanes``) meet close to where the work says; each task costs a round trip
+#: of its results and a new ``git cat-file``
+TASK_REVISIONS = 16
 #: how often a run with progress shown looks for revisions its workers finished (s)
 TICK_SECONDS = 0.1
 #: how long Ctrl-C waits for the pool's manager thread to wind down
@@ -317,14 +311,15 @@ def _worker_start(ticks: Any = None) -> None:
     _TICKS = ticks
 
 
-def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[Shipped], Stats]:
-    """One worker task: a contiguous run of revisions."""
+def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[list[Shipped]], Stats]:
+    """One worker task: neighbouring revisions, in the order given; per revision
+    its cells' results."""
     global _WORKER
     if _WORKER is None or _WORKER[0] != os.getpid():  # never a parent's connection
         _WORKER = (os.getpid(), Cells(request), GitObjects(request.selection.path))
     _, cells, objects = _WORKER
     cells.stats = Stats(warnings=list(cells.cache.warnings))
-    out: list[Shipped] = []
+    out: list[list[Shipped]] = []
     try:
         cells.prepare(objects, revs)
         for rev in revs:
@@ -332,13 +327,15 @@ def _chunk(request: ScanRequest, revs: list[str]) -> tuple[list[Shipped], Stats]
                 tree: Tree | ExtractorError = cells.tree(objects, rev)
             except ExtractorError as err:
                 tree = err.at_rev(rev)
+            shipped: list[Shipped] = []
             for result in cells.all(rev, tree):
                 if isinstance(result, CachedResult):
-                    out.append((result.rev, *result.stored()))
+                    shipped.append((result.rev, *result.stored()))
                 else:
                     document = result.as_dict()
                     document["inputs"] = result.inputs
-                    out.append(document)
+                    shipped.append(document)
+            out.append(shipped)
             if _TICKS is not None:
                 _TICKS.put(rev)
     finally:
@@ -461,32 +458,37 @@ def _serial(
 def _parallel(
     request: ScanRequest, revs: list[str], jobs: int, progress: Progress | None, stats: Stats
 ) -> Iterator[Result]:
-    # each worker contiguous shares (up to TASK_REVISIONS): a revision costs what
-    # changed since the one its worker saw last, so interleaved shares cost more
-    size = max(1, min(TASK_REVISIONS, -(-len(revs) // (jobs * SHARES_PER_WORKER))))
-    chunks = [revs[i : i + size] for i in range(0, len(revs), size)]
+    # Each worker runs neighbouring revisions, a task at a time, in a lane
+    # (``lanes``): a revision costs what changed since the one its worker ran
+    # last. One task per worker is in flight, so the worker that just finished
+    # is the one idle, and its lane's next task goes to it.
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from multiprocessing import get_context  # (neither is needed by warm runs)
 
-    # Tasks are handed out a few at a time, never more than TASKS_AHEAD per
-    # worker past the oldest one not yet written out, so the results kept
-    # back for revision order stay bounded however many revisions there are.
-    pending: dict[Future[tuple[list[Shipped], Stats]], int] = {}
+    lanes = Lanes(len(revs), jobs, TASK_REVISIONS)
+    pending: dict[Future[tuple[list[list[Shipped]], Stats]], tuple[int, list[int]]] = {}
+    #: revision index -> its results, kept until the revisions before it are out
     waiting: dict[int, list[Shipped]] = {}
-    submitted = next_chunk = done = 0
+    next_rev = done = 0
     context = get_context("fork")
-    # with progress shown, workers say when each revision is done (a share is
-    # dozens of revisions, and its result comes back only at its end)
+    # with progress shown, workers say when each revision is done (a task's
+    # results come back only at its end)
     ticks = context.SimpleQueue() if progress else None
     ticked = shown = 0
 
     def show(count: int, rev: str | None, counted: bool = False) -> None:
-        """Progress at ``count`` revisions; again at the same count when a share's
+        """Progress at ``count`` revisions; again at the same count when a task's
         results (and so the cache statistics) have just ``counted``."""
         nonlocal shown
         if progress and (count > shown or counted):
             shown = max(shown, count)
             progress(shown, len(revs), rev, stats)
+
+    def submit(lane: int) -> None:
+        indexes = lanes.next(lane)
+        if indexes:
+            task = pool.submit(_chunk, request, [revs[i] for i in indexes])
+            pending[task] = (lane, indexes)
 
     # workers leave Ctrl-C to this process, which stops them at once
     pool = ProcessPoolExecutor(
@@ -496,10 +498,9 @@ def _parallel(
         initargs=(ticks,),
     )
     try:
-        while submitted < len(chunks) or pending:
-            while submitted < min(len(chunks), next_chunk + jobs * TASKS_AHEAD):
-                pending[pool.submit(_chunk, request, chunks[submitted])] = submitted
-                submitted += 1
+        for lane in range(jobs):
+            submit(lane)
+        while pending:
             timeout = TICK_SECONDS if ticks is not None else None
             finished, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
             last = None
@@ -508,16 +509,17 @@ def _parallel(
             if last is not None:
                 show(max(ticked, done), last)
             for future in finished:
-                index = pending.pop(future)
-                documents, chunk_stats = future.result()
-                waiting[index] = documents
-                stats.add(chunk_stats)
-                done += len(chunks[index])
-                show(max(ticked, done), chunks[index][-1], counted=True)
-            while next_chunk in waiting:  # in revision order, as soon as possible
-                for shipped in waiting.pop(next_chunk):
+                lane, indexes = pending.pop(future)
+                per_revision, task_stats = future.result()
+                waiting.update(zip(indexes, per_revision, strict=True))
+                stats.add(task_stats)
+                done += len(indexes)
+                show(max(ticked, done), revs[indexes[-1]], counted=True)
+                submit(lane)
+            while next_rev in waiting:  # in revision order, as soon as possible
+                for shipped in waiting.pop(next_rev):
                     yield _received(shipped)
-                next_chunk += 1
+                next_rev += 1
     except BaseException:
         # Ctrl-C: stop now rather than after the queued chunks. Workers write
         # whole transactions only, so the cache stays consistent.
