@@ -7,7 +7,8 @@ task's revisions, in the order it should run them; None when it has none left.
 A revision costs what changed since the one its worker ran last: the header
 memo, the Kconfig parses and the git object caches are per process. A worker
 that jumps to a distant revision starts nearly cold (on real mainline, a cold
-start costs about as much as ten neighbouring tags). So the revisions are cut
+start costs about as much as six neighbouring tags: the CPU time of 123 tags
+at ``-j 2`` with four starts against ``-j 1`` with one). So the revisions are cut
 into windows, and each window into segments walked from both ends: lane 0 runs
 the first segment forward from its start, lane 1 backward from its end, and the
 two meet wherever the work says, with no cold start but the first and no
