@@ -75,8 +75,9 @@ class Lanes:
             low = high
         return segments
 
-    def next(self, lane: int) -> list[int] | None:
-        """The indexes of lane ``lane``'s next task, in the order to run them."""
+    def next(self, lane: int, size: int | None = None) -> list[int] | None:
+        """The indexes of lane ``lane``'s next task, in the order to run them: at
+        most ``size`` revisions (the lanes' own task size if None)."""
         while True:
             number, segment, direction = self.at[lane]
             if segment.low < segment.high:
@@ -86,7 +87,7 @@ class Lanes:
             self.at[lane] = self._place(number + 1, lane)
         # half of what is left at most, so that both lanes of a segment start at
         # once and the last tasks are short: neither waits long for the other
-        size = min(self.task, max(1, (segment.high - segment.low + 1) // 2))
+        size = min(size or self.task, max(1, (segment.high - segment.low + 1) // 2))
         if direction > 0:
             taken = list(range(segment.low, segment.low + size))
             segment.low += size

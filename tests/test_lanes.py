@@ -77,3 +77,11 @@ def test_both_lanes_start_when_one_task_could_hold_everything():
     lanes = Lanes(16, 2, 16)
     assert lanes.next(0) == list(range(8))
     assert lanes.next(1) == [15, 14, 13, 12]
+
+
+def test_a_task_holds_the_size_asked_for_at_most():
+    """The caller sizes a lane's next task by how long its last one took."""
+    lanes = Lanes(100, 2, 16)
+    assert lanes.next(0, 3) == [0, 1, 2]
+    assert lanes.next(1, 60) == list(range(99, 50, -1))  # half of the 97 left: 49
+    assert lanes.next(0) == list(range(3, 19))  # the lanes' own size
