@@ -530,7 +530,7 @@ def _parallel(
                     yield _received(shipped)
                 next_rev += 1
     except BaseException:
-        # Ctrl-C: stop now rather than after the queued chunks. Workers write
+        # Ctrl-C: stop now rather than after the tasks in flight. Workers write
         # whole transactions only, so the cache stays consistent.
         manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() drops it
         for worker in list((getattr(pool, "_processes", None) or {}).values()):
