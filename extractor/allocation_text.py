@@ -57,15 +57,22 @@ def is_directive_line(code: str, offset: int) -> bool:
 
 
 def closing(code: str, open_paren: int) -> int:
+    """Where the parenthesis at ``open_paren`` closes (the end of ``code`` if it does not)."""
+    found = matching(code, open_paren, "(", ")")
+    return len(code) - 1 if found is None else found
+
+
+def matching(code: str, at: int, left: str, right: str) -> int | None:
+    """Where the ``left`` bracket at ``at`` is closed by its ``right``, or None if it is not."""
     depth = 0
-    for index in range(open_paren, len(code)):
-        if code[index] == "(":
+    for index in range(at, len(code)):
+        if code[index] == left:
             depth += 1
-        elif code[index] == ")":
+        elif code[index] == right:
             depth -= 1
             if depth == 0:
                 return index
-    return len(code) - 1
+    return None
 
 
 def definition_lines(code: str, match: re.Match[str]) -> tuple[int, int] | None:
@@ -80,16 +87,10 @@ def definition_lines(code: str, match: re.Match[str]) -> tuple[int, int] | None:
     rest = code[after:].lstrip()
     if not rest.startswith("{"):
         return None
-    brace = after + code[after:].index("{")
-    depth = 0
-    for index in range(brace, len(code)):
-        if code[index] == "{":
-            depth += 1
-        elif code[index] == "}":
-            depth -= 1
-            if depth == 0:
-                return code.count("\n", 0, match.start()) + 1, code.count("\n", 0, index) + 1
-    return None
+    end = matching(code, after + code[after:].index("{"), "{", "}")
+    if end is None:
+        return None
+    return code.count("\n", 0, match.start()) + 1, code.count("\n", 0, end) + 1
 
 
 def arguments(source: str, start: int, end: int) -> list[tuple[str, int]]:
