@@ -470,10 +470,8 @@ def _parallel(
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
     from multiprocessing import get_context  # (neither is needed by warm runs)
 
-    lanes = Lanes(len(revs), jobs, TASK_REVISIONS)
+    lanes = Lanes(len(revs), jobs, TASK_REVISIONS, seconds=TASK_SECONDS, most=MAX_TASK_REVISIONS)
     pending: dict[Future[tuple[list[list[Shipped]], Stats]], tuple[int, list[int], float]] = {}
-    #: lane -> the revisions its next task holds (from how long its last one took)
-    sizes: dict[int, int] = {}
     #: revision index -> its results, kept until the revisions before it are out
     waiting: dict[int, list[Shipped]] = {}
     next_rev = done = 0
@@ -492,7 +490,7 @@ def _parallel(
             progress(shown, len(revs), rev, stats)
 
     def submit(lane: int) -> None:
-        indexes = lanes.next(lane, sizes.get(lane))
+        indexes = lanes.next(lane)
         if indexes:
             task = pool.submit(_chunk, request, [revs[i] for i in indexes])
             pending[task] = (lane, indexes, time.monotonic())
@@ -518,8 +516,7 @@ def _parallel(
             for future in finished:
                 lane, indexes, began = pending.pop(future)
                 per_revision, task_stats = future.result()
-                each_took = max(time.monotonic() - began, 1e-3) / len(indexes)
-                sizes[lane] = max(1, min(MAX_TASK_REVISIONS, int(TASK_SECONDS / each_took)))
+                lanes.took(lane, len(indexes), time.monotonic() - began)
                 waiting.update(zip(indexes, per_revision, strict=True))
                 stats.add(task_stats)
                 done += len(indexes)

@@ -41,10 +41,23 @@ class _Segment:
 class Lanes:
     """Hands each lane its next task (see the module docstring)."""
 
-    def __init__(self, count: int, jobs: int, task: int, window: int = WINDOW) -> None:
+    def __init__(
+        self,
+        count: int,
+        jobs: int,
+        task: int,
+        window: int = WINDOW,
+        seconds: float | None = None,
+        most: int | None = None,
+    ) -> None:
         self.count = count
         self.jobs = max(1, jobs)
         self.task = max(1, task)
+        #: a task's work in seconds, and its revisions at most, once ``took`` says
+        #: how long a lane's revisions take (None: always ``task`` revisions)
+        self.seconds, self.most = seconds, most or task
+        #: lane -> the revisions its next task holds, from how long its last one took
+        self.sizes: dict[int, int] = {}
         self.window = max(1, window) * self.jobs
         #: per lane: the window it is in, its segment, and its direction
         self.at: list[tuple[int, _Segment, int]] = []
@@ -75,9 +88,17 @@ class Lanes:
             low = high
         return segments
 
+    def took(self, lane: int, revisions: int, seconds: float) -> None:
+        """Lane ``lane``'s last task ran ``revisions`` revisions in ``seconds``: its
+        next holds about ``self.seconds`` of work."""
+        if self.seconds is not None and revisions:
+            each = max(seconds, 1e-3) / revisions
+            self.sizes[lane] = max(1, min(self.most, int(self.seconds / each)))
+
     def next(self, lane: int, size: int | None = None) -> list[int] | None:
         """The indexes of lane ``lane``'s next task, in the order to run them: at
-        most ``size`` revisions (the lanes' own task size if None)."""
+        most ``size`` revisions (else as ``took`` sized it, else the lanes' own)."""
+        size = size or self.sizes.get(lane)
         while True:
             number, segment, direction = self.at[lane]
             if segment.low < segment.high:
