@@ -10,9 +10,15 @@ preprocessor runs the header while this module records its effect.
 
 The key. The effect of ``#include``-ing a header depends on exactly:
 
-- the header: its tree path and its blob id (the path is part of the key
-  because it is part of the effect: every definition names its file, and a
-  quoted include resolves next to it);
+- the header: its tree path and its directive lines, as pcpp reads them (the
+  path is part of the key because it is part of the effect: every definition
+  names its file, and a quoted include resolves next to it). Not its blob id:
+  the preprocessor reads only a header's directive skeleton
+  (``directives.directive_skeleton``: the directive lines in place, the rest
+  blank), so two versions that differ only outside directive lines, as most
+  real header changes do, have the same effect. The key holds a digest of the
+  skeleton, made once per blob; the one part of the effect that names the
+  blob, its ``("h", header)`` item, is put right on replay;
 - the values at entry of the names its live conditionals test: every name an
   ``#if``/``#elif`` expansion, ``defined``, ``#ifdef``/``#ifndef`` or a
   computed ``#include`` looked up, with its definition (replacement tokens,
@@ -53,6 +59,7 @@ itself, not for every includer up to the entry.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +95,9 @@ class Effect:
     #: the header's own lookups, in order: (items logged before it, key, value seen);
     #: what a partial replay checks at the same points (see ``_replay_partially``)
     own: list[tuple[int, DepKey, Any]] = field(default_factory=list)
+    #: the blob of the header version recorded, whose ``("h", header)`` is the first item
+    #: (versions with the same directive lines share the entry: ``Recorder._rebound``)
+    blob: str = ""
 
 
 @dataclass
@@ -108,7 +118,7 @@ class Recording:
 
 
 class HeaderMemo:
-    """Effects by (scope, path, blob); each key holds a few variants, newest first.
+    """Effects by (scope, path, text key); each key holds a few variants, newest first.
 
     Past ``MAX_ITEMS`` logged items the entries used longest ago are dropped. (A
     wholesale clear, as before, restarted every header cold about every 15 real
@@ -161,6 +171,10 @@ def _size(effect: Effect) -> int:
 
 #: the one memo of this process
 MEMO = HeaderMemo()
+#: blob id -> a digest of its directive lines, as pcpp reads them (``text_key``)
+_SKELETONS: dict[str, bytes] = {}
+#: digests kept (a digest and its blob id are about 150 bytes)
+MAX_SKELETONS = 200_000
 #: follow a header whose includes changed without pcpp (``_replay_partially``);
 #: tests turn it off to compare
 PARTIAL = [True]
@@ -224,6 +238,8 @@ class Recorder:
     regions: dict[str, list[tuple[int, bool]]]
     opened: list[Any]
     resolutions: list[Any]
+    #: (include, header, its skeleton or None): the header ``_header_now`` read last
+    _last_read: tuple[Any, Any, str | None] | None
 
     def include_header(self, name: str, quoted: bool) -> Any:
         raise NotImplementedError
@@ -238,6 +254,54 @@ class Recorder:
                 self.layout, name, quoted, includer
             )
         return found
+
+    # -- the key's text part, and the header version an effect names ----------------
+
+    def _skeleton_of(self, header: Any) -> str:
+        """The directive lines pcpp reads of ``header`` (``preprocess`` says how)."""
+        raise NotImplementedError
+
+    def _header_now(self, name: str, quoted: bool, includer: str | None) -> Any:
+        """The header the include reaches here, read (the last one is kept)."""
+        found = self._last_read
+        if found is not None and found[0] == (includer, quoted, name):
+            return found[1]
+        header = self.layout.find(name, quoted=quoted, includer=includer)
+        if header is None:
+            header = self.layout.stand_in(name)
+        self._last_read = ((includer, quoted, name), header, None)
+        return header
+
+    def text_key(self, name: str, quoted: bool, includer: str | None, blob: str) -> Any:
+        """The key's part for the header's text: a digest of its directive lines,
+        once per blob ("" for a compiler or missing stand-in, named by path alone)."""
+        if not blob:
+            return ""
+        digest = _SKELETONS.get(blob)
+        if digest is None:
+            header = self._header_now(name, quoted, includer)
+            skeleton = self._skeleton_of(header)
+            self._last_read = ((includer, quoted, name), header, skeleton)
+            if len(_SKELETONS) >= MAX_SKELETONS:
+                _SKELETONS.clear()
+            digest = _SKELETONS[blob] = hashlib.sha1(skeleton.encode()).digest()
+        return digest
+
+    def _rebound(
+        self, key: tuple[Any, ...], effect: Effect, blob: str, include: tuple[Any, ...]
+    ) -> Effect:
+        """``effect`` naming the header version here: recorded from another blob with
+        the same directive lines, it differs only in its first item, ``("h", header)``.
+        The rebound copy is memoised too (children are shared, not copied)."""
+        if effect.blob == blob:
+            return effect
+        assert effect.items[0][0] == "h", "an effect starts with the header it opened"
+        header = self._header_now(*include)
+        rebound = Effect(
+            effect.deps, [("h", header), *effect.items[1:]], effect.depth, effect.own, blob
+        )
+        MEMO.store(key, rebound)
+        return rebound
 
     def _touch(self, key: Any) -> None:
         self._seq += 1
@@ -330,9 +394,11 @@ class Recorder:
     def _pop_conditions(self, count: int) -> None:
         raise NotImplementedError
 
-    def _replay_partially(self, effect: Effect, key: tuple[Any, ...]) -> Any:
+    def _replay_partially(
+        self, effect: Effect, key: tuple[Any, ...], blob: str, include: tuple[Any, ...]
+    ) -> Any:
         """Follow ``effect``, an earlier inclusion of this same header (same path and
-        blob) that no longer verifies, without pcpp: its own items are applied in
+        directive lines) that no longer verifies, without pcpp: its own items are applied in
         order, each of its own lookups is checked at the point it was made, and
         each ``#include`` it made is done again, live (replayed or run as its own
         key says). A header's behaviour is a function of what its own directives
@@ -350,6 +416,8 @@ class Recorder:
         done = differs = False
         try:
             items, own, checked, index = effect.items, effect.own, 0, 0
+            if effect.blob != blob:  # another version, same directive lines: name this one
+                items = [("h", self._header_now(*include)), *items[1:]]
             while True:
                 while checked < len(own) and own[checked][0] <= index:
                     _, dep, value = own[checked]
@@ -389,7 +457,11 @@ class Recorder:
         if not done:
             return False
         found = Effect(
-            recording.deps, logged, recording.max_depth - recording.include_depth, recording.own
+            recording.deps,
+            logged,
+            recording.max_depth - recording.include_depth,
+            recording.own,
+            blob,
         )
         if len(self._frames) == recording.frames:
             MEMO.store(key, found)

@@ -17,6 +17,7 @@ from . import kconfig, kconfig_files, kconfig_memo, memo, preprocess
 def forget() -> None:
     """Drop every memo this process keeps across cells."""
     memo.MEMO.clear()
+    memo._SKELETONS.clear()
     kconfig_memo.KCONFIG.clear()
     kconfig_files.forget()
     kconfig._READ.clear()

@@ -184,6 +184,7 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
         self._seq = 0
         self._touched: dict[Any, int] = {}
         self._resolved: dict[tuple[str | None, bool, str], tuple[str, str]] = {}
+        self._last_read = None
         super().__init__()
         self.macros: _Macros = _Macros(self.macros)
         from . import evaluate  # lark loads with the first cell computed, not at start-up
@@ -424,30 +425,32 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
                 "(raise it with --limit-include-depth)",
                 self.where(),
             )
-        key = (self.memo_scope, path, blob)
-        candidates = memo.MEMO.candidates(key)
+        key = (self.memo_scope, path, self.text_key(name, quoted, includer, blob))
+        candidates, include = memo.MEMO.candidates(key), (name, quoted, includer)
         for effect in candidates:
             if self._verify(effect):
                 memo.MEMO.replayed += 1
-                self._replay(effect)
+                self._replay(self._rebound(key, effect, blob, include))
                 self._end_include()
                 return
         if candidates and memo.PARTIAL[0]:  # same text, other inputs: follow it, includes live
-            followed = yield from self._replay_partially(candidates[0], key)
+            followed = yield from self._replay_partially(candidates[0], key, blob, include)
             if followed:
                 memo.MEMO.partial += 1
                 self._end_include()
                 return
         memo.MEMO.run += 1
-        header = self.layout.find(name, quoted=quoted, includer=includer)
-        if header is None:
-            header = self.layout.stand_in(name)
+        header = self._header_now(name, quoted, includer)
         if header.path != path:  # cannot happen while memo.resolve agrees with Layout.find
             raise PreprocessError(
                 f"#include {name}: resolved to {header.path} and to {path}", self.where()
             )
-        yield from self._run(header, name, abspath, key)
+        assert self._last_read is not None
+        yield from self._run(header, name, abspath, key, self._last_read[2], blob)
         self._end_include()
+
+    def _skeleton_of(self, header: Header) -> str:
+        return directive_skeleton(decode_header(header, self.rev))
 
     def read_directives(self, header: Header, text: str) -> None:
         """A C file's directive lines ``text`` (its includes blanked: made from the
@@ -470,8 +473,10 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
         abspath: str,
         key: tuple[Any, ...],
         text: str | None = None,
+        blob: str | None = None,
     ) -> Iterator[Any]:
-        """pcpp over one header, its effect recorded into the memo."""
+        """pcpp over one header (``text``: its directive lines, if made already), its
+        effect recorded into the memo under ``blob`` (the header's, if None)."""
         recording = memo.Recording(
             key, self._seq, len(self._log), len(self._frames), self.include_depth
         )
@@ -482,7 +487,7 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
             self.opened.append(header)
             self._log.append(("h", header))
             if text is None:
-                text = directive_skeleton(decode_header(header, self.rev))
+                text = self._skeleton_of(header)
             saved = self._directive_at
             yield from self.parsegen(text, name, abspath)
             self._directive_at = saved
@@ -493,7 +498,11 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
             items = self._log[recording.start :]
             del self._log[recording.start :]
         effect = memo.Effect(
-            recording.deps, items, recording.max_depth - recording.include_depth, recording.own
+            recording.deps,
+            items,
+            recording.max_depth - recording.include_depth,
+            recording.own,
+            header.blob if blob is None else blob,
         )
         if len(self._frames) == recording.frames:
             memo.MEMO.store(key, effect)

@@ -59,7 +59,9 @@ def _cell(objects, rev, arch_name, profile):
     # a replay once restored an #if's region as noted before pcpp evaluated it
     table = analysis.table
     regions = table.preprocessor.regions if table is not None else None
-    return analysis.result.as_dict(), regions
+    # and the blob of every file read: a header replayed from another version with the
+    # same directive lines names its own (memo.Recorder._rebound)
+    return analysis.result.as_dict(), regions, analysis.result.inputs
 
 
 @pytest.fixture(scope="module")

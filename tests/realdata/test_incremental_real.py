@@ -34,7 +34,8 @@ def _cell(objects: GitObjects, rev: str, arch_name: str, profile: str) -> tuple:
     config = make_config(profile, arch, kconfig=arch.kconfig_defaults)
     analysis = analyse(objects.resolve(rev), arch, config, allocation=True)
     table = analysis.table
-    return analysis.result.as_dict(), table.preprocessor.regions if table is not None else None
+    regions = table.preprocessor.regions if table is not None else None
+    return analysis.result.as_dict(), regions, analysis.result.inputs  # inputs: blob ids read
 
 
 @pytest.fixture(scope="module")
