@@ -26,8 +26,10 @@ The key. The effect of ``#include``-ing a header depends on exactly:
 - how its includes resolve: for each ``#include``/``__has_include`` it made,
   the (path, blob id) the layout gives, and whether that header had already
   been read once (pcpp's include-once set);
-- what is the same for a whole run: the arch's data model (``#if``
-  arithmetic) and the include and expansion limits.
+- what is the same for a whole run: the data model as ``#if`` arithmetic
+  sees it (``intmax_t``'s width and whether ``char`` is signed, all that
+  ``evaluate``'s directive dialect reads of it: LP64 and ILP32 agree, so
+  x86_64 and i386 cells share entries) and the include and expansion limits.
 
 All of this is verified on lookup, nothing else is compared: a revision or a
 config never appears in a key, so a header whose inputs recur anywhere in the
@@ -46,15 +48,16 @@ to task) and are bounded: past ``MAX_ITEMS`` logged items, the entries used
 longest ago are dropped.
 
 Early cutoff. When no variant of a header's entry verifies (a header it
-includes changed, or a name it tests), the newest one is *followed* rather
-than run: its own items are applied in order, each of its own lookups (the
-``own`` list: what its directives looked up, where, and what they saw) is
-checked at the point it was made, and each ``#include`` it made is done again
-live, replayed, followed or run by its own key. A header's behaviour is a
-function of its own lookups and of how its includes resolve, so when every
-check holds this is what pcpp would do; at the first check that differs the
-state is put back and pcpp runs the header. So a changed leaf costs pcpp for
-itself, not for every includer up to the entry.
+includes changed, or a name it tests), the one whose macros at entry are
+closest to the state here is *followed* rather than run: its own items are
+applied in order, each of its own lookups (the ``own`` list: what its
+directives looked up, where, and what they saw) is checked at the point it was
+made, and each ``#include`` it made is done again live, replayed, followed or
+run by its own key. A header's behaviour is a function of its own lookups and
+of how its includes resolve, so when every check holds this is what pcpp would
+do; at the first check that differs the state is put back and pcpp runs the
+header. So a changed leaf costs pcpp for itself, not for every includer up to
+the entry.
 """
 
 from __future__ import annotations
@@ -98,6 +101,8 @@ class Effect:
     #: the blob of the header version recorded, whose ``("h", header)`` is the first item
     #: (versions with the same directive lines share the entry: ``Recorder._rebound``)
     blob: str = ""
+    #: the memo key it is kept under (``HeaderMemo.keep``)
+    key: tuple[Any, ...] = ()
 
 
 @dataclass
@@ -159,6 +164,25 @@ class HeaderMemo:
         while self.items > MAX_ITEMS and len(self.effects) > 1:
             _, gone = self.effects.popitem(last=False)
             self.items -= sum(_size(e) for e in gone)
+
+    def keep(self, effect: Effect) -> None:
+        """``effect`` was replayed inside an includer's: keep it as used now. An entry
+        whose includers replay whole is never looked up itself, but it is in use,
+        and in memory through them: dropped, the next sibling change would run it
+        through pcpp again."""
+        variants = self.effects.get(effect.key)
+        if variants is None:
+            if effect.key:
+                self.store(effect.key, effect)
+        else:
+            self.effects.move_to_end(effect.key)
+
+    def replace(self, key: tuple[Any, ...], old: Effect, new: Effect) -> None:
+        """``new`` in the place of ``old``, which holds as many items (a rebound copy)."""
+        variants = self.effects.get(key, [])
+        for number, effect in enumerate(variants):
+            if effect is old:
+                variants[number] = new
 
     def clear(self) -> None:
         self.effects.clear()
@@ -292,15 +316,17 @@ class Recorder:
     ) -> Effect:
         """``effect`` naming the header version here: recorded from another blob with
         the same directive lines, it differs only in its first item, ``("h", header)``.
-        The rebound copy is memoised too (children are shared, not copied)."""
+        The copy takes the memo's place of ``effect`` (children are shared, not
+        copied): entries that held it are unchanged, and a memo that kept both would
+        fill with copies and drop other entries."""
         if effect.blob == blob:
             return effect
         assert effect.items[0][0] == "h", "an effect starts with the header it opened"
         header = self._header_now(*include)
         rebound = Effect(
-            effect.deps, [("h", header), *effect.items[1:]], effect.depth, effect.own, blob
+            effect.deps, [("h", header), *effect.items[1:]], effect.depth, effect.own, blob, key
         )
-        MEMO.store(key, rebound)
+        MEMO.replace(key, effect, rebound)
         return rebound
 
     def _touch(self, key: Any) -> None:
@@ -370,6 +396,22 @@ class Recorder:
                 except EscapeError:
                     return False
         return True
+
+    def _closest(self, candidates: list[Effect]) -> Effect:
+        """The variant to follow when none verifies: the one whose macros at entry
+        differ from the state here in the fewest names (the newest of those). The
+        variants of one header come from every arch that shares the scope; the
+        newest is often another arch's, whose ``#ifdef CONFIG_X86_32`` fails."""
+        macros = self.macros
+
+        def differing(effect: Effect) -> int:
+            return sum(
+                1
+                for key, value in effect.deps.items()
+                if key.__class__ is str and fingerprint(dict.get(macros, key)) != value
+            )
+
+        return min(candidates, key=differing) if len(candidates) > 1 else candidates[0]
 
     def _adopt(self, effect: Effect) -> None:
         """Log ``effect`` as a child of the recording that includes it."""
@@ -462,6 +504,7 @@ class Recorder:
             recording.max_depth - recording.include_depth,
             recording.own,
             blob,
+            key,
         )
         if len(self._frames) == recording.frames:
             MEMO.store(key, found)
@@ -516,6 +559,7 @@ def replay(pp: Any, effect: Effect, prefix: tuple[Any, ...]) -> None:
             if recording:
                 pp._touch(name)
         elif tag == "c":
+            MEMO.keep(item[1])
             replay(pp, item[1], prefix + item[2])
         else:
             apply(pp, item, prefix, recording)

@@ -192,7 +192,9 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
         self.layout = layout
         self.limits = limits
         self.model = evaluate.data_model(layout.model)
-        self.memo_scope = (layout.model, limits.include_depth, limits.expansion_depth)
+        # the model as #if sees it (see memo): i386 and x86_64 share header effects
+        directive_model = (self.model.llong_bits, self.model.char_signed)
+        self.memo_scope = (directive_model, limits.include_depth, limits.expansion_depth)
         self._evaluate = evaluate.evaluate
         self.rev = layout.rev
         self.opened: list[Header] = []
@@ -434,7 +436,8 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
                 self._end_include()
                 return
         if candidates and memo.PARTIAL[0]:  # same text, other inputs: follow it, includes live
-            followed = yield from self._replay_partially(candidates[0], key, blob, include)
+            closest = self._closest(candidates)  # (of the variants: every arch's)
+            followed = yield from self._replay_partially(closest, key, blob, include)
             if followed:
                 memo.MEMO.partial += 1
                 self._end_include()
@@ -503,6 +506,7 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
             recording.max_depth - recording.include_depth,
             recording.own,
             header.blob if blob is None else blob,
+            key,
         )
         if len(self._frames) == recording.frames:
             memo.MEMO.store(key, effect)

@@ -103,3 +103,37 @@ def test_a_replay_that_keeps_the_recorded_blob_is_caught(repo, scratch, monkeypa
     monkeypatch.setattr(memo.Recorder, "_rebound", lambda self, key, effect, blob, include: effect)
     found = _incremental(repo, monkeypatch)
     assert [tag for tag, (kept, _) in found.items() if kept != scratch[tag]] == ["v2", "v3", "v6"]
+
+
+# --- one scope for the data models #if cannot tell apart --------------------------
+
+
+def _pcpp_runs(repo, monkeypatch, cells):
+    """pcpp's runs for each (tag, arch) cell in turn, the memos kept between them."""
+    memos.forget()
+    ran = _runs(monkeypatch)
+    counts = []
+    with GitObjects(repo) as objects:
+        for tag, arch_name in cells:
+            arch = ARCHES[arch_name]
+            before = len(ran)
+            analyse(objects.resolve(tag), arch, make_config("default", arch))
+            counts.append(len(ran) - before)
+    memos.forget()
+    return counts
+
+
+def test_i386_follows_what_x86_64_recorded(repo, monkeypatch):
+    # LP64 and ILP32 #if arithmetic is the same (intmax_t), so the two arches share
+    # entries: i386 after x86_64 runs pcpp only on what tests CONFIG_X86_64 itself
+    alone, after = _pcpp_runs(repo, monkeypatch, [("v1", "i386"), ("v1", "x86_64")])
+    first, shared = _pcpp_runs(repo, monkeypatch, [("v1", "x86_64"), ("v1", "i386")])
+    assert (alone, first) == (5, 6)  # the base tree's 5 headers; x86_64 adds page_64_types.h
+    assert shared < alone and after < first
+
+
+def test_the_variant_followed_is_the_one_recorded_for_this_config(repo, monkeypatch):
+    # at v4 page_64_types.h changed: page_types.h is followed, not run, from the
+    # variant x86_64 recorded at v1, not from i386's, which is newer
+    counts = _pcpp_runs(repo, monkeypatch, [("v1", "x86_64"), ("v1", "i386"), ("v4", "x86_64")])
+    assert counts[2] == 1  # page_64_types.h itself
