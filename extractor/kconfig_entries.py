@@ -126,6 +126,11 @@ class _Node:
     prompts: list[_Cond | None] = field(default_factory=list)
     defaults: list[_Default] = field(default_factory=list)
     ranges: list[tuple[Expr, Expr, _Cond | None]] = field(default_factory=list)
+    #: the file's own entry this one was made from for one tree (``kconfig_files``):
+    #: compiled once, for every tree whose file is the same blob
+    own: _Node | None = field(default=None, repr=False)
+    #: what compiling it warned (set on a file's own entry when compiled)
+    warned: list[str] | None = field(default=None, repr=False)
     #: the innermost choice the entry is in (``blocks`` is never reassigned). Set on
     #: creation: a cached_property takes a lock on every first read in Python 3.11,
     #: 1.9% of a real-history run, where every entry read is asked once
@@ -177,6 +182,17 @@ def _compile(node: _Node, env: Mapping[str, str], out: KconfigValues) -> _Node:
     if node.compiled:
         return node
     node.compiled = True
+    own = node.own
+    if own is not None:  # made for a tree from a file's entry: its lines parsed once per blob
+        if own.warned is None:
+            warned = KconfigValues()
+            _compile(own, env, warned)
+            own.warned = warned.warnings
+        node.kind, node.depends, node.prompts = own.kind, own.depends, own.prompts
+        node.defaults, node.ranges = own.defaults, own.ranges
+        for text in own.warned:
+            out.warn(text)
+        return node
     for keyword, rest, line in node.lines:
         try:
             _compile_line(node, keyword, rest, line, env)

@@ -59,13 +59,37 @@ class Parsed:
     full: bool = False
     #: symbol -> the indexes in ``nodes`` of its entries
     index: dict[str, list[int]] = field(default_factory=dict)
+    #: its names are in ``_NAMES`` (a parse dropped from ``_PARSED`` leaves it)
+    named: bool = False
 
 
 _PARSED: OrderedDict[tuple[str, str], Parsed] = OrderedDict()
+#: "index" / "selects" / "implies" -> symbol -> the parses held that define, select or
+#: imply it, by id: a tree's tables look a symbol's files up here, instead of making
+#: a table of the 10,000 names of its 480 files for the few hundred it is asked
+_NAMES: dict[str, dict[str, dict[int, Parsed]]] = {"index": {}, "selects": {}, "implies": {}}
+#: parses taken out of ``_NAMES`` so far
+_UNNAMED = [0]
 
 
 def forget() -> None:
     _PARSED.clear()
+    for table in _NAMES.values():
+        table.clear()
+
+
+def _name(parsed: Parsed, add: bool) -> None:
+    """Put ``parsed``'s names in ``_NAMES``, or take them out."""
+    parsed.named = add
+    _UNNAMED[0] += not add
+    for kind, table in _NAMES.items():
+        for name in getattr(parsed, kind):
+            if add:
+                table.setdefault(name, {})[id(parsed)] = parsed
+            else:
+                files = table.get(name)
+                if files is not None and files.pop(id(parsed), None) is not None and not files:
+                    del table[name]
 
 
 class _FileReader(_Reader):
@@ -119,8 +143,9 @@ def parse(path: str, blob: str, data: bytes, srcarch: str) -> Parsed:
     parsed.selects = dict(reader.selects)
     parsed.implies = dict(reader.implies)
     _PARSED[key] = parsed
+    _name(parsed, True)
     while len(_PARSED) > MAX_PARSED:
-        _PARSED.popitem(last=False)
+        _name(_PARSED.popitem(last=False)[1], False)
     return parsed
 
 
@@ -214,16 +239,15 @@ class _Tables:
 
     def __init__(self, places: list[_Place]) -> None:
         self.places = places
-        self.defining: dict[str, list[_Place]] = {}
-        self.selecting: dict[str, list[_Place]] = {}
-        self.implying: dict[str, list[_Place]] = {}
+        #: id of a parse -> its places in this tree (a file sourced twice has two)
+        self.at: dict[int, list[_Place]] = {}
         for place in places:
-            for name in place.parsed.index:
-                self.defining.setdefault(name, []).append(place)
-            for name in place.parsed.selects:
-                self.selecting.setdefault(name, []).append(place)
-            for name in place.parsed.implies:
-                self.implying.setdefault(name, []).append(place)
+            self.at.setdefault(id(place.parsed), []).append(place)
+        #: ``_UNNAMED`` when every parse placed was last seen named
+        self.unnamed = -1
+        #: kind -> symbol -> places, made from this tree's own parses when ``_NAMES``
+        #: lacks one of them (a tree of more than MAX_PARSED files drops its own)
+        self.local: dict[str, dict[str, list[_Place]]] | None = None
         #: (id of a file's own node, the file's place) -> the node in this tree
         self.made: dict[tuple[int, int], Any] = {}
         self.choices: dict[tuple[int, int], Any] = {}
@@ -233,7 +257,7 @@ class _Tables:
         node = self.made.get(key)
         if node is None:
             blocks = place.blocks + tuple(self.block(place, b) for b in own.blocks)
-            node = _Node(own.name, own.path, own.line, blocks, own.lines)
+            node = _Node(own.name, own.path, own.line, blocks, own.lines, own=own)
             self.made[key] = node
         return node
 
@@ -250,19 +274,40 @@ class _Tables:
             choice = self.choices[key] = dataclasses.replace(block, outer=outer)
         return choice
 
+    def placed(self, kind: str, name: str) -> list[_Place]:
+        """This tree's places of the files that define (``kind`` "index"), select or
+        imply ``name``."""
+        if self.local is None and self.unnamed != _UNNAMED[0]:
+            if all(place.parsed.named for place in self.places):
+                self.unnamed = _UNNAMED[0]
+            else:
+                self.local = {kind: {} for kind in _NAMES}
+                for place in self.places:
+                    for each, table in self.local.items():
+                        for symbol in getattr(place.parsed, each):
+                            table.setdefault(symbol, []).append(place)
+        if self.local is not None:
+            return self.local[kind].get(name, [])
+        files = _NAMES[kind].get(name, {})
+        return [
+            place
+            for parsed in files.values()
+            for place in self.at.get(id(parsed), ())
+            if place.parsed is parsed
+        ]
+
     def nodes(self, name: str) -> list[Any] | None:
         found = [
             ((*place.order, 2 * number + 1), self.node(place, place.parsed.nodes[number]))
-            for place in self.defining.get(name, [])
+            for place in self.placed("index", name)
             for number in place.parsed.index[name]
         ]
         found.sort(key=lambda item: item[0])
         return [node for _, node in found] or None
 
     def reverses(self, name: str, kind: str) -> list[Any] | None:
-        places = (self.selecting if kind == "selects" else self.implying).get(name, [])
         found = []
-        for place in places:
+        for place in self.placed(kind, name):
             for own in getattr(place.parsed, kind)[name]:
                 node = self.node(place, own.node) if own.node is not None else None
                 number = place.parsed.nodes.index(own.node) if own.node is not None else 0

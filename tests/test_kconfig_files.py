@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from test_kconfig import make_repo
 
-from extractor import kconfig, kconfig_files
+from extractor import kconfig, kconfig_entries, kconfig_files
 from extractor.source_git import GitObjects
 
 ROOT = 'mainmenu "t"\n'
@@ -73,6 +73,11 @@ TREES = [
      {"Kconfig": 'source "s/Kconfig"\nconfig AFTER\n\tdef_bool y\n',
       "s/Kconfig": "if NEVER\nconfig INSIDE\n\tdef_bool y\n"},
      False),
+    ("a file sourced twice, under different ifs: its entries in both places",
+     {"Kconfig": 'config A\n\tbool\nif A\nsource "s/Kconfig"\nendif\nif !A\nsource "s/Kconfig"\n'
+                 "endif\n",
+      "s/Kconfig": "config X\n\tint\n\tdefault 3\nconfig Y\n\tdef_bool y\n\tselect A\n"},
+     False),
     ("a source inside a choice: only the full reader",
      {"Kconfig": 'choice\n\tprompt "p"\nsource "c/Kconfig"\nendchoice\n',
       "c/Kconfig": 'config C1\n\tbool "1"\nconfig C2\n\tbool "2"\n'},
@@ -102,8 +107,19 @@ def _as_rows(values) -> dict[str, tuple[str, str, int, str]]:
     return {s: (v.value, v.path, v.line, v.reason) for s, v in values.items()}
 
 
+@pytest.mark.parametrize(
+    "max_parsed",
+    [
+        None,  # the default bound
+        1,  # a tree's walk drops its own parses: its tables are made from its own files
+    ],
+)
 @pytest.mark.parametrize(("files", "full_only"), [t[1:] for t in TREES], ids=[t[0] for t in TREES])
-def test_per_blob_reader_equals_the_full_reader(tmp_path, files, full_only):
+def test_per_blob_reader_equals_the_full_reader(
+    tmp_path, monkeypatch, files, full_only, max_parsed
+):
+    if max_parsed is not None:
+        monkeypatch.setattr(kconfig_files, "MAX_PARSED", max_parsed)
     files = {name: text if name != "Kconfig" else ROOT + text for name, text in files.items()}
     with GitObjects(make_repo(tmp_path / "t.git", {"main": files})) as objects:
         tree = objects.resolve("main")
@@ -157,6 +173,37 @@ def test_a_blob_is_parsed_once_across_revisions(tmp_path, monkeypatch, max_parse
     # the root changes per revision, s/Kconfig is one blob
     assert parsed.count("s/Kconfig") == 1
     assert parsed.count("Kconfig") == 4
+
+
+def test_an_entry_is_compiled_once_per_blob_and_warns_in_every_tree(tmp_path, monkeypatch):
+    # s/Kconfig is one blob in both revisions: its entry's lines are parsed into
+    # expressions once, and the bad range it holds is still reported for each tree
+    shared = "config S\n\tint\n\trange 1\n\tdefault 7\n"
+    branches = {
+        f"r{i}": {
+            "Kconfig": ROOT + f'source "s/Kconfig"\nconfig R{i}\n\tint\n',
+            "s/Kconfig": shared,
+        }
+        for i in range(2)
+    }
+    compiled: list[str] = []
+    real = kconfig_entries._compile_line
+
+    def counting(node, keyword, rest, line, env):
+        compiled.append(f"{node.path}:{line}")
+        return real(node, keyword, rest, line, env)
+
+    kconfig._READ.clear()
+    kconfig_files.forget()
+    monkeypatch.setattr(kconfig_entries, "_compile_line", counting)
+    warnings = []
+    with GitObjects(make_repo(tmp_path / "t.git", branches)) as objects:
+        for i in range(2):
+            found = kconfig.alldefconfig(objects.resolve(f"r{i}"), "x86", wanted=["S"])
+            assert found["CONFIG_S"].value == "7"
+            warnings.append([w for w in found.warnings if "range" in w])
+    assert compiled.count("s/Kconfig:3") == 1
+    assert warnings == [["s/Kconfig:3: range needs two bounds in range '1'; ignored"]] * 2
 
 
 def test_a_second_config_of_a_tree_still_depends_on_what_the_first_looked_up(tmp_path):
