@@ -79,7 +79,7 @@ from .kconfig_read import (  # noqa: F401  (re-exported: memo.forget clears _LOG
 from .source import Tree
 
 #: (tree id, srcarch, root, bounds) -> the reader that read them, and what it warned
-_READ: dict[tuple[Any, ...], tuple[_Reader, list[str], list[str], str | None]] = {}
+_READ: dict[tuple[Any, ...], tuple[_Reader, list[str], list[str], str | None, list[str]]] = {}
 #: trees whose Kconfig files are kept read: a batch goes revision by revision,
 #: and a read tree holds every entry of 600 files
 MAX_READ_TREES = 1
@@ -123,15 +123,15 @@ def _read(
             (path, line), count = reader.shell_calls[0], len(reader.shell_calls)
             out.warn(f"{path}:{line}: $(shell,...) not run ({count} calls), expanded to ''")
         used = make_arch if "ARCH" in reader.env.read else None
-        known = (reader, list(out.warnings), list(out.files), used)
+        known = (reader, list(out.warnings), list(out.files), used, list(out.missing))
         if tree_id is not None:
             while len(_READ) >= MAX_READ_TREES:
                 _READ.pop(next(iter(_READ)))
             _READ[key] = known
-    reader, warnings, files, _ = known
+    reader, warnings, files, _, missing = known
     dict.__setitem__(reader.env, "ARCH", make_arch)
     out = KconfigValues()
-    out.warnings, out.files = list(warnings), list(files)
+    out.warnings, out.files, out.missing = list(warnings), list(files), list(missing)
     reader.tree, reader.out = tree, out  # this call's revision name and answer
     reader.deadline = time.monotonic() + max_seconds
     return reader, out

@@ -59,6 +59,8 @@ class KconfigValues(dict[str, KconfigValue]):
         self.warnings: list[str] = []
         #: the Kconfig files read, in the order Kconfig reads them
         self.files: list[str] = []
+        #: files a ``source`` names that the tree lacks: one that appears is read
+        self.missing: list[str] = []
         #: every symbol some Kconfig file defines (names without ``CONFIG_``)
         self.defined: frozenset[str] = frozenset()
         #: symbols whose entries a build's ``$(shell,...)`` or make's environment

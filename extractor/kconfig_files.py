@@ -183,6 +183,7 @@ class _Walk:
             reader.warn(f"source {path!r} ignored: {err.message}")
             return
         if data is None:
+            reader.out.missing.append(path)
             if not optional:
                 reader.warn(f"source {path!r}: no such file in the tree")
             return

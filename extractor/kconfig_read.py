@@ -178,6 +178,7 @@ class _Reader:
             self.warn(f"source {path!r} ignored: {err.message}")
             return
         if data is None:
+            self.out.missing.append(path)
             if not optional:
                 self.warn(f"source {path!r}: no such file in the tree")
             return

@@ -236,3 +236,42 @@ def test_a_second_config_of_a_tree_still_depends_on_what_the_first_looked_up(tmp
         ("r2", "x86_64"): "2",
         ("r2", "i386"): "2",
     }
+
+
+# --- the answer memo across revisions: reused only where nothing read can change it -----
+
+MEMO_TREE = {
+    "Kconfig": ROOT + 'source "a/Kconfig"\nsource "b/c/Kconfig"\nosource "d/Kconfig"\n',
+    "a/Kconfig": "config A\n\tint\n\tdefault 1\n",
+    "b/c/Kconfig": "config C\n\tbool\n\tdefault y\n",
+    "b/notes.txt": "not Kconfig\n",
+}
+
+# (id, the files r2 changes, the answer for A reused at r2, A at r2)
+MEMO_ROWS = [
+    ("a file no Kconfig reads", {"b/notes.txt": "other\n"}, True, "1"),
+    ("a Kconfig file naming no symbol looked up", {"b/c/Kconfig": "config C\n\tbool\n"}, True, "1"),
+    ("the file that decides A", {"a/Kconfig": "config A\n\tint\n\tdefault 2\n"}, False, "2"),
+    ("two levels down, naming A", {"b/c/Kconfig": "config C\n\tdef_bool A = 1\n"}, False, "1"),
+    # the root Kconfig is the same blob: only the new file says A is now 7 to 9
+    ("an optional source appears", {"d/Kconfig": "config A\n\tint\n\trange 7 9\n"}, False, "7"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "reused", "value"), [r[1:] for r in MEMO_ROWS], ids=[r[0] for r in MEMO_ROWS]
+)
+def test_an_answer_is_reused_only_where_no_file_read_can_change_it(
+    tmp_path, changes, reused, value
+):  # noqa: E501
+    from extractor import memos
+    from extractor.kconfig_memo import KCONFIG
+
+    memos.forget()
+    branches = {"r1": MEMO_TREE, "r2": {**MEMO_TREE, **changes}}
+    with GitObjects(make_repo(tmp_path / "t.git", branches)) as objects:
+        KCONFIG.alldefconfig(objects.resolve("r1"), "x86", "x86_64", {}, {}, ["A"])
+        before = KCONFIG.reused
+        found = KCONFIG.alldefconfig(objects.resolve("r2"), "x86", "x86_64", {}, {}, ["A"])
+        assert (KCONFIG.reused > before, found["CONFIG_A"].value) == (reused, value)
+    memos.forget()
