@@ -404,10 +404,27 @@ def mentions(
     paths = list(only or [])
     for directory in directories:
         paths += [f"{directory}/{n}" for n in layout.tree.listdir(directory) if n.endswith(".h")]
+    asked = frozenset(names)
     for path in paths:
-        for name, seen in mentions_in(path, layout.tree.read(path) or b"", names).items():
+        blob = layout.tree.blob_id(path) or ""
+        key = (path, blob, asked)
+        known = _MENTIONS.get(key) if blob else None
+        if known is None:
+            known = mentions_in(path, layout.tree.read(path) or b"", names)
+            if blob:
+                if len(_MENTIONS) >= MAX_MENTIONS:
+                    _MENTIONS.clear()
+                _MENTIONS[key] = known
+        for name, seen in known.items():
             found.setdefault(name, []).extend(seen)
     return found
+
+
+#: (path, blob id, names) -> what ``mentions_in`` found there. A cell that misses a
+#: name scans every header of its asm directory for it; they seldom change from
+#: tag to tag, and the other arches of a tree ask the same
+_MENTIONS: dict[tuple[str, str, frozenset[str]], dict[str, list[Mention]]] = {}
+MAX_MENTIONS = 50_000
 
 
 def mentions_in(

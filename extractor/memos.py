@@ -5,13 +5,14 @@ computed through the memos with the same cell computed this way).
 
 The memos live with the stages they serve: header effects in ``memo``, Kconfig answers
 in ``kconfig_memo``, lexed headers in ``preprocess``, Kconfig files and reads in
-``kconfig_files`` and ``kconfig``. This module sits above all of them, so none
-of them imports another to clear it.
+``kconfig_files`` and ``kconfig``, headers' mentions of missing names in
+``layout``. This module sits above all of them, so none of them imports
+another to clear it.
 """
 
 from __future__ import annotations
 
-from . import kconfig, kconfig_files, kconfig_memo, memo, preprocess
+from . import kconfig, kconfig_files, kconfig_memo, layout, memo, preprocess
 
 
 def forget() -> None:
@@ -23,4 +24,5 @@ def forget() -> None:
     kconfig._READ.clear()
     kconfig._LOGICAL.clear()
     preprocess._LEXED.clear()
+    layout._MENTIONS.clear()
     preprocess._LEXED_TOKENS[0] = 0
