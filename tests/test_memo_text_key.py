@@ -6,7 +6,8 @@ blob. Each row is a version of ``page_64_types.h`` at one tag: the lines put
 before its defines, and whether pcpp must run it again after the rows above.
 Every tag's cell, computed with the memos kept from tag to tag, must equal the
 same cell computed from scratch, with the blob ids of the files it read; a
-replay that kept the blob of the version recorded is caught.
+replay that kept the blob of the version recorded is caught. The last table is
+the same for what a scan of the asm directory finds (``layout.mentions``).
 """
 
 from __future__ import annotations
@@ -137,3 +138,31 @@ def test_the_variant_followed_is_the_one_recorded_for_this_config(repo, monkeypa
     # variant x86_64 recorded at v1, not from i386's, which is newer
     counts = _pcpp_runs(repo, monkeypatch, [("v1", "x86_64"), ("v1", "i386"), ("v4", "x86_64")])
     assert counts[2] == 1  # page_64_types.h itself
+
+
+# --- a header's mentions of a name no entry header defines (layout.mentions) -----------
+
+EXTRA = f"{badinput.ASM}/extra.h"
+# (tag, extra.h, what kstack says of EXTRA there)
+MENTION_ROWS = [
+    ("v1", b"#define EXTRA 5\n", ("ok", 5, 1)),
+    ("v2", b"enum {\n\tEXTRA = 3,\n};\n", ("not-a-macro", None, 2)),  # same path, other blob
+    ("v3", b"/* none */\n", ("unknown", None, None)),
+]
+
+
+def test_mentions_of_a_missing_name_follow_the_header_version(tmp_path):
+    # extra.h is on no include path: kstack finds it by scanning the asm directory,
+    # and what it found is kept by blob, so each tag reads its own version
+    files = [({**badinput.base_tree(), EXTRA: text}, tag) for tag, text, _ in MENTION_ROWS]
+    commits = [badinput.Commit(tree, tags=(tag,)) for tree, tag in files]
+    repo = badinput.make_repo(tmp_path / "repo.git", commits)
+    arch = ARCHES["x86_64"]
+    memos.forget()
+    with GitObjects(repo) as objects:
+        for tag, _, (status, value, line) in MENTION_ROWS:
+            found = analyse(objects.resolve(tag), arch, make_config("default", arch), ["EXTRA"])
+            constant = found.result.as_dict()["constants"]["EXTRA"]
+            seen = (constant["status"], constant["value"], constant["line"])
+            assert seen == (status, value, line), tag
+    memos.forget()
