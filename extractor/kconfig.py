@@ -88,6 +88,13 @@ MAX_READ_TREES = 1
 INDEXED = [True]
 
 
+def is_read(tree: Tree, srcarch: str) -> bool:
+    """Whether this process keeps a read of ``tree``'s Kconfig files for ``srcarch``:
+    an answer then costs an evaluation, less than checking a kept one still holds."""
+    tree_id = getattr(tree, "tree_id", None)
+    return tree_id is not None and any(k[:2] == (tree_id, srcarch) for k in _READ)
+
+
 def _read(
     tree: Tree,
     srcarch: str,

@@ -97,24 +97,42 @@ class KconfigAnswer:
     contents: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
 
     def index_dirs(self, tree: Any) -> None:
-        for path in self.files:
-            head = path.rpartition("/")[0]
-            child = None
-            while True:
-                known = head in self.contents
-                files, subdirs = self.contents.setdefault(head, ([], []))
-                if child is None:
-                    files.append(path)
-                elif child not in subdirs:
-                    subdirs.append(child)
-                if known or not head:
-                    break
-                child, head = head, head.rpartition("/")[0]
+        self.contents = _contents(tuple(self.files))
         for head in self.contents:
             try:
                 self.dirs[head] = (tree.object_id(head) if head else tree.tree_id) or ""
             except Exception:  # a path that escapes: never the same
                 self.dirs[head] = "?"
+
+
+#: the files read, in order -> ``KconfigAnswer.contents`` for them: the same list
+#: recurs across revisions and configs (kept for the last few lists)
+_CONTENTS: OrderedDict[tuple[str, ...], dict[str, tuple[list[str], list[str]]]] = OrderedDict()
+
+
+def _contents(paths: tuple[str, ...]) -> dict[str, tuple[list[str], list[str]]]:
+    known = _CONTENTS.get(paths)
+    if known is not None:
+        _CONTENTS.move_to_end(paths)
+        return known
+    contents: dict[str, tuple[list[str], list[str]]] = {}
+    for path in paths:
+        head = path.rpartition("/")[0]
+        child = None
+        while True:
+            seen = head in contents
+            files, subdirs = contents.setdefault(head, ([], []))
+            if child is None:
+                files.append(path)
+            elif child not in subdirs:
+                subdirs.append(child)
+            if seen or not head:
+                break
+            child, head = head, head.rpartition("/")[0]
+    _CONTENTS[paths] = contents
+    while len(_CONTENTS) > 16:
+        _CONTENTS.popitem(last=False)
+    return contents
 
 
 class KconfigMemo:
@@ -133,6 +151,7 @@ class KconfigMemo:
         _KCONFIG_INDEX.clear()
         _KCONFIG_NAMES.clear()
         _KCONFIG_WORDS.clear()
+        _CONTENTS.clear()
 
     def values(self, tree: Any, srcarch: str, symbols: dict[str, str], wanted: list[str]) -> Any:
         """``kconfig.kconfig_values(tree, srcarch, symbols, wanted)``, from the memo if it can."""
@@ -184,7 +203,12 @@ class KconfigMemo:
             return known
         if len(self.by_tree) > 64:
             self.by_tree.clear()
-        for answer in self.answers.get(key, []):
+        from .kconfig import is_read
+
+        # the tree is read already (another arch or question of this revision asked):
+        # an evaluation costs less than checking the answers kept (40x, on real tags)
+        kept = [] if is_read(tree, srcarch) else self.answers.get(key, [])
+        for answer in kept:
             if self._still(answer, tree, objects, srcarch):
                 self.reused += 1
                 self.by_tree[(tree_id, key)] = answer.values
