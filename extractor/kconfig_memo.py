@@ -89,39 +89,56 @@ class KconfigAnswer:
     #: the file that last kept this answer from a tree: checked first next time
     #: (the arch's own Kconfig changes at most tags; the other 480 files seldom)
     hot: str | None = None
-    #: every directory holding a file read, its ancestors and the root (""), with its
-    #: tree id when the answer was made: a directory whose id is the same holds the
-    #: same files, so its files are not looked at one by one (``_dir_still``)
-    dirs: dict[str, str] = field(default_factory=dict)
-    #: directory -> the files read directly in it, and its subdirectories in ``dirs``
-    contents: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    #: every directory holding a file read, its ancestors and the root (""): the
+    #: files read directly in it, its subdirectories here, and its place in ``dir_ids``
+    contents: dict[str, tuple[list[str], list[str], int]] = field(default_factory=dict)
+    #: each directory's tree id when the answer was made: a directory whose id is the
+    #: same holds the same files, so they are not looked at one by one (``_dir_still``)
+    dir_ids: tuple[str, ...] = ()
 
     def index_dirs(self, tree: Any) -> None:
         self.contents = _contents(tuple(self.files))
-        for head in self.contents:
-            try:
-                self.dirs[head] = (tree.object_id(head) if head else tree.tree_id) or ""
-            except Exception:  # a path that escapes: never the same
-                self.dirs[head] = "?"
+        ids = (_dir_id(tree, head) for head in self.contents)
+        self.dir_ids = tuple("?" if found is None else found for found in ids)
+
+
+def _dir_id(tree: Any, head: str) -> str | None:
+    """The tree id of the directory ``head`` ("" if absent, None if it escapes), one
+    string per id: a thousand answers keep 150 each."""
+    try:
+        found = (tree.object_id(head) if head else tree.tree_id) or ""
+    except Exception:  # a path that escapes: never the same
+        return None
+    return _shared(found)
+
+
+def _shared(object_id: str) -> str:
+    """One string per object id: 300 answers keep 500 blob and directory ids each."""
+    if len(_IDS) > 100_000:
+        _IDS.clear()
+    return _IDS.setdefault(object_id, object_id)
+
+
+_IDS: dict[str, str] = {}
 
 
 #: the files read, in order -> ``KconfigAnswer.contents`` for them: the same list
 #: recurs across revisions and configs (kept for the last few lists)
-_CONTENTS: OrderedDict[tuple[str, ...], dict[str, tuple[list[str], list[str]]]] = OrderedDict()
+_CONTENTS: OrderedDict[tuple[str, ...], dict[str, tuple[list[str], list[str], int]]] = OrderedDict()
 
 
-def _contents(paths: tuple[str, ...]) -> dict[str, tuple[list[str], list[str]]]:
+def _contents(paths: tuple[str, ...]) -> dict[str, tuple[list[str], list[str], int]]:
     known = _CONTENTS.get(paths)
     if known is not None:
         _CONTENTS.move_to_end(paths)
         return known
-    contents: dict[str, tuple[list[str], list[str]]] = {}
+    contents: dict[str, tuple[list[str], list[str], int]] = {}
     for path in paths:
         head = path.rpartition("/")[0]
         child = None
         while True:
             seen = head in contents
-            files, subdirs = contents.setdefault(head, ([], []))
+            files, subdirs, _ = contents.setdefault(head, ([], [], len(contents)))
             if child is None:
                 files.append(path)
             elif child not in subdirs:
@@ -152,6 +169,7 @@ class KconfigMemo:
         _KCONFIG_NAMES.clear()
         _KCONFIG_WORDS.clear()
         _CONTENTS.clear()
+        _IDS.clear()
 
     def values(self, tree: Any, srcarch: str, symbols: dict[str, str], wanted: list[str]) -> Any:
         """``kconfig.kconfig_values(tree, srcarch, symbols, wanted)``, from the memo if it can."""
@@ -217,7 +235,7 @@ class KconfigMemo:
         values = compute(looked)
         if values is None or "*" in looked:
             return values
-        files = {path: tree.blob_id(path) or "" for path in values.files}
+        files = {path: _shared(tree.blob_id(path) or "") for path in values.files}
         for path in getattr(values, "missing", ()):  # a file that appears is read
             files.setdefault(path, "")
         variants = self.answers.setdefault(key, [])
@@ -243,13 +261,9 @@ class KconfigMemo:
 
     def _dir_still(self, answer: KconfigAnswer, head: str, tree: Any, objects: Any) -> bool:
         """Whether the files read under ``head`` cannot change ``answer`` here."""
-        try:
-            now = (tree.object_id(head) if head else tree.tree_id) or ""
-        except Exception:  # a path that escapes: look at the files
-            now = "?!"
-        if now == answer.dirs.get(head):
+        files, subdirs, position = answer.contents[head]
+        if _dir_id(tree, head) == answer.dir_ids[position]:
             return True
-        files, subdirs = answer.contents[head]
         for path in files:
             if not self._file_still(answer, answer.files[path], tree.blob_id(path) or "", objects):
                 answer.hot = path

@@ -410,7 +410,7 @@ def mentions(
         key = (path, blob, asked)
         known = _MENTIONS.get(key) if blob else None
         if known is None:
-            known = mentions_in(path, layout.tree.read(path) or b"", names)
+            known = mentions_in(path, layout.tree.read(path) or b"", names) or _NONE
             if blob:
                 if len(_MENTIONS) >= MAX_MENTIONS:
                     _MENTIONS.clear()
@@ -424,7 +424,9 @@ def mentions(
 #: name scans every header of its asm directory for it; they seldom change from
 #: tag to tag, and the other arches of a tree ask the same
 _MENTIONS: dict[tuple[str, str, frozenset[str]], dict[str, list[Mention]]] = {}
-MAX_MENTIONS = 50_000
+MAX_MENTIONS = 20_000
+#: what most headers say of the names (shared, never changed)
+_NONE: dict[str, list[Mention]] = {}
 
 
 def mentions_in(
