@@ -290,12 +290,8 @@ class _Tables:
         if self.local is not None:
             return self.local[kind].get(name, [])
         files = _NAMES[kind].get(name, {})
-        return [
-            place
-            for parsed in files.values()
-            for place in self.at.get(id(parsed), ())
-            if place.parsed is parsed
-        ]
+        # (both alive, a parse held and one placed here have one id only if they are one)
+        return [place for parsed in files.values() for place in self.at.get(id(parsed), ())]
 
     def nodes(self, name: str) -> list[Any] | None:
         found = [

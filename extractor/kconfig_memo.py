@@ -31,6 +31,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import ExtractorError
+
 #: Kconfig block structure: these keywords, and a menu's or choice's dependencies
 _STRUCTURE = frozenset(
     "if endif menu endmenu choice endchoice source rsource osource orsource mainmenu".split()  # noqa: SIM905
@@ -107,7 +109,7 @@ def _dir_id(tree: Any, head: str) -> str | None:
     string per id: a thousand answers keep 150 each."""
     try:
         found = (tree.object_id(head) if head else tree.tree_id) or ""
-    except Exception:  # a path that escapes: never the same
+    except ExtractorError:  # a path that escapes: never the same
         return None
     return _shared(found)
 
@@ -236,7 +238,7 @@ class KconfigMemo:
         if values is None or "*" in looked:
             return values
         files = {path: _shared(tree.blob_id(path) or "") for path in values.files}
-        for path in getattr(values, "missing", ()):  # a file that appears is read
+        for path in values.missing:  # a file that appears is read
             files.setdefault(path, "")
         variants = self.answers.setdefault(key, [])
         answer = KconfigAnswer(files, frozenset(looked), values)
