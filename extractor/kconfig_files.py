@@ -149,6 +149,16 @@ def parse(path: str, blob: str, data: bytes, srcarch: str) -> Parsed:
     return parsed
 
 
+def parsed(path: str, blob: str, read: Any, srcarch: str) -> Parsed:
+    """The parse of the file at ``path`` with blob id ``blob``; ``read()`` gives its
+    bytes when it was not parsed yet."""
+    found = _PARSED.get((path, blob))
+    if found is not None:
+        _PARSED.move_to_end((path, blob))
+        return found
+    return parse(path, blob, read(), srcarch)
+
+
 @dataclass
 class _Place:
     """A file as the walk met it: its parse, enclosing blocks and reading-order key."""

@@ -13,9 +13,10 @@ it names none of the symbols the evaluation looked up (their entries,
 selects and implies), it uses no macro language (no assignment, no ``$(`` in
 a keyword's line; help text may say anything), and its block
 structure (if/menu/choice and their ends, the dependencies a menu or choice
-puts on what follows, and every ``source``) is the same line for line. A
-file's entries are the only way into the answer; the blocks of a file end
-with it; what it sources is in its structure.
+puts on what follows, and every ``source``) is the same line for line, and
+reading it warns the same, line for line (the warnings are part of the answer:
+every cell notes the first few). A file's entries are the only way into the
+answer; the blocks of a file end with it; what it sources is in its structure.
 
 Checking costs a lookup per directory whose tree id changed, not per file: an
 answer keeps the tree id of every directory holding a file it read, and the
@@ -31,6 +32,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import kconfig_files
 from .errors import ExtractorError
 
 #: Kconfig block structure: these keywords, and a menu's or choice's dependencies
@@ -256,23 +258,28 @@ class KconfigMemo:
             return False
         files, hot = answer.files, answer.hot
         if hot in files and not self._file_still(
-            answer, files[hot], tree.blob_id(hot) or "", objects
+            answer, hot, files[hot], tree.blob_id(hot) or "", objects, srcarch
         ):
             return False
-        return self._dir_still(answer, "", tree, objects)
+        return self._dir_still(answer, "", tree, objects, srcarch)
 
-    def _dir_still(self, answer: KconfigAnswer, head: str, tree: Any, objects: Any) -> bool:
+    def _dir_still(
+        self, answer: KconfigAnswer, head: str, tree: Any, objects: Any, srcarch: str
+    ) -> bool:
         """Whether the files read under ``head`` cannot change ``answer`` here."""
         files, subdirs, position = answer.contents[head]
         if _dir_id(tree, head) == answer.dir_ids[position]:
             return True
         for path in files:
-            if not self._file_still(answer, answer.files[path], tree.blob_id(path) or "", objects):
+            now = tree.blob_id(path) or ""
+            if not self._file_still(answer, path, answer.files[path], now, objects, srcarch):
                 answer.hot = path
                 return False
-        return all(self._dir_still(answer, sub, tree, objects) for sub in subdirs)
+        return all(self._dir_still(answer, sub, tree, objects, srcarch) for sub in subdirs)
 
-    def _file_still(self, answer: KconfigAnswer, blob: str, now: str, objects: Any) -> bool:
+    def _file_still(
+        self, answer: KconfigAnswer, path: str, blob: str, now: str, objects: Any, srcarch: str
+    ) -> bool:
         """Whether the file, at blob ``blob`` when ``answer`` was made and ``now``
         here, cannot change it (see the module docstring)."""
         if now == blob:
@@ -284,9 +291,27 @@ class KconfigMemo:
             return False
         if old_index[1] or new_index[1] or old_index[0] != new_index[0]:
             return False
-        return not (
-            self._names(objects, blob, answer.looked) or self._names(objects, now, answer.looked)
+        if self._names(objects, blob, answer.looked) or self._names(objects, now, answer.looked):
+            return False
+        # what reading the file warns is part of the answer (a note of every cell)
+        old, new = (
+            self._warnings(objects, path, blob, srcarch),
+            self._warnings(objects, path, now, srcarch),
         )
+        return old is not None and old == new
+
+    def _warnings(self, objects: Any, path: str, blob: str, srcarch: str) -> list[str] | None:
+        """What reading the file at ``blob`` warns, with its lines (None: unreadable)."""
+
+        def read() -> bytes:
+            _, data = objects.read_object(bytes.fromhex(blob), None, "")
+            return bytes(data)
+
+        try:
+            parsed = kconfig_files.parsed(path, blob, read, srcarch)
+        except Exception:  # unreadable: not the same, the caller reads the tree
+            return None
+        return [event[1] for event in parsed.events if event[0] == "warn"]
 
     @staticmethod
     def _text(objects: Any, blob: str) -> str | None:

@@ -255,6 +255,8 @@ MEMO_ROWS = [
     ("two levels down, naming A", {"b/c/Kconfig": "config C\n\tdef_bool A = 1\n"}, False, "1"),
     # the root Kconfig is the same blob: only the new file says A is now 7 to 9
     ("an optional source appears", {"d/Kconfig": "config A\n\tint\n\trange 7 9\n"}, False, "7"),
+    # names nothing looked up, but what reading it warns is part of the answer
+    ("a file that now warns", {"b/c/Kconfig": "config C\n\tbogus\n"}, False, "1"),
 ]  # fmt: skip
 
 
@@ -274,4 +276,11 @@ def test_an_answer_is_reused_only_where_no_file_read_can_change_it(
         before = KCONFIG.reused
         found = KCONFIG.alldefconfig(objects.resolve("r2"), "x86", "x86_64", {}, {}, ["A"])
         assert (KCONFIG.reused > before, found["CONFIG_A"].value) == (reused, value)
+        memos.forget()  # the same answer from scratch, warnings and files included
+        scratch = KCONFIG.alldefconfig(objects.resolve("r2"), "x86", "x86_64", {}, {}, ["A"])
+    assert _whole(found) == _whole(scratch)
     memos.forget()
+
+
+def _whole(values):
+    return dict(values), values.warnings, values.files, values.missing, values.defined
