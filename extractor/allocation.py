@@ -143,7 +143,13 @@ def stack_allocation(
     found.names |= {s for c in found.allocation.conditions for s in c.symbols}
     found.names |= set(re.findall(r"[A-Za-z_]\w*", found.allocation.written or ""))
     found.allocation.warnings.extend(warnings)
-    found.read = [FORK, *[p for p in found.read if p != FORK]]
+    # every file whose line the answer names is read whole by the cache's content
+    # key, which moves only the constants' lines: a comment above the switch's
+    # #define must not leave its old line in a result read back by content
+    named = [*found.read, *(c.path for c in found.allocation.conditions)]
+    named += re.findall(r"\(([^()\s]+):\d+\)$", found.allocation.switch or "")
+    named += [found.allocation.file] if found.allocation.file else []
+    found.read = [FORK, *dict.fromkeys(p for p in named if p != FORK)]
     return found
 
 

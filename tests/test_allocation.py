@@ -366,6 +366,41 @@ def test_allocation_shapes(tmp_path, name, extra, fork, page_shift, order, sets,
         assert a.reason
 
 
+# (id, thread_info.h's extra lines): an answer naming a line of thread_info.h
+MOVED = [
+    ("the switch of an allocator kstack cannot read", ARCH_ELSEWHERE),
+    ("the switch and the arch's macro", ARCH_MACRO),
+    ("an old arch's kmalloc under a debug option", ARCH_KMALLOC),
+]
+
+
+@pytest.mark.parametrize("extra", [m[1] for m in MOVED], ids=[m[0] for m in MOVED])
+def test_a_line_the_answer_names_moves_in_a_cached_scan_too(tmp_path, extra):
+    """A comment above thread_info.h's lines leaves its directives as they were,
+    and the cache's content key would answer the next revision from the last
+    one's result; the allocation's switch, file and conditions must still name
+    the lines of that revision (they were the last one's before the fix)."""
+    from test_kconfig import make_repo
+
+    branches = {}
+    for i in range(3):
+        thread_info = THREAD_INFO_H.format(order=1, size="(PAGE_SIZE << 1)", extra=extra)
+        branches[f"r{i}"] = {
+            "arch/x86/include/asm/page.h": PAGE_H.format(page_shift=12),
+            "arch/x86/include/asm/thread_info.h": "/* moved */\n" * i + thread_info,
+            "kernel/fork.c": OLD_FORK if extra == ARCH_KMALLOC else GENERIC_FORK,
+        }
+    repo = make_repo(tmp_path / "moved.git", branches)
+    revs = [a for i in range(3) for a in ("--rev", f"r{i}")]
+    cache = ["--cache", str(tmp_path / "cache.sqlite"), "-j", "1"]
+    result = run("scan", repo, *revs, *cache, "--arch", "x86_64", "--format", "json")
+    cached = [r["stack_allocation"] for r in json.loads(result.output)["results"]]
+    fresh = [scan_json(repo, "--rev", f"r{i}", "--arch", "x86_64")[0] for i in range(3)]
+    assert cached == [r["stack_allocation"] for r in fresh]
+    lines = [(a["switch"], a["line"]) for a in cached]
+    assert len(set(lines)) == 3  # the line moved at every revision
+
+
 # --- history, diff and the HTML report ------------------------------------------------
 
 
