@@ -176,6 +176,39 @@ def _edit(files: dict[str, str], rng: random.Random, number: int, kinds: list[st
             ["config PAGE_SHIFT\n\tint\n\tdefault 14\n", "config OTHER\n\tbool\n"]
         )
         files["mm/Kconfig"] += f'source "{path}"\n'
+    elif kind == "if-block":  # a Kconfig file's entries under an if: structure changes
+        path = rng.choice(kconfigs)
+        files[path] = f"if {rng.choice(['64BIT', 'X86_32', 'SPARSEMEM'])}\n{files[path]}\nendif\n"
+    elif kind == "if0":  # lines of a header under #if 0
+        path = rng.choice(headers)
+        lines = files[path].split("\n")
+        at = rng.randrange(len(lines))
+        end = min(len(lines), at + rng.randrange(1, 4))
+        files[path] = "\n".join([*lines[:at], "#if 0", *lines[at:end], "#endif", *lines[end:]])
+    elif kind == "undef":  # a macro of the header undefined further down
+        path = rng.choice(headers)
+        names = re.findall(r"^#\s*define (\w+)", files[path], re.M)
+        if names:
+            files[path] += f"\n#undef {rng.choice(names)}\n"
+    elif kind == "guard":  # the include guard renamed
+        path = rng.choice(headers)
+        found = re.search(r"^#ifndef (\w+)\n#define \1\b", files[path], re.M)
+        if found:
+            guard = found.group(1)
+            files[path] = files[path].replace(guard, f"{guard}_EDIT{number}")
+    elif kind == "kbuild":  # a generated asm wrapper appears or goes (asm/Kbuild)
+        path = "arch/x86/include/asm/Kbuild"
+        lines = files.get(path, "").split("\n")
+        wrapped = [i for i, line in enumerate(lines) if line.startswith("generic-y")]
+        if wrapped and rng.random() < 0.5:
+            del lines[rng.choice(wrapped)]
+        elif generic:
+            lines.append(f"generic-y += {rng.choice(generic).rsplit('/', 1)[-1]}")
+        files[path] = "\n".join(lines)
+    elif kind == "version":  # the top Makefile's version (the layout's era follows it)
+        path = "Makefile"
+        if path in files:
+            files[path] = re.sub(r"SUBLEVEL = (\d+)", f"SUBLEVEL = {number}", files[path])
     elif kind == "shadow":  # the arch's own copy of an asm-generic header: found first
         path = rng.choice(generic)
         files["arch/x86/include/asm/" + path.rsplit("/", 1)[-1]] = (
@@ -210,6 +243,7 @@ def _scan(repo, revs: list[str], cache: Path | None = None) -> list[dict]:
 #: every kind of edit ``_edit`` makes
 KINDS = ["comment", "blank", "define", "help", "warning", "fork", "hash-warning", "value"]
 KINDS += ["include", "delete", "select", "default", "source", "shadow"]
+KINDS += ["if-block", "if0", "undef", "guard", "kbuild", "version"]
 
 
 def _history(demo_repo, tmp_path, base: str, seed: int, kinds: list[str]):
