@@ -18,7 +18,9 @@ Runs, each on a fresh cache where it says cold:
 - (d) the git floor: one ``git cat-file --batch`` of the THREAD_SIZE closure
   (every header a cold kstack cell opened) at every tag;
 - (e) all tags × x86_64, i386 × default, 4kstacks, cold: time and peak RSS;
-- (f) ``kstack history`` over v2.6.36..v2.6.37 with -rc, i386 4kstacks, cold.
+- (f) ``kstack history`` over v2.6.36..v2.6.37 with -rc, i386 4kstacks, cold;
+- (g) incremental equals scratch: every tenth tag of (e), each scanned alone in a
+  fresh process without the cache, must give (e)'s results cell for cell (not timed).
 """
 
 from __future__ import annotations
@@ -148,6 +150,33 @@ def plain_loop(
     return found
 
 
+def scratch_agreement(repo: Path, sample: list[str], incremental: Path, work: Path) -> str:
+    """How many cells of ``sample``'s tags, each scanned alone from scratch, equal
+    the same cells of the incremental scan written to ``incremental``; the cells
+    that differ, named."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    found = {
+        (r["rev"], r["arch"], r["config"]): r
+        for r in json.loads(incremental.read_text())["results"]
+    }
+
+    def alone(rev: str) -> list[dict]:
+        out = work / f"alone-{rev}.json"
+        command = [sys.executable, "-m", "extractor", "scan", str(repo), "--rev", rev]
+        command += [a for name in ARCHES for a in ("--arch", name)]
+        command += ["--config", "default", "--config", "4kstacks", "--no-cache"]
+        command += ["--format", "json", "-o", str(out), "-j", "1"]
+        subprocess.run(command, cwd=work, capture_output=True, check=False)
+        return json.loads(out.read_text())["results"] if out.exists() else []
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        results = [r for rs in pool.map(alone, sample) for r in rs]
+    differ = [k for r in results if found.get(k := (r["rev"], r["arch"], r["config"])) != r]
+    text = f"{len(results) - len(differ)} of {len(results)} cells of {len(sample)} tags equal"
+    return text + (f"; DIFFER: {differ[:10]}" if differ or not results else "")
+
+
 def row(label: str, measured: measure.Measured, note: str = "") -> str:
     return (
         f"| {label} | {measured.seconds:.2f} | {measured.cpu_seconds:.2f} | {measured.load:.1f} "
@@ -213,6 +242,10 @@ def main() -> int:
         command += ["--config", "4kstacks", "--macro", "THREAD_SIZE"]
         history = measure.run(command, env=env, cwd=scratch)
 
+        sample = every[::10]
+        agreement = scratch_agreement(repo, sample, all_out, scratch)
+        failed = failed or "DIFFER" in agreement
+
         stats = lambda m: (m.stderr.strip().splitlines() or [""])[-1]  # noqa: E731
         lines += [
             "## Real history",
@@ -235,6 +268,7 @@ def main() -> int:
                 stats(everything),
             ),
             row("(f) kstack history v2.6.36..v2.6.37 --rc, i386 4kstacks, cold", history),
+            f"| (g) (e)'s cells against the same cells from scratch | | | | | {agreement} |",
             "",
             "| target | measured |",
             "|---|---|",
