@@ -324,29 +324,39 @@ class _Reader:
         number, count = 0, len(lines)
         in_help = False
         help_indent = 0  # of the help text's first line; a line left of it ends the text
+        # the first help line's leading blanks: a line that starts with them is as
+        # indented or more (tab stops count from the same column), so help text
+        help_prefix = ""
         while number < count:
             start, text = number, lines[number]
             number += 1
             if in_help:
+                if help_prefix and text.startswith(help_prefix):
+                    continue
                 if not text or text.isspace():
                     continue
                 if text[0] in " \t":
                     indent = _indent(text)
-                    help_indent = help_indent or indent
+                    if not help_indent:
+                        help_indent = indent
+                        help_prefix = text[: len(text) - len(text.lstrip())]
                     if indent >= help_indent:
                         continue
                 in_help = False
             while text.endswith("\\") and number < count:
                 text = text[:-1] + lines[number]
                 number += 1
+            help_indent, help_prefix = 0, ""
+            stripped = text.strip()
+            if not stripped or stripped[0] == "#":  # (a blank line or a comment)
+                continue
             self.where = (path, start + 1)
-            if self.logical is not None and text.strip()[:1] not in ("", "#"):
-                self.logical.append((start + 1, text.strip()))
+            if self.logical is not None:
+                self.logical.append((start + 1, stripped))
             try:
-                in_help = self.line(path, text.strip())
+                in_help = self.line(path, stripped)
             except _BadLine as err:
-                self.warn(f"{err} in {text.strip()!r}; line ignored")
-            help_indent = 0
+                self.warn(f"{err} in {stripped!r}; line ignored")
 
     def line(self, path: str, text: str) -> bool:
         """Handle one logical line; True when a help text follows."""

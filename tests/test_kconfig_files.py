@@ -284,3 +284,24 @@ def test_an_answer_is_reused_only_where_no_file_read_can_change_it(
 
 def _whole(values):
     return dict(values), values.warnings, values.files, values.missing, values.defined
+
+
+HELP = "config A\n\thelp\n"  # then the help text's lines
+# (id, a file, the entries it defines, the warnings its reading gives)
+HELP_ROWS = [
+    ("tabs", HELP + "\t  config B\n\t  more\nconfig C\n\tbool\n", ["A", "C"], 0),
+    ("blank lines inside", HELP + "\t  x\n\n   \n\t  config B\nconfig C\n", ["A", "C"], 0),
+    ("less indented ends it", HELP + "      x\n    bad words\nconfig C\n", ["A", "C"], 1),
+    ("a tab is 8 columns", HELP + "\t  x\n          config B\n        config C\n", ["A", "C"], 0),
+    ("other blanks, as deep", HELP + "  \t x\n \t\tconfig B\n\tconfig C\n", ["A", "C"], 0),
+    ("a comment at the margin", HELP + "\t  x\n# c\n\t  config B\n", ["A", "B"], 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "entries", "warnings"), [r[1:] for r in HELP_ROWS], ids=[r[0] for r in HELP_ROWS]
+)
+def test_help_text_ends_where_a_line_is_left_of_its_first_line(text, entries, warnings):
+    parsed = kconfig_files.parse("Kconfig.help", text, text.encode(), "x86")
+    assert [node.name for node in parsed.nodes] == entries
+    assert len([e for e in parsed.events if e[0] == "warn"]) == warnings
