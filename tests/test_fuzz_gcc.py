@@ -138,7 +138,7 @@ def test_c_expressions_agree_with_gcc(batch: list[str]) -> None:
         ours = [evaluate(expression, data_model(model)) for expression in batch]
         known = [(e, o) for e, o in zip(batch, ours, strict=True) if o.known]
         unknown = [(e, o) for e, o in zip(batch, ours, strict=True) if not o.known]
-        theirs = gcc_values([e for e, _ in known], model)
+        theirs = gcc_values([e for e, _ in known], model, dead_arms=True)
         wrong += [
             f"{model} {describe(e, o, t)}"
             for (e, o), t in zip(known, theirs, strict=True)
