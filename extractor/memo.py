@@ -74,7 +74,7 @@ from .source import blob_id
 #: logged effect items kept in the memo, over all entries: a definition holds
 #: pcpp's macro and its tokens (a kilobyte or more), and a tag adds a few thousand.
 #: This and the other per-process bounds (kconfig_files.MAX_PARSED,
-#: preprocess.MAX_LEXED_TOKENS, source_git_store.MAX_BLOB_BYTES and
+#: preprocess_lex.MAX_LEXED_TOKENS, source_git_store.MAX_BLOB_BYTES and
 #: MAX_RAW_TREE_BYTES) were lowered together to keep a worker under 300 MB: on all
 #: 258 real tags x 2 arches x 2 configs, 352 MB peak before, 284 MB after, in the
 #: same wall time. Raised to 100k once object-like definitions shared their tokens

@@ -4,7 +4,7 @@ In: nothing. Out: the next cell computed runs from scratch (tests compare a cell
 computed through the memos with the same cell computed this way).
 
 The memos live with the stages they serve: header effects in ``memo``, Kconfig answers
-in ``kconfig_memo``, lexed headers in ``preprocess``, Kconfig files and reads in
+in ``kconfig_memo``, lexed texts in ``preprocess_lex``, Kconfig files and reads in
 ``kconfig_files`` and ``kconfig``, headers' mentions of missing names in
 ``layout``. This module sits above all of them, so none of them imports
 another to clear it.
@@ -12,7 +12,7 @@ another to clear it.
 
 from __future__ import annotations
 
-from . import kconfig, kconfig_files, kconfig_memo, layout, memo, preprocess
+from . import kconfig, kconfig_files, kconfig_memo, layout, memo, preprocess_lex
 
 
 def forget() -> None:
@@ -23,6 +23,5 @@ def forget() -> None:
     kconfig_files.forget()
     kconfig._READ.clear()
     kconfig._LOGICAL.clear()
-    preprocess._LEXED.clear()
+    preprocess_lex.forget()
     layout._MENTIONS.clear()
-    preprocess._LEXED_TOKENS[0] = 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +28,7 @@ from pcpp import Preprocessor  # type: ignore[import-untyped]
 from pcpp.parser import LexToken  # type: ignore[import-untyped]  # the class pcpp's lexer makes
 from pcpp.preprocessor import Macro  # type: ignore[import-untyped]
 
-from . import memo
+from . import memo, preprocess_lex
 from .conditionals import _PSEUDO_MACROS, Conditionals, _Frame
 from .directives import (  # noqa: F401  (re-exported: the cache's per-blob facts)
     CONDITIONALS,
@@ -127,24 +126,6 @@ def decode_header(header: Header, rev: str | None) -> str:
             "binary file (contains NUL bytes), not a header", Location(rev, header.path)
         )
     return decode_text(header.text)
-
-
-#: (header, text) -> its lines of tokens, least recently used first
-_LEXED: OrderedDict[tuple[str, str], list[list[Any]]] = OrderedDict()
-_LEXED_TOKENS = [0]
-#: tokens kept lexed across cells (about 200 bytes each)
-MAX_LEXED_TOKENS = 60_000
-
-
-def _remember_lexed(key: tuple[str, str], lines: list[list[Any]]) -> None:
-    """Keep ``lines``, forgetting the texts used longest ago (not all of them: on
-    45 real tags a third of the lexing redid texts a wholesale clear had dropped)."""
-    count = sum(len(line) for line in lines)
-    while _LEXED and _LEXED_TOKENS[0] + count > MAX_LEXED_TOKENS:
-        _, dropped = _LEXED.popitem(last=False)
-        _LEXED_TOKENS[0] -= sum(len(line) for line in dropped)
-    _LEXED[key] = lines
-    _LEXED_TOKENS[0] += count
 
 
 class _Macros(dict[str, Any]):
@@ -255,22 +236,19 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
     # -- lexing, once per header text ------------------------------------------
 
     def group_lines(self, input: str, abssource: str) -> Iterator[list[Any]]:
-        """pcpp's lines of tokens, lexed once per (header, text) in this process.
+        """pcpp's lines of tokens, lexed once per text in this process (see
+        preprocess_lex: the lexer was the largest cost left).
 
-        The same header text is read by every config and most revisions; the
-        lexer was the largest cost left. Each use gets its own line lists; the
-        tokens are shared, which is safe because pcpp copies a token before it
-        changes one (and kstack hands it no comments, the one exception).
+        Each use gets its own line lists; the tokens are shared, which is safe
+        because pcpp copies a token before it changes one (and kstack hands it
+        no comments, the one exception).
         """
-        key = (abssource, input)
-        lines = _LEXED.get(key)
-        if lines is None:
-            lines = list(super().group_lines(input, abssource))
-            _remember_lexed(key, lines)
-        else:
-            _LEXED.move_to_end(key)
-        for line in lines:
+        for line in preprocess_lex.lexed(self, input, abssource):
             yield list(line)
+
+    def whole_group_lines(self, input: str, abssource: str) -> Iterator[list[Any]]:
+        """pcpp's own lexing (for a lexer ``preprocess_lex`` does not model)."""
+        return Preprocessor.group_lines(self, input, abssource)  # type: ignore[no-any-return]
 
     # -- errors: every one is fatal -------------------------------------------
 

@@ -15,7 +15,7 @@ import random
 
 import pytest
 
-from extractor import memo, memos, preprocess
+from extractor import memo, memos, preprocess, preprocess_lex
 from extractor.arches import ARCHES
 from extractor.config import make_config, profile_names
 from extractor.demo import build_demo_repo
@@ -153,15 +153,15 @@ def test_a_header_memo_counts_the_variants_it_drops(monkeypatch):
 
 
 def test_lexed_texts_are_dropped_least_recently_used_first(monkeypatch):
-    monkeypatch.setattr(preprocess, "MAX_LEXED_TOKENS", 6)
-    monkeypatch.setattr(preprocess, "_LEXED", type(preprocess._LEXED)())
-    monkeypatch.setattr(preprocess, "_LEXED_TOKENS", [0])
+    monkeypatch.setattr(preprocess_lex, "MAX_LEXED_TOKENS", 6)
+    monkeypatch.setattr(preprocess_lex, "_LEXED", type(preprocess_lex._LEXED)())
+    monkeypatch.setattr(preprocess_lex, "_LEXED_TOKENS", [0])
     for key in ("a", "b", "c"):
-        preprocess._remember_lexed((key, ""), [["t", "t"]])
-    preprocess._LEXED.move_to_end(("a", ""))  # as a hit does
-    preprocess._remember_lexed(("d", ""), [["t", "t"]])
-    assert [k for k, _ in preprocess._LEXED] == ["c", "a", "d"]
-    assert preprocess._LEXED_TOKENS == [6]
+        preprocess_lex.remember_lexed((key, ""), [["t", "t"]])
+    preprocess_lex._LEXED.move_to_end(("a", ""))  # as a hit does
+    preprocess_lex.remember_lexed(("d", ""), [["t", "t"]])
+    assert [k for k, _ in preprocess_lex._LEXED] == ["c", "a", "d"]
+    assert preprocess_lex._LEXED_TOKENS == [6]
 
 
 def test_an_if_frame_makes_its_condition_again_after_it_changes():

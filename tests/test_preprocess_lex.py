@@ -1,0 +1,82 @@
+"""kstack's one-loop lexer against pcpp's own ``group_lines``, token for token.
+
+``preprocess_lex.lines_of`` must give what pcpp gives (each line's tokens with
+their type, value, line and source) for every text: the rows below, every
+fixture header as written (comments, strings and continued lines included) and
+as its directive skeleton, and texts hypothesis makes from C's pieces.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pcpp import Preprocessor
+
+from extractor import preprocess_lex
+from extractor.directives import decode_text, directive_skeleton
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+# (id, text)
+ROWS = [
+    ("empty", ""),
+    ("one line, no newline", "#define A 1"),
+    ("a newline at the end", "#define A 1\n"),
+    ("a blank last line", "#define A 1\n\n"),
+    ("blank lines only", "\n\n\n"),
+    ("blanks at line ends", "#define A 1   \n#define B\t\n"),
+    ("numbers of every kind", "#if 0x1fUL + 077 + 1.5e3 + 12lu + 1e9\n#endif\n"),
+    ("a string and a char", "#define S \"a b\" 'c' L'd'\n"),
+    ("a string with escapes", '#define S "a\\"b\\\\" "x"\n'),
+    ("an unterminated quote", "#error don't do this\n#define A 1\n"),
+    ("a continued line", "#define A 1 + \\\n 2\n#define B 3\n"),
+    ("a continued string", '#define S "a\\\nb"\n'),
+    ("a block comment over lines", "/* one\n two */ #define A 1\n#define B 2\n"),
+    ("a line comment", "#define A 1 // one\n"),
+    ("characters no rule takes", "#define A @ $ ` \x01\n"),
+    ("a form feed splits lines", "#define A 1\x0c#define B 2\n"),
+    ("carriage returns", "#define A 1\r\n#define B 2\r\n"),
+    ("every punctuator", "<<= >>= -> ++ -- << >> <= >= == != && || += -= *= /= %= &= |= ^= ##\n"),
+]
+
+
+def _shape(lines) -> list[list[tuple]]:
+    return [[(t.type, t.value, t.lineno, t.source) for t in line] for line in lines]
+
+
+def _pcpp(text: str) -> list[list[tuple]]:
+    return _shape(Preprocessor().group_lines(text, "/t.h"))
+
+
+def _ours(text: str) -> list[list[tuple]]:
+    return _shape(preprocess_lex.lines_of(Preprocessor(), text, "/t.h"))
+
+
+@pytest.mark.parametrize("text", [r[1] for r in ROWS], ids=[r[0] for r in ROWS])
+def test_a_text_lexes_as_pcpp_lexes_it(text):
+    assert _ours(text) == _pcpp(text)
+
+
+def test_every_fixture_header_lexes_as_pcpp_lexes_it():
+    headers = sorted(FIXTURES.rglob("*.h"))
+    assert len(headers) > 50
+    for header in headers:
+        text = decode_text(header.read_bytes())
+        assert _ours(text) == _pcpp(text), header
+        skeleton = directive_skeleton(text)
+        assert _ours(skeleton) == _pcpp(skeleton), header
+
+
+PIECES = st.sampled_from(
+    ["#", "define", " ", "\t", "\n", "\\\n", "A", "x1", "0x2UL", "07", "1.5", "(", ")", "<<",
+     '"', "'", "/*", "*/", "//", "@", "\\", "-", ">", "="]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(PIECES, max_size=40).map("".join))
+def test_any_text_lexes_as_pcpp_lexes_it(text):
+    assert _ours(text) == _pcpp(text)
