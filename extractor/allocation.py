@@ -104,6 +104,15 @@ def _unknown(reason: str, config: Config, **more: Any) -> Found:
     )
 
 
+def _unreadable(what: str, err: ExtractorError, config: Config) -> Found:
+    """Unknown because fork.c failed: the reason names where, but not the revision
+    (a result is kept by content and read back at other revisions, as warnings
+    are), and fork.c is keyed by its whole content (the line moves with it)."""
+    found = _unknown(f"{what}: {err.without_rev()}", config)
+    found.read = [FORK]
+    return found
+
+
 def _on_stack(config: Config) -> bool:
     """thread_info sits at the bottom of the stack unless THREAD_INFO_IN_TASK (4.9+)."""
     return config.symbols.get("CONFIG_THREAD_INFO_IN_TASK", "n") != "y"
@@ -116,7 +125,7 @@ def stack_allocation(
     try:
         data = tree.read(FORK)
     except ExtractorError as err:  # too big, unreadable: the constants still stand
-        return _unknown(f"{FORK} could not be read: {err}", config)
+        return _unreadable(f"{FORK} could not be read", err, config)
     if data is None:
         found = _unknown(
             f"{FORK} is not in this tree (a headers-only tree): nothing says which "
@@ -129,7 +138,7 @@ def stack_allocation(
     try:
         warnings = _read_fork(layout, table, data, text, tree.rev)
     except ExtractorError as err:
-        return _unknown(f"{FORK} could not be preprocessed: {err}", config)
+        return _unreadable(f"{FORK} could not be preprocessed", err, config)
     pp = table.preprocessor
     code = _code(text)
     name = _called(code, pp)
@@ -521,7 +530,7 @@ def _value(
     try:
         value = evaluate.evaluate(table.expand(text), model)
     except ExtractorError as err:
-        allocation.reason = f"{text}: {err}"
+        allocation.reason = f"{text}: {err.without_rev()}"
         return None
     if not value.known:
         allocation.reason = f"{text}: {value.reason}"

@@ -55,7 +55,15 @@ class ExtractorError(Exception):
         self.location = location or Location()
 
     def __str__(self) -> str:
-        where = str(self.location)
+        return self._line(self.location)
+
+    def without_rev(self) -> str:
+        """The one line without the revision: for text kept in a result, which the
+        cache reads back by content at other revisions (the result names its own)."""
+        return self._line(self.location.with_rev(None))
+
+    def _line(self, location: Location) -> str:
+        where = str(location)
         text = " ".join(self.message.split())  # always one line
         return f"{where}: {text}" if where else text
 

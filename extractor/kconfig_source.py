@@ -73,7 +73,9 @@ class KconfigSource:
             )
         except ExtractorError as err:
             if notes is not None:
-                notes.append(f"Kconfig not read ({err}); the arch table's config is used")
+                notes.append(
+                    f"Kconfig not read ({err.without_rev()}); the arch table's config is used"
+                )
             self.present = False
             return config
         if values is None:
@@ -123,7 +125,9 @@ class KconfigSource:
             try:
                 values = KCONFIG.values(self.tree, self.arch.srcarch, user, sorted(asked))
             except ExtractorError as err:
-                notes.append(f"Kconfig not read ({err}); the arch table's defaults are used")
+                notes.append(
+                    f"Kconfig not read ({err.without_rev()}); the arch table's defaults are used"
+                )
                 self.present = False
                 return config
             if len(self._memo) > 256:

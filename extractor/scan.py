@@ -330,7 +330,7 @@ def _allocate(
 def _does_not_build(result: Result, arch: Arch) -> str | None:
     """Why the headers show that this config does not build, or None."""
     if isinstance(result.error, PreprocessError):
-        return str(result.error)
+        return result.error.without_rev()  # (a note of the result: see without_rev)
     first = result.constants.get(arch.constants[0])
     if result.error is None and (first is None or first.status == "unknown"):
         why = first.reason if first is not None else "not defined"

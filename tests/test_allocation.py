@@ -401,6 +401,29 @@ def test_a_line_the_answer_names_moves_in_a_cached_scan_too(tmp_path, extra):
     assert len(set(lines)) == 3  # the line moved at every revision
 
 
+def test_a_fork_c_that_fails_names_its_own_line_and_no_revision(tmp_path):
+    """fork.c that does not preprocess: each revision's reason names the line of
+    that revision, and no revision (the result may be read back at another)."""
+    from test_kconfig import make_repo
+
+    thread_info = THREAD_INFO_H.format(order=1, size="(PAGE_SIZE << 1)", extra="")
+    branches = {
+        f"r{i}": {
+            "arch/x86/include/asm/page.h": PAGE_H.format(page_shift=12),
+            "arch/x86/include/asm/thread_info.h": thread_info,
+            "kernel/fork.c": "/* moved */\n" * i + "#if 1 +\n#endif\n",
+        }
+        for i in range(3)
+    }
+    repo = make_repo(tmp_path / "failing.git", branches)
+    revs = [a for i in range(3) for a in ("--rev", f"r{i}")]
+    cache = ["--cache", str(tmp_path / "cache.sqlite"), "-j", "1", "--arch", "x86_64"]
+    result = run("scan", repo, *revs, *cache, "--format", "json")
+    reasons = [r["stack_allocation"]["reason"] for r in json.loads(result.output)["results"]]
+    assert [f"kernel/fork.c:{i + 1}:" in reason for i, reason in enumerate(reasons)] == [True] * 3
+    assert not any(f"r{i}:" in reason for i in range(3) for reason in reasons)
+
+
 # --- history, diff and the HTML report ------------------------------------------------
 
 
