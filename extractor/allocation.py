@@ -156,7 +156,6 @@ def stack_allocation(
     # key, which moves only the constants' lines: a comment above the switch's
     # #define must not leave its old line in a result read back by content
     named = [*found.read, *(c.path for c in found.allocation.conditions)]
-    named += re.findall(r"\(([^()\s]+):\d+\)$", found.allocation.switch or "")
     named += [found.allocation.file] if found.allocation.file else []
     found.read = [FORK, *dict.fromkeys(p for p in named if p != FORK)]
     return found
@@ -317,8 +316,26 @@ def _locate(
     code: str,
     name: str,
 ) -> Found:
+    switch, defined_in = _switch(code, name, table, table.preprocessor)
+    found = _allocator(tree, layout, config, table, model, code, name, switch)
+    if defined_in is not None:  # the switch names a line of it
+        found.read.append(defined_in)
+    return found
+
+
+def _allocator(
+    tree: Tree,
+    layout: Layout,
+    config: Config,
+    table: MacroTable,
+    model: evaluate.DataModel,
+    code: str,
+    name: str,
+    switch: str | None,
+) -> Found:
+    """The allocator ``name`` and its call, given the switch (None when fork.c's
+    own allocator is live)."""
     pp = table.preprocessor
-    switch = _switch(code, name, table, pp)  # None when fork.c's own is live
     if name in table.macros and table.definitions.get(name) is not None:
         where = table.definitions[name]
         by = "generic" if where.path == FORK else "arch"
@@ -383,21 +400,22 @@ def _definers(tree: Tree, layout: Layout, table: MacroTable, code: str) -> list[
     return out
 
 
-def _switch(code: str, name: str, table: MacroTable, pp: Any) -> str | None:
-    """The symbol that turned fork.c's own allocator off, where it has one."""
+def _switch(code: str, name: str, table: MacroTable, pp: Any) -> tuple[str | None, str | None]:
+    """The symbol that turned fork.c's own allocator off, where it has one, and the
+    file that defines it."""
     lines = code.split("\n")
     spans = [lines_ for _, _, lines_ in sites(code, name) if lines_ is not None]
     if any(pp.line_active(FORK, first) for first, _ in spans):
-        return None
+        return None, None
     for first, _ in spans:
         for group in groups_at(lines, first):
             for symbol in re.findall(r"[A-Za-z_]\w*", group[0][1].split(None, 1)[-1]):
                 where = table.definitions.get(symbol)
                 if symbol.startswith("CONFIG_"):
-                    return f"{symbol} (kernel config)"
+                    return f"{symbol} (kernel config)", None
                 if symbol != "defined" and where is not None and where.line is not None:
-                    return f"{symbol} ({where.path}:{where.line})"
-    return None
+                    return f"{symbol} ({where.path}:{where.line})", where.path
+    return None, None
 
 
 def _fold(
