@@ -8,15 +8,24 @@ The key of a Kconfig answer (the values ``kconfig_values`` gives the symbols
 asked for under the config's own symbols, for one srcarch): the symbols asked
 and set, and every Kconfig file read, by path and blob id (and every file a
 ``source`` named that the tree lacked: one that appears is read), except that a
-file whose blob changed still matches when neither version can reach the answer:
-it names none of the symbols the evaluation looked up (their entries,
-selects and implies), it uses no macro language (no assignment, no ``$(`` in
-a keyword's line; help text may say anything), and its block
-structure (if/menu/choice and their ends, the dependencies a menu or choice
-puts on what follows, and every ``source``) is the same line for line, and
-reading it warns the same, line for line (the warnings are part of the answer:
-every cell notes the first few). A file's entries are the only way into the
-answer; the blocks of a file end with it; what it sources is in its structure.
+file whose blob changed still matches when neither version can reach the answer
+other than by its line numbers:
+
+- it uses no macro language (no assignment, no ``$(`` in a keyword's line; help
+  text may say anything), and both versions read without the full reader;
+- its block structure (if/menu/choice and their ends, the dependencies a menu or
+  choice puts on what follows, and every ``source``) is the same line for line;
+- reading it warns the same, line for line (the warnings are part of the answer:
+  every cell notes the first few);
+- what it says of the symbols the evaluation looked up is the same but for line
+  numbers (``_projection``): each entry of one (its lines, its blocks, the
+  ``source`` lines before it), and each ``select``/``imply`` of one with the entry
+  it is in. A ``depends on PCI`` in a driver's entry names PCI but is not read.
+
+A file's entries are the only way into the answer; the blocks of a file end with
+it; what it sources is in its structure. When lines moved, the answer's lines in
+that file (values and warnings) are moved with them (``_rebound``), and the
+rebound answer is kept with the new blob ids.
 
 Checking costs a lookup per directory whose tree id changed, not per file: an
 answer keeps the tree id of every directory holding a file it read, and the
@@ -29,11 +38,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import kconfig_files
 from .errors import ExtractorError
+from .kconfig_entries import KconfigValues, _Choice
 
 #: Kconfig block structure: these keywords, and a menu's or choice's dependencies
 _STRUCTURE = frozenset(
@@ -49,14 +59,10 @@ _ASSIGNMENT = re.compile(r"^[A-Za-z0-9_-]+\s*(?::=|\+=|=)", re.M)
 #: blob id -> (a digest of its structure lines, whether it uses macros): small,
 #: so that thousands of Kconfig blob versions fit
 _KCONFIG_INDEX: dict[str, tuple[bytes, bool]] = {}
-#: (blob id, symbols looked up) -> whether the blob names any of them
-_KCONFIG_NAMES: dict[tuple[str, frozenset[str]], bool] = {}
-#: blob id -> the words it holds, for the blobs checked last: the symbols looked
-#: up grow as cells ask for more, and each new set was checked against the text
-_KCONFIG_WORDS: OrderedDict[str, frozenset[str]] = OrderedDict()
-#: blobs whose words are kept (a changed arch Kconfig file has about 3,000)
-MAX_WORD_SETS = 64
-_WORD = re.compile(r"[A-Za-z0-9_]+")
+#: (path, blob id, symbols looked up) -> ``_projection`` of the blob's parse
+_PROJECTIONS: dict[tuple[str, str, frozenset[str]], tuple[tuple[Any, ...], tuple[int, ...]]] = {}
+#: a warning's place: "path:line: "
+_PLACE = re.compile(r"([^:\s]+):(\d+): ")
 
 
 def _kconfig_index(decoded: str) -> tuple[bytes, bool]:
@@ -80,6 +86,78 @@ def _kconfig_index(decoded: str) -> tuple[bytes, bool]:
     )
     digest = hashlib.sha1("\n".join(structure).encode()).digest()
     return digest, macros
+
+
+def _projection(path: str, blob: str, parsed: Any, looked: frozenset[str]) -> tuple[Any, ...]:
+    """What the parse says of the ``looked`` symbols, with no line number in it, and
+    the line numbers it says it on, in the same order (two equal projections give
+    a line map). Each entry of a symbol looked up: its lines, its blocks, and how
+    many ``source`` lines come before it (reading order); each select and imply of
+    one: the selecting symbol, its condition, and the entry it is in."""
+    key = (path, blob, looked)
+    found = _PROJECTIONS.get(key)
+    if found is not None:
+        return found
+    nodes, lines = parsed.nodes, []
+    sources = [event[4] for event in parsed.events if event[0] == "source"]
+    places = {id(node): number for number, node in enumerate(nodes)}
+
+    def entry(node: Any) -> tuple[Any, ...]:
+        lines.append(node.line)
+        lines.extend(line for _, _, line in node.lines)
+        number = places.get(id(node), -1)
+        blocks = []
+        for block in node.blocks:
+            shape: tuple[Any, ...] = (block.kind, tuple(dep.text for dep in block.deps))
+            if isinstance(block, _Choice):
+                lines.append(block.line)
+                lines.extend(default.line for default in block.defaults)
+                defaults = tuple((d.keyword, d.text) for d in block.defaults)
+                shape += (defaults, tuple(block.members), block.optional)
+            blocks.append(shape)
+        before = sum(1 for at in sources if at <= number)
+        return (node.name, tuple((k, rest) for k, rest, _ in node.lines), tuple(blocks), before)
+
+    said: list[Any] = []
+    named = set(looked.intersection(parsed.index))
+    named.update(looked.intersection(parsed.selects), looked.intersection(parsed.implies))
+    for name in sorted(named):
+        said.extend(entry(nodes[number]) for number in parsed.index.get(name, ()))
+        for kind in ("selects", "implies"):
+            for reverse in getattr(parsed, kind).get(name, ()):
+                lines.append(reverse.line)
+                node = None if reverse.node is None else entry(reverse.node)
+                said.append((kind, name, reverse.by, reverse.text, node))
+    if len(_PROJECTIONS) > 20_000:
+        _PROJECTIONS.clear()
+    found = _PROJECTIONS[key] = (tuple(said), tuple(lines))
+    return found
+
+
+def _rebound(values: Any, moved: dict[str, dict[int, int]], warned: dict[str, list[str]]) -> Any:
+    """``values`` with the lines of the files in ``moved`` (path -> old line -> new)
+    moved; None if a line named is not in its map. A file's warnings from reading
+    it are the same in both versions (``warned``) and stay as they are."""
+    out = KconfigValues()
+    for symbol, value in values.items():
+        lines = moved.get(value.path)
+        if lines is not None:
+            if value.line not in lines:
+                return None
+            value = replace(value, line=lines[value.line])
+        out[symbol] = value
+    for warning in values.warnings:
+        place = _PLACE.match(warning)
+        lines = moved.get(place.group(1)) if place else None
+        if lines is not None and warning not in warned[place.group(1)]:
+            line = int(place.group(2))
+            if line not in lines:
+                return None
+            warning = f"{place.group(1)}:{lines[line]}: {warning[place.end() :]}"
+        out.warnings.append(warning)
+    out.files, out.missing = list(values.files), list(values.missing)
+    out.defined, out.probed = values.defined, dict(values.probed)
+    return out
 
 
 @dataclass
@@ -170,8 +248,7 @@ class KconfigMemo:
         self.answers.clear()
         self.by_tree.clear()
         _KCONFIG_INDEX.clear()
-        _KCONFIG_NAMES.clear()
-        _KCONFIG_WORDS.clear()
+        _PROJECTIONS.clear()
         _CONTENTS.clear()
         _IDS.clear()
 
@@ -231,10 +308,27 @@ class KconfigMemo:
         # an evaluation costs less than checking the answers kept (40x, on real tags)
         kept = [] if is_read(tree, srcarch) else self.answers.get(key, [])
         for answer in kept:
-            if self._still(answer, tree, objects, srcarch):
-                self.reused += 1
-                self.by_tree[(tree_id, key)] = answer.values
-                return answer.values
+            moved: dict[str, tuple[str, dict[int, int], list[str]]] = {}
+            if not self._still(answer, tree, objects, srcarch, moved):
+                continue
+            values = answer.values
+            if any(lines for _, lines, _ in moved.values()):
+                values = _rebound(
+                    values,
+                    {path: lines for path, (_, lines, _) in moved.items() if lines},
+                    {path: warned for path, (_, _, warned) in moved.items()},
+                )
+                if values is None:
+                    continue
+                now = {path: _shared(blob) for path, (blob, _, _) in moved.items()}
+                rebound = KconfigAnswer({**answer.files, **now}, answer.looked, values)
+                rebound.index_dirs(tree)
+                variants = self.answers[key]
+                variants.insert(0, rebound)
+                del variants[4:]
+            self.reused += 1
+            self.by_tree[(tree_id, key)] = values
+            return values
         looked: set[str] = set()
         values = compute(looked)
         if values is None or "*" in looked:
@@ -252,19 +346,29 @@ class KconfigMemo:
         self.by_tree[(tree_id, key)] = values
         return values
 
-    def _still(self, answer: KconfigAnswer, tree: Any, objects: Any, srcarch: str) -> bool:
+    def _still(
+        self, answer: KconfigAnswer, tree: Any, objects: Any, srcarch: str, moved: dict[str, Any]
+    ) -> bool:
+        """Whether no file ``answer`` read can change it here; ``moved`` gains each
+        changed file that cannot: path -> (blob id, old line -> new, its warnings)."""
         root = next((p for p in ("Kconfig", f"arch/{srcarch}/Kconfig") if tree.exists(p)), None)
         if root is None or root != next(iter(answer.files), None):
             return False
         files, hot = answer.files, answer.hot
         if hot in files and not self._file_still(
-            answer, hot, files[hot], tree.blob_id(hot) or "", objects, srcarch
+            answer, hot, files[hot], tree.blob_id(hot) or "", objects, srcarch, moved
         ):
             return False
-        return self._dir_still(answer, "", tree, objects, srcarch)
+        return self._dir_still(answer, "", tree, objects, srcarch, moved)
 
     def _dir_still(
-        self, answer: KconfigAnswer, head: str, tree: Any, objects: Any, srcarch: str
+        self,
+        answer: KconfigAnswer,
+        head: str,
+        tree: Any,
+        objects: Any,
+        srcarch: str,
+        moved: dict[str, Any],
     ) -> bool:
         """Whether the files read under ``head`` cannot change ``answer`` here."""
         files, subdirs, position = answer.contents[head]
@@ -272,16 +376,23 @@ class KconfigMemo:
             return True
         for path in files:
             now = tree.blob_id(path) or ""
-            if not self._file_still(answer, path, answer.files[path], now, objects, srcarch):
+            if not self._file_still(answer, path, answer.files[path], now, objects, srcarch, moved):
                 answer.hot = path
                 return False
-        return all(self._dir_still(answer, sub, tree, objects, srcarch) for sub in subdirs)
+        return all(self._dir_still(answer, sub, tree, objects, srcarch, moved) for sub in subdirs)
 
     def _file_still(
-        self, answer: KconfigAnswer, path: str, blob: str, now: str, objects: Any, srcarch: str
+        self,
+        answer: KconfigAnswer,
+        path: str,
+        blob: str,
+        now: str,
+        objects: Any,
+        srcarch: str,
+        moved: dict[str, Any],
     ) -> bool:
         """Whether the file, at blob ``blob`` when ``answer`` was made and ``now``
-        here, cannot change it (see the module docstring)."""
+        here, cannot change it but by its lines (see the module docstring)."""
         if now == blob:
             return True
         if not now or not blob:  # a file that appeared or went: its includer's structure
@@ -291,27 +402,42 @@ class KconfigMemo:
             return False
         if old_index[1] or new_index[1] or old_index[0] != new_index[0]:
             return False
-        if self._names(objects, blob, answer.looked) or self._names(objects, now, answer.looked):
+        old, new = (
+            self._parsed(objects, path, blob, srcarch),
+            self._parsed(objects, path, now, srcarch),
+        )
+        if old is None or new is None or old.full or new.full:
             return False
         # what reading the file warns is part of the answer (a note of every cell)
-        old, new = (
-            self._warnings(objects, path, blob, srcarch),
-            self._warnings(objects, path, now, srcarch),
+        warned = [event[1] for event in old.events if event[0] == "warn"]
+        if warned != [event[1] for event in new.events if event[0] == "warn"]:
+            return False
+        (said, lines), (says, now_lines) = (
+            _projection(path, blob, old, answer.looked),
+            _projection(path, now, new, answer.looked),
         )
-        return old is not None and old == new
+        if said != says:
+            return False
+        pairs = set(zip(lines, now_lines, strict=True))  # equal projections: equal lengths
+        moves = dict(pairs)
+        if len(moves) != len(pairs):  # a line went two ways
+            return False
+        if lines == now_lines:
+            moves = {}
+        moved[path] = (now, moves, warned)
+        return True
 
-    def _warnings(self, objects: Any, path: str, blob: str, srcarch: str) -> list[str] | None:
-        """What reading the file at ``blob`` warns, with its lines (None: unreadable)."""
+    def _parsed(self, objects: Any, path: str, blob: str, srcarch: str) -> Any:
+        """The file at ``blob`` parsed (None: unreadable)."""
 
         def read() -> bytes:
             _, data = objects.read_object(bytes.fromhex(blob), None, "")
             return bytes(data)
 
         try:
-            parsed = kconfig_files.parsed(path, blob, read, srcarch)
+            return kconfig_files.parsed(path, blob, read, srcarch)
         except Exception:  # unreadable: not the same, the caller reads the tree
             return None
-        return [event[1] for event in parsed.events if event[0] == "warn"]
 
     @staticmethod
     def _text(objects: Any, blob: str) -> str | None:
@@ -330,27 +456,6 @@ class KconfigMemo:
             if len(_KCONFIG_INDEX) > 50_000:
                 _KCONFIG_INDEX.clear()
             found = _KCONFIG_INDEX[blob] = _kconfig_index(text)
-        return found
-
-    def _names(self, objects: Any, blob: str, looked: frozenset[str]) -> bool:
-        """Whether the blob names any of ``looked`` (True when it cannot be read)."""
-        found = _KCONFIG_NAMES.get((blob, looked))
-        if found is None:
-            # a word set, not an alternation: hundreds of names would compile a regex per call
-            words = _KCONFIG_WORDS.get(blob)
-            if words is None:
-                text = self._text(objects, blob)
-                if text is None:
-                    return True
-                words = _KCONFIG_WORDS[blob] = frozenset(_WORD.findall(text))
-                while len(_KCONFIG_WORDS) > MAX_WORD_SETS:
-                    _KCONFIG_WORDS.popitem(last=False)
-            else:
-                _KCONFIG_WORDS.move_to_end(blob)
-            found = not looked.isdisjoint(words)
-            if len(_KCONFIG_NAMES) > 50_000:
-                _KCONFIG_NAMES.clear()
-            _KCONFIG_NAMES[(blob, looked)] = found
         return found
 
 

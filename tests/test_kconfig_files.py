@@ -252,7 +252,15 @@ MEMO_ROWS = [
     ("a file no Kconfig reads", {"b/notes.txt": "other\n"}, True, "1"),
     ("a Kconfig file naming no symbol looked up", {"b/c/Kconfig": "config C\n\tbool\n"}, True, "1"),
     ("the file that decides A", {"a/Kconfig": "config A\n\tint\n\tdefault 2\n"}, False, "2"),
-    ("two levels down, naming A", {"b/c/Kconfig": "config C\n\tdef_bool A = 1\n"}, False, "1"),
+    # C's entry names A, but deciding A never reads C's entry
+    ("two levels down, naming A", {"b/c/Kconfig": "config C\n\tdef_bool A = 1\n"}, True, "1"),
+    ("two levels down, selecting A's", {"b/c/Kconfig": "config C\n\tdef_bool y\n\tselect A\n"},
+     False, "1"),
+    # the answer names a/Kconfig:3; reused, it must name line 5
+    ("lines above A's entry", {"a/Kconfig": "# c\n\nconfig A\n\tint\n\tdefault 1\n"}, True, "1"),
+    ("lines above, and A's default", {"a/Kconfig": "# c\nconfig A\n\tint\n\tdefault 3\n"},
+     False, "3"),
+    ("a line inside A's entry", {"a/Kconfig": "config A\n\tint\n\t# c\n\tdefault 1\n"}, True, "1"),
     # the root Kconfig is the same blob: only the new file says A is now 7 to 9
     ("an optional source appears", {"d/Kconfig": "config A\n\tint\n\trange 7 9\n"}, False, "7"),
     # names nothing looked up, but what reading it warns is part of the answer
@@ -277,6 +285,39 @@ def test_an_answer_is_reused_only_where_no_file_read_can_change_it(
         found = KCONFIG.alldefconfig(objects.resolve("r2"), "x86", "x86_64", {}, {}, ["A"])
         assert (KCONFIG.reused > before, found["CONFIG_A"].value) == (reused, value)
         memos.forget()  # the same answer from scratch, warnings and files included
+        scratch = KCONFIG.alldefconfig(objects.resolve("r2"), "x86", "x86_64", {}, {}, ["A"])
+    assert _whole(found) == _whole(scratch)
+    memos.forget()
+
+
+# (id, the root Kconfig at r2) with A in a/Kconfig (default 1) and in the root (default 2)
+ORDER_ROOT = ROOT + 'source "a/Kconfig"\nconfig A\n\tint\n\tdefault 2\n'
+ORDER_ROWS = [
+    ("the same, lines moved", "# c\n" + ORDER_ROOT, True, "1"),
+    # the same lines in another order: the root's entry is read first now
+    ("A's entry before the source", ROOT + 'config A\n\tint\n\tdefault 2\nsource "a/Kconfig"\n',
+     False, "2"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("root", "reused", "value"), [r[1:] for r in ORDER_ROWS], ids=[r[0] for r in ORDER_ROWS]
+)
+def test_an_answer_is_reused_only_where_its_entries_keep_their_reading_order(
+    tmp_path, root, reused, value
+):
+    from extractor import memos
+    from extractor.kconfig_memo import KCONFIG
+
+    memos.forget()
+    r1 = {"Kconfig": ORDER_ROOT, "a/Kconfig": "config A\n\tint\n\tdefault 1\n"}
+    branches = {"r1": r1, "r2": {**r1, "Kconfig": root}}
+    with GitObjects(make_repo(tmp_path / "t.git", branches)) as objects:
+        KCONFIG.alldefconfig(objects.resolve("r1"), "x86", "x86_64", {}, {}, ["A"])
+        before = KCONFIG.reused
+        found = KCONFIG.alldefconfig(objects.resolve("r2"), "x86", "x86_64", {}, {}, ["A"])
+        assert (KCONFIG.reused > before, found["CONFIG_A"].value) == (reused, value)
+        memos.forget()
         scratch = KCONFIG.alldefconfig(objects.resolve("r2"), "x86", "x86_64", {}, {}, ["A"])
     assert _whole(found) == _whole(scratch)
     memos.forget()
