@@ -19,6 +19,7 @@ differently (several master expressions, ignored characters) is left to pcpp.
 from __future__ import annotations
 
 import copy
+import re
 from collections import OrderedDict
 from typing import Any
 
@@ -48,22 +49,29 @@ def remember_lexed(key: tuple[str, str], lines: list[list[Any]]) -> None:
 
 
 def lexed(pp: Any, text: str, source: str) -> list[list[Any]]:
-    """pcpp's ``group_lines(text, source)``, once per text in this process."""
+    """pcpp's ``group_lines(text, source)`` but for its empty lines, once per text in
+    this process. An empty line only adds a newline to pcpp's output, which kstack
+    never reads (it reads the macro table), and a directive skeleton is four fifths
+    empty lines: on 123 real tags, 142,000 of 181,000 lines lexed."""
     key = (source, text)
     lines = _LEXED.get(key)
     if lines is not None:
         _LEXED.move_to_end(key)
         return lines
-    lines = lines_of(pp, text, source)
+    lines = lines_of(pp, text, source, empty_lines=False)
     remember_lexed(key, lines)
     return lines
 
 
-def lines_of(pp: Any, text: str, source: str) -> list[list[Any]]:
-    """pcpp's ``group_lines(text, source)``, in one loop (see the module docstring)."""
+def lines_of(pp: Any, text: str, source: str, *, empty_lines: bool = True) -> list[list[Any]]:
+    """pcpp's ``group_lines(text, source)``, in one loop (see the module docstring);
+    without ``empty_lines``, the lines pcpp gives as a lone newline are left out."""
     lexer = pp.lexer
     if len(lexer.lexre) != 1 or lexer.lexignore:
-        return list(pp.whole_group_lines(text, source))
+        lines = list(pp.whole_group_lines(text, source))
+        if empty_lines:
+            return lines
+        return [line for line in lines if len(line) > 1 or line[0].value != "\n"]
     regex, rules = lexer.lexre[0]
     blank, number = _rule(rules, "CPP_WS"), _rule(rules, "CPP_INTEGER")
     data = "\n".join(line.rstrip() for line in text.splitlines())
@@ -74,7 +82,12 @@ def lines_of(pp: Any, text: str, source: str) -> list[list[Any]]:
     lines: list[list[Any]] = []
     current: list[Any] = []
     lineno, position, end = 1, 0, len(data)
+    empty = None if empty_lines else _EMPTY_LINES.match
     while position < end:
+        if empty is not None and not current and data[position] == "\n":
+            run = empty(data, position).end()  # empty lines: counted, not lexed
+            lineno, position = lineno + run - position, run
+            continue
         found = match(data, position)
         token = new(LexToken)
         token.lineno, token.lexpos = lineno, position
@@ -104,6 +117,9 @@ def lines_of(pp: Any, text: str, source: str) -> list[list[Any]]:
         current.append(last)
         lines.append(current)
     return lines
+
+
+_EMPTY_LINES = re.compile("\n+")
 
 
 def _rule(rules: list[Any], kind: str) -> Any:

@@ -1,7 +1,8 @@
 """kstack's one-loop lexer against pcpp's own ``group_lines``, token for token.
 
 ``preprocess_lex.lines_of`` must give what pcpp gives (each line's tokens with
-their type, value, line and source) for every text: the rows below, every
+their type, value, line and source) for every text, and the same less the lines
+that are a lone newline when asked to leave them out: the rows below, every
 fixture header as written (comments, strings and continued lines included) and
 as its directive skeleton, and texts hypothesis makes from C's pieces.
 """
@@ -55,9 +56,18 @@ def _ours(text: str) -> list[list[tuple]]:
     return _shape(preprocess_lex.lines_of(Preprocessor(), text, "/t.h"))
 
 
+def _agree(text: str) -> bool:
+    """Ours equals pcpp's, and so does ours without empty lines (what ``lexed``
+    keeps) with pcpp's lines that are a lone newline left out."""
+    pcpp = _pcpp(text)
+    unempty = [line for line in pcpp if len(line) > 1 or line[0][1] != "\n"]
+    lines = preprocess_lex.lines_of(Preprocessor(), text, "/t.h", empty_lines=False)
+    return _ours(text) == pcpp and _shape(lines) == unempty
+
+
 @pytest.mark.parametrize("text", [r[1] for r in ROWS], ids=[r[0] for r in ROWS])
 def test_a_text_lexes_as_pcpp_lexes_it(text):
-    assert _ours(text) == _pcpp(text)
+    assert _agree(text)
 
 
 def test_every_fixture_header_lexes_as_pcpp_lexes_it():
@@ -65,9 +75,8 @@ def test_every_fixture_header_lexes_as_pcpp_lexes_it():
     assert len(headers) > 50
     for header in headers:
         text = decode_text(header.read_bytes())
-        assert _ours(text) == _pcpp(text), header
-        skeleton = directive_skeleton(text)
-        assert _ours(skeleton) == _pcpp(skeleton), header
+        assert _agree(text), header
+        assert _agree(directive_skeleton(text)), header
 
 
 PIECES = st.sampled_from(
@@ -79,4 +88,4 @@ PIECES = st.sampled_from(
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(PIECES, max_size=40).map("".join))
 def test_any_text_lexes_as_pcpp_lexes_it(text):
-    assert _ours(text) == _pcpp(text)
+    assert _agree(text)
