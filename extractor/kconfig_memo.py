@@ -175,7 +175,7 @@ class KconfigAnswer:
     #: files read directly in it, its subdirectories here, and its place in ``dir_ids``
     contents: dict[str, tuple[list[str], list[str], int]] = field(default_factory=dict)
     #: each directory's tree id when the answer was made: a directory whose id is the
-    #: same holds the same files, so they are not looked at one by one (``_dir_still``)
+    #: same holds the same files, so they are not looked at one by one (``_collect``)
     dir_ids: tuple[str, ...] = ()
 
     def index_dirs(self, tree: Any) -> None:
@@ -243,10 +243,13 @@ class KconfigMemo:
         #: (the cache's content key, then the pipeline), every arch of a srcarch too
         self.by_tree: dict[tuple[Any, ...], Any] = {}
         self.reused = 0
+        #: (tree id, an answer's directory ids) -> (its ``contents``, ``_changes``)
+        self._changed: dict[tuple[Any, ...], tuple[Any, list[tuple[str, str, str]]]] = {}
 
     def clear(self) -> None:
         self.answers.clear()
         self.by_tree.clear()
+        self._changed.clear()
         _KCONFIG_INDEX.clear()
         _PROJECTIONS.clear()
         _CONTENTS.clear()
@@ -359,27 +362,42 @@ class KconfigMemo:
             answer, hot, files[hot], tree.blob_id(hot) or "", objects, srcarch, moved
         ):
             return False
-        return self._dir_still(answer, "", tree, objects, srcarch, moved)
-
-    def _dir_still(
-        self,
-        answer: KconfigAnswer,
-        head: str,
-        tree: Any,
-        objects: Any,
-        srcarch: str,
-        moved: dict[str, Any],
-    ) -> bool:
-        """Whether the files read under ``head`` cannot change ``answer`` here."""
-        files, subdirs, position = answer.contents[head]
-        if _dir_id(tree, head) == answer.dir_ids[position]:
-            return True
-        for path in files:
-            now = tree.blob_id(path) or ""
-            if not self._file_still(answer, path, answer.files[path], now, objects, srcarch, moved):
+        for path, blob, now in self._changes(answer, tree):
+            if not self._file_still(answer, path, blob, now, objects, srcarch, moved):
                 answer.hot = path
                 return False
-        return all(self._dir_still(answer, sub, tree, objects, srcarch, moved) for sub in subdirs)
+        return True
+
+    def _changes(self, answer: KconfigAnswer, tree: Any) -> list[tuple[str, str, str]]:
+        """The files ``answer`` read whose blob is another in ``tree``: (path, blob
+        then, blob now). Found once per tree for all the answers made at the same
+        tree (the same files and directory ids), not once per answer: a revision
+        asks about six questions, and the answers of one revision share a tree."""
+        key = (tree.tree_id, answer.dir_ids)
+        found = self._changed.get(key)
+        if found is not None and found[0] is answer.contents:  # (held: its id is its own)
+            return found[1]
+        changes: list[tuple[str, str, str]] = []
+        self._collect(answer, "", tree, changes)
+        if len(self._changed) > 16:
+            self._changed.clear()
+        self._changed[key] = (answer.contents, changes)
+        return changes
+
+    def _collect(
+        self, answer: KconfigAnswer, head: str, tree: Any, changes: list[tuple[str, str, str]]
+    ) -> None:
+        """``changes`` gains the files read under ``head`` whose blob changed: a
+        directory whose tree id is the same holds the same files."""
+        files, subdirs, position = answer.contents[head]
+        if _dir_id(tree, head) == answer.dir_ids[position]:
+            return
+        for path in files:
+            now = tree.blob_id(path) or ""
+            if now != answer.files[path]:
+                changes.append((path, answer.files[path], now))
+        for sub in subdirs:
+            self._collect(answer, sub, tree, changes)
 
     def _file_still(
         self,

@@ -323,6 +323,32 @@ def test_an_answer_is_reused_only_where_its_entries_keep_their_reading_order(
     memos.forget()
 
 
+def test_the_answers_made_at_one_tree_find_its_changed_files_once(tmp_path, monkeypatch):
+    """A revision asks Kconfig several questions; their answers, made at the same
+    tree, share one walk of the directories that changed since (``_changes``)."""
+    from extractor import memos
+    from extractor.kconfig_memo import KCONFIG, KconfigMemo
+
+    memos.forget()
+    walks = []
+    collect = KconfigMemo._collect
+    monkeypatch.setattr(
+        KconfigMemo,
+        "_collect",
+        lambda self, a, head, *r: walks.append(head) or collect(self, a, head, *r),
+    )
+    branches = {"r1": MEMO_TREE, "r2": {**MEMO_TREE, "b/notes.txt": "other\n"}}
+    with GitObjects(make_repo(tmp_path / "t.git", branches)) as objects:
+        for rev in ("r1", "r2"):
+            for make_arch in ("x86_64", "i386"):
+                found = KCONFIG.alldefconfig(
+                    objects.resolve(rev), "x86", make_arch, {}, {}, ["A", "C"]
+                )
+                assert found["CONFIG_A"].value == "1"
+    memos.forget()
+    assert walks.count("") == 1  # the root: once at r2, for both answers
+
+
 def _whole(values):
     return dict(values), values.warnings, values.files, values.missing, values.defined
 
