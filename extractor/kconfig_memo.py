@@ -148,12 +148,12 @@ def _rebound(values: Any, moved: dict[str, dict[int, int]], warned: dict[str, li
         out[symbol] = value
     for warning in values.warnings:
         place = _PLACE.match(warning)
-        lines = moved.get(place.group(1)) if place else None
-        if lines is not None and warning not in warned[place.group(1)]:
-            line = int(place.group(2))
+        path = place.group(1) if place is not None else None
+        if place is not None and path in moved and warning not in warned[path]:
+            lines, line = moved[path], int(place.group(2))
             if line not in lines:
                 return None
-            warning = f"{place.group(1)}:{lines[line]}: {warning[place.end() :]}"
+            warning = f"{path}:{lines[line]}: {warning[place.end() :]}"
         out.warnings.append(warning)
     out.files, out.missing = list(values.files), list(values.missing)
     out.defined, out.probed = values.defined, dict(values.probed)

@@ -68,10 +68,10 @@ def lines_of(pp: Any, text: str, source: str, *, empty_lines: bool = True) -> li
     without ``empty_lines``, the lines pcpp gives as a lone newline are left out."""
     lexer = pp.lexer
     if len(lexer.lexre) != 1 or lexer.lexignore:
-        lines = list(pp.whole_group_lines(text, source))
+        whole = list(pp.whole_group_lines(text, source))
         if empty_lines:
-            return lines
-        return [line for line in lines if len(line) > 1 or line[0].value != "\n"]
+            return whole
+        return [line for line in whole if len(line) > 1 or line[0].value != "\n"]
     regex, rules = lexer.lexre[0]
     blank, number = _rule(rules, "CPP_WS"), _rule(rules, "CPP_INTEGER")
     data = "\n".join(line.rstrip() for line in text.splitlines())
@@ -85,8 +85,9 @@ def lines_of(pp: Any, text: str, source: str, *, empty_lines: bool = True) -> li
     empty = None if empty_lines else _EMPTY_LINES.match
     while position < end:
         if empty is not None and not current and data[position] == "\n":
-            run = empty(data, position).end()  # empty lines: counted, not lexed
-            lineno, position = lineno + run - position, run
+            run = empty(data, position)  # empty lines: counted, not lexed
+            after = run.end() if run is not None else position + 1  # (it matches here)
+            lineno, position = lineno + after - position, after
             continue
         found = match(data, position)
         token = new(LexToken)
