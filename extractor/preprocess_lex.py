@@ -3,7 +3,8 @@
 In: a text (a header's directive skeleton, mostly) and the path pcpp knows it by.
 Out: what pcpp's ``group_lines`` makes of it: one list of tokens per line, each
 ending in its newline token, every token with pcpp's type, value, line and
-source. Each text is lexed once per process (``lexed`` keeps the lines).
+source. Each text is lexed once per process (``lexed`` keeps the lines, less
+the empty ones: they only add to pcpp's output, which kstack never reads).
 
 pcpp lexes through PLY: a method call per token, a rule function called for
 each blank and each number, and ``group_lines`` looping over the tokens once
