@@ -88,6 +88,9 @@ class Conditionals:
     regions: dict[str, list[tuple[int, bool]]]
     _frames: list[_Frame]
     _pending: _Frame | None
+    #: an ``#if`` is being expanded: a ``defined`` a macro yields is the operator
+    #: (GNU cpp), not a name whose operand the expansion goes on to expand
+    _defined_in_expansion = False
     _directive_at: tuple[str, int]
     _recordings: list[Any]
     _log: list[tuple[Any, ...]]
@@ -186,7 +189,10 @@ class Conditionals:
 
     # -- #if evaluation with our grammar ------------------------------------
 
-    def _replace_defined(self, tokens: list[Any]) -> list[Any]:
+    def _replace_defined(self, tokens: list[Any], strict: bool = True) -> list[Any]:
+        """``defined X`` and ``defined(X)`` as 1 or 0. Not ``strict`` (a macro's
+        replacement, before it is expanded further): a ``defined`` whose operand is
+        not in ``tokens`` is left for the whole expression's turn."""
         out: list[Any] = []
         i = 0
         while i < len(tokens):
@@ -201,6 +207,10 @@ class Conditionals:
                     while j < len(tokens) and tokens[j].type in self.t_WS:
                         j += 1
                 if j >= len(tokens) or tokens[j].type != self.t_ID:
+                    if not strict:
+                        out.append(tok)
+                        i += 1
+                        continue
                     raise PreprocessError("operator 'defined' requires an identifier", self.where())
                 name = tokens[j].value
                 j += 1
@@ -208,6 +218,10 @@ class Conditionals:
                     while j < len(tokens) and tokens[j].type in self.t_WS:
                         j += 1
                     if j >= len(tokens) or tokens[j].value != ")":
+                        if not strict:
+                            out.append(tok)
+                            i += 1
+                            continue
                         raise PreprocessError("missing ')' after 'defined'", self.where())
                     j += 1
                 present = name in self.macros or name in _PSEUDO_MACROS
@@ -276,7 +290,11 @@ class Conditionals:
         try:
             expanded = self._replace_has_include(list(tokens))
             expanded = self._replace_defined(expanded)
-            expanded = self.expand_macros(expanded)
+            self._defined_in_expansion = True
+            try:
+                expanded = self.expand_macros(expanded)
+            finally:
+                self._defined_in_expansion = False
             expanded = self._replace_defined(expanded)
         except RecursionError:
             raise LimitError("macro expansion nested too deeply in #if", self.where()) from None

@@ -291,9 +291,19 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
                     self.where(),
                 )
             self._check_time()
+            if self._defined_in_expansion:  # GNU cpp: `#define CLASSIC !defined(X)`, `#if CLASSIC`
+                tokens = self._replace_defined(tokens, strict=False)
             return super().expand_macros(tokens, expanding_from or [])
         finally:
             self._expansion_depth -= 1
+
+    def macro_expand_args(self, macro: Any, args: list[Any]) -> list[Any]:
+        # an argument is expanded on its own first, where `defined` is a plain name
+        held, self._defined_in_expansion = self._defined_in_expansion, False
+        try:
+            return super().macro_expand_args(macro, args)  # type: ignore[no-any-return]
+        finally:
+            self._defined_in_expansion = held
 
     # -- definitions ------------------------------------------------------------
 
