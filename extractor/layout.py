@@ -289,9 +289,14 @@ def _era(tree: Tree, arch: Arch) -> tuple[str, str]:
     modern = f"arch/{arch.srcarch}/include/asm"
     if tree.is_dir(modern):
         return "arch", modern
-    for legacy in arch.legacy_asm:
-        if tree.is_dir(f"include/{legacy}"):
-            return legacy, f"include/{legacy}"
+    present = [legacy for legacy in arch.legacy_asm if tree.is_dir(f"include/{legacy}")]
+    # the link pointed at include/asm-X for a build of ARCH=X: where the tree has
+    # arch/X, that one (2.6.14 has include/asm-powerpc, for the merge to come, but
+    # builds ppc64 with arch/ppc64 and include/asm-ppc64); a headers-only tree has
+    # no arch/, and the first the build preferred is taken
+    built = [legacy for legacy in present if tree.is_dir(f"arch/{legacy[4:]}")]
+    for legacy in built or present:
+        return legacy, f"include/{legacy}"
     looked = ", ".join([modern, *(f"include/{name}" for name in arch.legacy_asm)])
     raise LayoutError(
         f"no {arch.name} headers at this revision (looked for {looked})", Location(tree.rev)

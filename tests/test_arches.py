@@ -343,3 +343,38 @@ def test_no_stage_branches_on_an_arch_name() -> None:
                 if literals & names:
                     offenders.append(f"{module.name}:{node.lineno}")
     assert offenders == []
+
+
+# (id, directories the tree has, arch, the asm directory the layout reads)
+LEGACY_ASM_ROWS = [
+    # 2.6.14 added include/asm-powerpc for the merge to come, but still built
+    # ppc64 from arch/ppc64 with include/asm-ppc64
+    ("2.6.14, ppc64", ["include/asm-powerpc", "include/asm-ppc64", "arch/ppc64", "arch/ppc"],
+     "powerpc64", "include/asm-ppc64"),
+    ("2.6.14, ppc32", ["include/asm-powerpc", "include/asm-ppc", "arch/ppc64", "arch/ppc"],
+     "powerpc", "include/asm-ppc"),
+    ("2.6.15, arch/powerpc", ["include/asm-powerpc", "include/asm-ppc", "arch/powerpc", "arch/ppc"],
+     "powerpc", "include/asm-powerpc"),
+    ("headers only: the build's first choice", ["include/asm-powerpc", "include/asm-ppc64"],
+     "powerpc64", "include/asm-powerpc"),
+    ("2.6.23, x86_64", ["include/asm-x86_64", "include/asm-i386", "arch/x86_64", "arch/i386"],
+     "x86_64", "include/asm-x86_64"),
+    ("2.6.24, x86", ["include/asm-x86", "arch/x86"], "i386", "include/asm-x86"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("dirs", "arch", "asm_dir"),
+    [r[1:] for r in LEGACY_ASM_ROWS],
+    ids=[r[0] for r in LEGACY_ASM_ROWS],
+)
+def test_an_old_tree_reads_the_asm_directory_its_build_linked(tmp_path, dirs, arch, asm_dir):
+    from extractor.layout import make_layout
+
+    for directory in dirs:
+        (tmp_path / directory).mkdir(parents=True)
+        (tmp_path / directory / "Makefile").write_text("# a file, so the directory is kept\n")
+    layout = make_layout(
+        DirectoryTree(tmp_path), ARCHES[arch], make_config("default", ARCHES[arch])
+    )
+    assert layout.asm_dir == asm_dir
