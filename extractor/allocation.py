@@ -146,7 +146,10 @@ def stack_allocation(
     if name is None:
         found = _unknown(f"{FORK} calls none of {', '.join(ALLOCATORS)} on a live line", config)
     else:
-        found = _locate(tree, layout, config, table, model, code, name)
+        switch, defined_in = _switch(code, name, table)
+        found = _allocator(tree, layout, config, table, model, code, name, switch)
+        if defined_in is not None:  # the switch names a line of it
+            found.read.append(defined_in)
     found.asked |= asked
     found.names |= {"PAGE_SIZE", "THREAD_SIZE", "NR_CACHED_STACKS", *ALLOCATORS}
     found.names |= {s for c in found.allocation.conditions for s in c.symbols}
@@ -307,22 +310,6 @@ def _called(code: str, pp: Any) -> str | None:
     return None
 
 
-def _locate(
-    tree: Tree,
-    layout: Layout,
-    config: Config,
-    table: MacroTable,
-    model: evaluate.DataModel,
-    code: str,
-    name: str,
-) -> Found:
-    switch, defined_in = _switch(code, name, table, table.preprocessor)
-    found = _allocator(tree, layout, config, table, model, code, name, switch)
-    if defined_in is not None:  # the switch names a line of it
-        found.read.append(defined_in)
-    return found
-
-
 def _allocator(
     tree: Tree,
     layout: Layout,
@@ -400,12 +387,12 @@ def _definers(tree: Tree, layout: Layout, table: MacroTable, code: str) -> list[
     return out
 
 
-def _switch(code: str, name: str, table: MacroTable, pp: Any) -> tuple[str | None, str | None]:
+def _switch(code: str, name: str, table: MacroTable) -> tuple[str | None, str | None]:
     """The symbol that turned fork.c's own allocator off, where it has one, and the
     file that defines it."""
     lines = code.split("\n")
     spans = [lines_ for _, _, lines_ in sites(code, name) if lines_ is not None]
-    if any(pp.line_active(FORK, first) for first, _ in spans):
+    if any(table.preprocessor.line_active(FORK, first) for first, _ in spans):
         return None, None
     for first, _ in spans:
         for group in groups_at(lines, first):

@@ -363,6 +363,8 @@ class KconfigMemo:
         ):
             return False
         for path, blob, now in self._changes(answer, tree):
+            if path == hot:  # (checked above)
+                continue
             if not self._file_still(answer, path, blob, now, objects, srcarch, moved):
                 answer.hot = path
                 return False

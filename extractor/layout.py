@@ -295,7 +295,8 @@ def _era(tree: Tree, arch: Arch) -> tuple[str, str]:
     # builds ppc64 with arch/ppc64 and include/asm-ppc64); a headers-only tree has
     # no arch/, and the first the build preferred is taken
     built = [legacy for legacy in present if tree.is_dir(f"arch/{legacy[4:]}")]
-    for legacy in built or present:
+    if present:
+        legacy = (built or present)[0]
         return legacy, f"include/{legacy}"
     looked = ", ".join([modern, *(f"include/{name}" for name in arch.legacy_asm)])
     raise LayoutError(
