@@ -280,7 +280,13 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
     facts = [cache.facts(layout.tree, p, b) for p in files if (b := layout.tree.blob_id(p))]
     seeds = set(wanted) | {link.macro for c in result.constants.values() for link in c.chain}
     missing = sorted(n for n in wanted if n not in table.macros)
-    whole = sorted(analysis.kconfig_files)
+    # a git tree's Kconfig is keyed by its answers (``kconfig_source.answers``), which
+    # its memo gives cheaply; a directory's by the files read (answering again
+    # would read them all)
+    questions = analysis.kconfig_questions if isinstance(layout.tree, GitTree) else None
+    whole = sorted(analysis.kconfig_extra if questions is not None else analysis.kconfig_files)
+    # (before the allocation's names: its answer shows no Kconfig line)
+    shown = sorted(n for n in seeds if n.startswith("CONFIG_"))
     if analysis.allocation is not None:  # stack allocation (allocation.py): its C lines count
         seeds |= analysis.allocation.names
         whole += analysis.allocation.read
@@ -291,6 +297,8 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
         scanned=layout.asm_dir if missing else None,
         scanned_names=missing,
         kconfig=whole,
+        kconfig_questions=questions,
+        kconfig_shown=shown,
     )
 
 

@@ -10,7 +10,10 @@ them that can change the cell's macros: conditionals, includes, #error, and the
 #define/#undef of *relevant* names (the chain macros, every name an #if tests,
 and what their bodies use). A comment, or a #define of an unrelated macro in a
 header on the include path, leaves the key unchanged; an ``#undef`` of a chain
-macro in the same header changes it.
+macro in the same header changes it. A git tree's Kconfig files count by what
+the cell read of them: the key asks the tree's Kconfig the cell's questions
+again (``kconfig_source.answers``, from the Kconfig memo); a directory's count
+by their whole content, as a defconfig and the stack allocation's C files do.
 
 Results are stored with each line number written as the ordinal of its
 directive among the relevant ones of its header, and read back with the
@@ -31,6 +34,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
+from .kconfig_source import answers
 from .layout import Layout, mentions_in
 from .preprocess import CONDITIONALS, Directive
 from .source import Tree
@@ -54,13 +58,27 @@ class Template:
     #: the asm directory scanned for names the entry headers did not define
     scanned: str | None = None
     scanned_names: list[str] = field(default_factory=list)
-    #: the Kconfig files read for Kconfig-derived values (keyed by whole content)
+    #: files keyed by their whole content: the Kconfig files read for
+    #: Kconfig-derived values (unless ``kconfig_questions`` stand for them), a
+    #: defconfig, the stack allocation's C files
     kconfig: list[str] = field(default_factory=list)
+    #: the questions the evaluation put to the tree's Kconfig, keyed by their
+    #: answers (``kconfig_source.answers``); None: the Kconfig files are in ``kconfig``
+    kconfig_questions: list[Any] | None = None
+    #: the CONFIG_ names whose definition the result shows (in a chain, or asked
+    #: for): of the others, the Kconfig line that decided the value is not seen
+    kconfig_shown: list[str] = field(default_factory=list)
 
     @functools.cached_property
     def name_set(self) -> tuple[bytes, frozenset[str]]:
         """The names as a set, and a short key for them (projections are kept by it)."""
         return hashlib.sha1("\0".join(self.names).encode()).digest(), frozenset(self.names)
+
+    @functools.cached_property
+    def shown_set(self) -> tuple[bytes, frozenset[str]]:
+        """``kconfig_shown`` as a set, and a short key for it."""
+        key = hashlib.sha1("\0".join(self.kconfig_shown).encode()).digest()
+        return key, frozenset(self.kconfig_shown)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -296,6 +314,8 @@ class ContentKeys:
         if template.scanned:
             parts.append(self._scan(layout, template, keyed))
         parts.append([tree.blob_id(path) for path in template.kconfig])
+        if template.kconfig_questions is not None:
+            parts.append(answers(tree, template.kconfig_questions, *template.shown_set[::-1]))
         parts.append([tree.exists(p) for p in ("Kconfig", f"arch/{layout.arch.srcarch}/Kconfig")])
         keyed.key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         return keyed

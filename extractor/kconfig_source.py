@@ -4,8 +4,9 @@ In: a tree, an arch and a config made from a profile (its Kconfig seed, its
 ``--set`` values), and the CONFIG_ symbols a cell reads.
 Out: that config with the values the tree's alldefconfig (or, when that does
 not build, its ``make defconfig``) gives those symbols, each with the Kconfig
-line that decided it; and the Kconfig files read, with their blob ids, for the
-cache key. A tree without Kconfig files, or a config read from a ``.config``,
+line that decided it; every question a cell put to Kconfig, and what a result can
+see of each answer (``answers``: the cache's content key holds these). A tree
+without Kconfig files, or a config read from a ``.config``,
 keeps the arch table's values.
 
 The answers come from ``kconfig_memo.KCONFIG``, which reads the tree through ``kconfig``.
@@ -14,6 +15,8 @@ The answers come from ``kconfig_memo.KCONFIG``, which reads the tree through ``k
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,6 +45,9 @@ class KconfigSource:
         self.extra_files: list[str] = []
         #: the CONFIG_ symbols the last ``resolve`` decided
         self.wanted: set[str] = set()
+        #: every question put to the tree's Kconfig, in order, as ``answers`` asks it
+        #: again: a cell whose questions get the same answers read the same config
+        self.questions: list[tuple[Any, ...]] = []
 
     def resolve(
         self, config: Config, notes: list[str] | None = None, more: Iterable[str] = ()
@@ -67,10 +73,12 @@ class KconfigSource:
         wanted |= {s[7:] for s in (*config.symbols, *seed, *config.forced, *more)}
         wanted |= {w.symbol[7:] for w in self.arch.switches}
         self.wanted = {f"CONFIG_{s}" for s in wanted}
+        forced, asked = dict(config.forced), sorted(wanted)
+        self.questions.append(
+            ("alldefconfig", key[0], make_arch, key[2], tuple(sorted(forced.items())), asked)
+        )
         try:
-            values = KCONFIG.alldefconfig(
-                self.tree, key[0], make_arch, seed, dict(config.forced), sorted(wanted)
-            )
+            values = KCONFIG.alldefconfig(self.tree, key[0], make_arch, seed, forced, asked)
         except ExtractorError as err:
             if notes is not None:
                 notes.append(
@@ -90,10 +98,11 @@ class KconfigSource:
             items = sorted(config.kconfig_seed.items())
             shown = ", ".join(f"{k}={v}" for k, v in items[:6])
             shown += f" and {len(items) - 6} more" if len(items) > 6 else ""
+            # (not how many files were read: that changes with every driver added, and
+            # would make every cell differ from the tag before)
             notes.append(
                 f"config: this tree's alldefconfig for ARCH={make_arch}"
                 + (f" seeded with {shown}" if shown else "")
-                + f", read from {len(values.files)} Kconfig files"
             )
             notes.extend(values.warnings[:3])
         return dataclasses.replace(
@@ -120,6 +129,7 @@ class KconfigSource:
             tuple(sorted(user.items())),
             tuple(sorted(asked)),
         )
+        self.questions.append(("values", self.arch.srcarch, key[2], key[3]))
         values = self._memo.get(key)
         if values is None:
             try:
@@ -152,6 +162,69 @@ class KconfigSource:
     def files(self) -> dict[str, str]:
         paths = [*self._files, *self.extra_files]
         return {p: b for p in paths if (b := self.tree.blob_id(p))}
+
+
+def answers(
+    tree: Tree, questions: Iterable[Any], named: frozenset[str], names_key: bytes = b""
+) -> list[str]:
+    """What ``tree``'s Kconfig answers each of ``questions`` (a cell's
+    ``KconfigSource.questions``, or the same read back from JSON), as a digest of
+    all that a cell's result can see of it (``_digest``); ``named``: the CONFIG_
+    names whose definition the result shows (``names_key``: a short key for them).
+
+    The cache's content key holds these instead of the blob of every Kconfig file
+    read: on real history some Kconfig file changes at almost every tag, and what a
+    cell reads of the answers seldom does.
+    """
+    out = []
+    for question in questions:
+        kind, srcarch, *rest = question
+        try:
+            if kind == "alldefconfig":
+                make_arch, seed, forced, wanted = rest
+                found = KCONFIG.alldefconfig(
+                    tree, srcarch, make_arch, dict(seed), dict(forced), list(wanted)
+                )
+            else:
+                user, asked = rest
+                found = KCONFIG.values(tree, srcarch, dict(user), list(asked))
+        except ExtractorError as err:
+            out.append(f"error: {err.without_rev()}")
+            continue
+        out.append(_digest(kind, found, named, names_key))
+    return out
+
+
+def _digest(kind: str, values: Any, named: frozenset[str], names_key: bytes) -> str:
+    """What a cell's result can see of a Kconfig answer, as one string.
+
+    - ``decide`` (a "values" question) notes each symbol it changes with its
+      value, file, line and reason: all of them count.
+    - ``resolve`` (an "alldefconfig" question) makes the config from every value;
+      of where a value came from, the result shows only the file and line of a
+      symbol in a constant's chain or asked for (``named``); its notes
+      give the first three warnings; which symbols the tree defines decides which
+      of the arch table's values stand.
+
+    Kept on the answer, per ``names_key``: answers are not changed once made, and
+    the memo hands the same one to every cell of a tree.
+    """
+    if values is None:
+        return "none"
+    kept = values.__dict__.setdefault("_kstack_digests", {})
+    found = kept.get((kind, names_key))
+    if found is None:
+        items = sorted(values.items())
+        if kind == "alldefconfig":
+            document: list[Any] = [
+                [(s, v.value, *((v.path, v.line) if s in named else ())) for s, v in items],
+                values.warnings[:3],
+                sorted(values.defined),
+            ]
+        else:
+            document = [[(s, v.value, v.path, v.line, v.reason) for s, v in items]]
+        found = kept[(kind, names_key)] = hashlib.sha1(json.dumps(document).encode()).hexdigest()
+    return str(found)
 
 
 #: (srcarch, ARCH, seed) -> the symbols (without ``CONFIG_``) that cells of this

@@ -171,6 +171,10 @@ class Analysis:
     table: MacroTable | None = None
     #: the Kconfig files read for this cell, with their blob ids
     kconfig_files: dict[str, str] = field(default_factory=dict)
+    #: the questions the cell put to the tree's Kconfig (``KconfigSource.questions``)
+    kconfig_questions: list[Any] = field(default_factory=list)
+    #: files besides Kconfig that decided the config (a defconfig and its Makefile)
+    kconfig_extra: list[str] = field(default_factory=list)
     #: the stack allocation stage's findings, when the cell asked for them
     allocation: Any = None
     #: CONFIG_ symbols the layout and the target macros looked up in the config
@@ -226,6 +230,8 @@ def analyse(
         analysis = _allocate(tree, arch, profile, config, kconfig, notes, analysis, macros, limits)
     analysis.result.warnings[:0] = notes
     analysis.kconfig_files = kconfig.files()
+    analysis.kconfig_questions = list(kconfig.questions)
+    analysis.kconfig_extra = list(kconfig.extra_files)
     return analysis
 
 

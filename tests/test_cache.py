@@ -25,6 +25,8 @@ PAGE64 = "arch/x86/include/asm/page_64_types.h"
 #: scanned for it, and what that scan sees is part of the content key
 CEA = "arch/x86/include/asm/cpu_entry_area.h"
 NEW_ASM = "arch/x86/include/asm/estack_extra.h"
+#: 6.12's PAGE_SHIFT is CONFIG_PAGE_SHIFT, an int this file decides
+X86_KCONFIG = "arch/x86/Kconfig"
 
 
 def git(repo: Path, *args: str) -> str:
@@ -139,6 +141,18 @@ def header_that_defines_it(text: str) -> str:
     return "#define N_EXCEPTION_STACKS 9\n"
 
 
+def unrelated_kconfig_entry(text: str) -> str:
+    return text + '\nconfig SOME_DRIVER\n\tbool "A driver no cell reads"\n\tdefault y\n'
+
+
+def comment_above_kconfig_entries(text: str) -> str:
+    return "# a comment that moves every entry down\n\n" + text
+
+
+def kconfig_value(text: str) -> str:
+    return text.replace("default 12", "default 14", 1)
+
+
 EDITS = [
     # era; what changes between v1.0 and v1.1; whether v1.1 may be answered from the cache
     ("4.4", "comment in a header on the path", TYPES, prepend_comment, True),
@@ -150,6 +164,16 @@ EDITS = [
     ("5.15", "a new asm header that does not name it", NEW_ASM, unrelated_header, True),
     ("5.15", "a new asm header that defines it as a macro", NEW_ASM, header_that_defines_it, False),
     ("5.15", "one more enumerator before it (its line moves)", CEA, one_more_stack, True),
+    # the Kconfig files count by what the cell reads of their answers
+    ("6.12", "a Kconfig entry no cell reads", X86_KCONFIG, unrelated_kconfig_entry, True),
+    (
+        "6.12",
+        "lines above a Kconfig entry a chain shows",
+        X86_KCONFIG,
+        comment_above_kconfig_entries,
+        False,
+    ),
+    ("6.12", "the Kconfig value a chain reads", X86_KCONFIG, kconfig_value, False),
 ]
 
 
