@@ -179,9 +179,22 @@ class KconfigAnswer:
     dir_ids: tuple[str, ...] = ()
 
     def index_dirs(self, tree: Any) -> None:
-        self.contents = _contents(tuple(self.files))
-        ids = (_dir_id(tree, head) for head in self.contents)
+        self.contents = contents = _contents(tuple(self.files))
+        # the answers made at one tree mostly read the same files: their ids are found once
+        key = (tree.tree_id, id(contents))
+        known = _DIR_IDS.get(key)
+        if known is not None and known[0] is contents:
+            self.dir_ids = known[1]
+            return
+        ids = (_dir_id(tree, head) for head in contents)
         self.dir_ids = tuple("?" if found is None else found for found in ids)
+        if len(_DIR_IDS) > 16:
+            _DIR_IDS.clear()
+        _DIR_IDS[key] = (contents, self.dir_ids)
+
+
+#: (tree id, the id of a ``_contents``) -> it, and its directories' ids in that tree
+_DIR_IDS: dict[tuple[Any, int], tuple[Any, tuple[str, ...]]] = {}
 
 
 def _dir_id(tree: Any, head: str) -> str | None:
@@ -254,6 +267,7 @@ class KconfigMemo:
         _PROJECTIONS.clear()
         _CONTENTS.clear()
         _IDS.clear()
+        _DIR_IDS.clear()
 
     def values(self, tree: Any, srcarch: str, symbols: dict[str, str], wanted: list[str]) -> Any:
         """``kconfig.kconfig_values(tree, srcarch, symbols, wanted)``, from the memo if it can."""

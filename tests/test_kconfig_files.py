@@ -323,6 +323,25 @@ def test_an_answer_is_reused_only_where_its_entries_keep_their_reading_order(
     memos.forget()
 
 
+def test_an_answer_made_at_a_later_tree_checks_against_that_tree(tmp_path):
+    """A's file goes 1 -> 2 -> 1: the answer made at r2 keeps r2's directory ids (the
+    answers of one tree share them), so r3 finds a/ changed since, and takes r1's."""
+    from extractor import memos
+    from extractor.kconfig_memo import KCONFIG
+
+    memos.forget()
+    two = {**MEMO_TREE, "a/Kconfig": "config A\n\tint\n\tdefault 2\n"}
+    # (r3 is not r1's very tree, which the memo would know by its id)
+    branches = {"r1": MEMO_TREE, "r2": two, "r3": {**MEMO_TREE, "b/notes.txt": "r3\n"}}
+    with GitObjects(make_repo(tmp_path / "t.git", branches)) as objects:
+        found = [
+            KCONFIG.alldefconfig(objects.resolve(rev), "x86", "x86_64", {}, {}, ["A"])
+            for rev in ("r1", "r2", "r3")
+        ]
+    memos.forget()
+    assert [v["CONFIG_A"].value for v in found] == ["1", "2", "1"]
+
+
 def test_the_answers_made_at_one_tree_find_its_changed_files_once(tmp_path, monkeypatch):
     """A revision asks Kconfig several questions; their answers, made at the same
     tree, share one walk of the directories that changed since (``_changes``)."""
