@@ -256,7 +256,10 @@ class Cells:
         result = analysis.result
         if result.error is None and analysis.table is not None and analysis.layout is not None:
             template, keyed = None, None
-            if keying:
+            # a cell that skipped the key makes the template anyway where the next
+            # revision looks it up: the one made at the last lookup would be
+            # revisions old by then, and real history would have moved its key
+            if keying or self.backoff.next(cell):
                 template = _template(analysis, [*arch.constants, *names], self.cache)
                 keyed = self.cache.content_key(cell, template, analysis.layout)
             self.cache.store(cell, tree_id, result, template, keyed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -353,28 +354,59 @@ def test_an_unusable_cache_is_set_aside_and_rebuilt(repo, tmp_path, what, make, 
 
 
 # (id, what each revision's key did: "h" hit, "m" missed; "worth" before each)
+# (outcome per revision: h hit, m miss, - skipped; the key looked up; a template made
+# after computing, "." where a hit computed nothing: always right before a lookup)
 BACKOFF = [
-    ("hits never back off", "hhhhh", "yyyyy"),
-    ("one miss is not a streak", "mhmhm", "yyyyy"),
-    ("two misses skip one revision, three skip two", "mm-m--m", "yynynny"),
-    ("a hit ends the backoff", "mm-hmm-", "yynyyyn"),
-    ("the skip stops growing at MAX_SKIP (4 here)", "mm-m--m----m----m", "yynynnynnnnynnnny"),
-]
+    ("hits never back off", "hhhhh", "yyyyy", "....."),
+    ("one miss is not a streak", "mhmhm", "yyyyy", "y.y.y"),
+    ("two misses skip one revision, three skip two", "mm-m--m", "yynynny", "yyyynyy"),
+    ("a hit ends the backoff", "mm-hmm-", "yynyyyn", "yyy.yyy"),
+    ("the skip stops growing at MAX_SKIP (4 here)", "mm-m--m----m----m", "yynynnynnnnynnnny",
+     "yyyynyynnnyynnnyy"),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    ("outcomes", "worth"), [r[1:] for r in BACKOFF], ids=[r[0] for r in BACKOFF]
+    ("outcomes", "worth", "made"), [r[1:] for r in BACKOFF], ids=[r[0] for r in BACKOFF]
 )
-def test_content_key_backoff(outcomes, worth, monkeypatch):
+def test_content_key_backoff(outcomes, worth, made, monkeypatch):
     monkeypatch.setattr(Backoff, "MAX_SKIP", 4)
-    backoff, seen = Backoff(), ""
+    backoff, seen, templates = Backoff(), "", ""
     for outcome in outcomes:
         asked = backoff.worth("cell")
         seen += "y" if asked else "n"
         assert asked == (outcome != "-"), f"revision {len(seen)}"
         if outcome == "h":
             backoff.hit("cell")
-        elif outcome == "m":
+            templates += "."
+            continue
+        if outcome == "m":
             backoff.missed("cell")
-    assert seen == worth
+        templates += "y" if asked or backoff.next("cell") else "n"
+    assert (seen, templates) == (worth, made)
     assert Backoff().worth("another cell")
+
+
+def test_a_key_looked_up_after_a_skip_has_a_template_from_the_revision_before(tmp_path):
+    """v1.1 and v1.2 change the value (two misses: v1.3 skips the key); v1.3 changes
+    it again and v1.4 only adds a comment. v1.4 is answered by content only if
+    v1.3, which skipped the key, made the template it is looked up with."""
+    repo = make_repo(tmp_path)
+    for number, order in enumerate(("3", "4", "5"), 1):
+        edit(
+            repo,
+            PAGE64,
+            lambda t, o=order: re.sub(
+                r"\(\d \+ KASAN_STACK_ORDER\)", f"({o} + KASAN_STACK_ORDER)", t
+            ),
+        )
+        git(repo, "commit", "-qam", f"order {order}")
+        git(repo, "tag", f"v1.{number}")
+    edit(repo, PAGE64, prepend_comment)
+    git(repo, "commit", "-qam", "a comment")
+    git(repo, "tag", "v1.4")
+    args = ["scan", str(repo), "--tags", "v*", "--format", "json", "-j", "1", "--stats"]
+    cached = kstack(*args, "--cache", str(tmp_path / "c.sqlite"))
+    fresh = kstack(*args, "--no-cache")
+    assert values(cached.stdout) == values(fresh.stdout)
+    assert "1 by content" in stats(cached.stderr), stats(cached.stderr)
