@@ -78,6 +78,10 @@ class _Taken(_Frame):
         return self.taken
 
 
+#: macros followed down a chain whose last one ends in ``defined``
+_MAX_TAIL = 16
+
+
 class Conditionals:
     """The ``#if`` half of ``KernelPreprocessor`` (the attributes are its)."""
 
@@ -232,6 +236,51 @@ class Conditionals:
             out.append(tok)
             i += 1
         return out
+
+    def _defined_tails(self, tokens: list[Any]) -> list[Any]:
+        """``tokens`` with each object-like macro whose expansion ends in the
+        ``defined`` operator (``#define D defined``, or a macro naming one) put
+        in place by its replacement: GNU cpp reads the operand that follows
+        unexpanded (``#if D X`` is ``defined X``), and ``_replace_defined`` then
+        sees it before the operand is expanded. A macro whose tail names itself
+        is left alone (an error later, never a guess)."""
+        out: list[Any] = []
+        for tok in tokens:
+            tail = self._defined_tail(tok.value, ()) if tok.type == self.t_ID else None
+            if tail is None:
+                out.append(tok)
+            else:
+                out.extend(tail)
+        return out
+
+    def _defined_tail(self, name: str, seen: tuple[str, ...]) -> list[Any] | None:
+        """The replacement of object-like ``name``, its own tail macro's put in
+        place, when it ends in ``defined`` or ``defined (``; else None."""
+        if name == "defined" or name in seen or len(seen) > _MAX_TAIL:
+            return None
+        macro = self.macros.get(name)
+        if macro is None or macro.arglist is not None:
+            return None
+        value, ws = macro.value, self.t_WS
+        end = len(value) - 1
+        while end >= 0 and value[end].type in ws:
+            end -= 1
+        if end < 0:
+            return None
+        last = value[end]
+        before = end - 1
+        while before >= 0 and value[before].type in ws:
+            before -= 1
+        if last.value == "defined" or (
+            last.value == "(" and before >= 0 and value[before].value == "defined"
+        ):
+            return [copy.copy(t) for t in value[: end + 1]]
+        if last.type != self.t_ID:
+            return None
+        tail = self._defined_tail(last.value, (*seen, name))
+        if tail is None or any(t.value in (*seen, name) for t in value[:end]):
+            return None
+        return [copy.copy(t) for t in value[:end]] + tail
 
     def _int_token(self, like: Any, value: int) -> Any:
         new = copy.copy(like)

@@ -292,7 +292,7 @@ class KernelPreprocessor(Conditionals, memo.Recorder, Preprocessor):  # type: ig
                 )
             self._check_time()
             if self._defined_in_expansion:  # GNU cpp: `#define CLASSIC !defined(X)`, `#if CLASSIC`
-                tokens = self._replace_defined(tokens, strict=False)
+                tokens = self._replace_defined(self._defined_tails(tokens), strict=False)
             return super().expand_macros(tokens, expanding_from or [])
         finally:
             self._expansion_depth -= 1

@@ -33,6 +33,18 @@ ROWS = [
     ("without parentheses", "#define A\n#define CLASSIC !defined A\n", 16384),
     # the argument is expanded on its own first (A is no macro), then the body
     ("through a function-like macro", "#define IS(x) defined(x)\n#define CLASSIC !IS(A)\n", 8192),
+    # a macro that is the operator itself: gcc reads the operand after it unexpanded
+    ("a macro that is the operator", "#define A 1\n#define D defined\n#define CLASSIC (!D A)\n",
+     16384),
+    ("the operator macro, parentheses", "#define A 1\n#define D defined\n#define CLASSIC (!D(A))\n",
+     16384),
+    ("the operator macro, nothing defined", "#define D defined\n#define CLASSIC (!D A)\n", 8192),
+    ("the operator macro, two down",
+     "#define A 1\n#define D defined\n#define E D\n#define CLASSIC (!E A)\n", 16384),
+    ("the operator macro, an operand naming another", "#define A B\n#define D defined\n"
+     "#define CLASSIC (!D A)\n", 16384),
+    ("a macro ending in the operator", "#define A 1\n#define D !defined\n#define CLASSIC (D A)\n",
+     16384),
 ]  # fmt: skip
 
 
