@@ -15,6 +15,9 @@ Two keys:
   cell's macros. ``cache_content`` computes it, and moves the lines of a
   result stored under it to those of the cell at hand.
 
+Both keys, and the per-blob directive facts, hold ``code_id``: the code that
+made them (a cache another kstack filled answers nothing here).
+
 This module is the store: the schema, the transactions, and what is kept in
 it. Per-blob directive facts are computed once per blob id and shared by every
 revision. The file is in WAL mode so concurrent runs can share it; a computed
@@ -91,6 +94,31 @@ def default_path() -> Path:
     return Path(base) / "kstack" / "cache.sqlite"
 
 
+def code_id() -> str:
+    """The code that makes results: every module of this package, the ``#if``
+    grammar, and the versions of pcpp and lark. A result kept by other code (an
+    older kstack, a fix since) is not this code's answer, though the version
+    number may be the same."""
+    global _CODE_ID
+    if _CODE_ID is None:
+        from importlib import metadata
+
+        from .evaluate_grammar import grammar_text
+
+        digest = hashlib.sha256()
+        for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+        digest.update(grammar_text().encode())
+        for package in ("pcpp", "lark"):
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                digest.update(f"{package}={metadata.version(package)}".encode())
+        _CODE_ID = digest.hexdigest()
+    return _CODE_ID
+
+
+_CODE_ID: str | None = None
+
+
 def cell_id(arch: str, config: Config, names: list[str] | tuple[str, ...]) -> str:
     """Everything besides the tree that a cell's result depends on."""
     from .arches import ARCHES
@@ -100,6 +128,7 @@ def cell_id(arch: str, config: Config, names: list[str] | tuple[str, ...]) -> st
     document = [
         SCHEMA,
         __version__,
+        code_id(),
         repr(ARCHES.get(arch)),
         config.name,
         sorted(config.symbols.items()),
@@ -262,7 +291,8 @@ class Cache:
         found = self._facts.get(blob)
         if found is not None:
             return found
-        row = self.db.execute("SELECT facts FROM facts WHERE blob=?", (blob,)).fetchone()
+        key = f"{blob}:{code_id()[:16]}"  # (what this code's parser makes of the blob)
+        row = self.db.execute("SELECT facts FROM facts WHERE blob=?", (key,)).fetchone()
         if row is not None:
             found = [
                 Directive(d[0], d[1], d[2], d[3], tuple(d[4]), tuple(d[5]))
@@ -274,7 +304,7 @@ class Cache:
             rows = [[d.line, d.kind, d.name, d.text, d.identifiers, d.pasted] for d in found]
             with self.db:
                 self.db.execute(
-                    "INSERT OR IGNORE INTO facts VALUES (?, ?)", (blob, json.dumps(rows))
+                    "INSERT OR IGNORE INTO facts VALUES (?, ?)", (key, json.dumps(rows))
                 )
         if len(self._facts) > MAX_MEMO // 10:
             self._facts.clear()

@@ -32,11 +32,9 @@ a syntax error into a reason, and keeps the results that recur.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import re
 from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
-from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token
@@ -44,6 +42,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 from lark.lark import PostLex
 
 from .evaluate_fold import Value, _DirectiveFolder, _Folder
+from .evaluate_grammar import GRAMMAR_FILE, GRAMMAR_PACKAGE, SOURCE_GRAMMAR, grammar_is_packaged
 from .evaluate_types import (
     ILP32,
     LP64,
@@ -88,19 +87,6 @@ class _TypeNamePostLexer(PostLex):
             yield token
 
 
-_GRAMMAR_PACKAGE = "extractor.grammars"
-_GRAMMAR_FILE = "c_expr.lark"
-# In a source checkout grammars/ sits beside extractor/ and is not a package.
-_SOURCE_GRAMMAR = Path(__file__).resolve().parent.parent / "grammars" / _GRAMMAR_FILE
-
-
-def _grammar_is_packaged() -> bool:
-    try:
-        return importlib.util.find_spec(_GRAMMAR_PACKAGE) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 @functools.cache
 def _parser() -> Lark:
     options: dict[str, Any] = {
@@ -109,9 +95,9 @@ def _parser() -> Lark:
         "postlex": _TypeNamePostLexer(),
         "maybe_placeholders": True,
     }
-    if _grammar_is_packaged():
-        return Lark.open_from_package(_GRAMMAR_PACKAGE, _GRAMMAR_FILE, **options)
-    return Lark.open(str(_SOURCE_GRAMMAR), **options)
+    if grammar_is_packaged():
+        return Lark.open_from_package(GRAMMAR_PACKAGE, GRAMMAR_FILE, **options)
+    return Lark.open(str(SOURCE_GRAMMAR), **options)
 
 
 @functools.cache

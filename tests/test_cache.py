@@ -212,6 +212,32 @@ def test_cached_answers_equal_uncached_ones(tmp_path, era, what, path, change, r
     assert "by tree" in stats(warm.stderr) and "0 preprocessed" in stats(warm.stderr)
 
 
+def test_results_another_kstack_kept_are_not_answers(repo, tmp_path):
+    """The version number says little (a fix changes results, not it): a cell's key
+    holds the code that made it. A copy of kstack with one module changed, a comment
+    only, finds nothing it can use in the cache this one filled, and leaves it whole."""
+    args = ["scan", str(repo), "--tags", "v*", "--format", "json", "--stats", "-j", "1"]
+    args += ["--cache", str(tmp_path / "c.sqlite")]
+    first = kstack(*args)
+    other = tmp_path / "other"
+    source = Path(__file__).resolve().parents[1]
+    shutil.copytree(
+        source / "extractor", other / "extractor", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    shutil.copytree(source / "grammars", other / "grammars")
+    with open(other / "extractor" / "cache.py", "a") as module:
+        module.write("# another kstack\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "extractor", *args], capture_output=True, text=True, cwd=other,
+        timeout=300, env={**os.environ, "PYTHONPATH": str(other)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert values(proc.stdout) == values(first.stdout)
+    assert "0 from the cache" in stats(proc.stderr), stats(proc.stderr)
+    again = kstack(*args)
+    assert "1 by tree" in stats(again.stderr), stats(again.stderr)
+
+
 def test_work_tree_edits_are_seen_through_the_cache(repo, tmp_path):
     cache = str(tmp_path / "c.sqlite")
     before = kstack("scan", str(repo), "--format", "json", "--cache", cache)

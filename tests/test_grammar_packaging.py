@@ -35,7 +35,7 @@ PROBE = """
 import pathlib, sys
 import extractor.evaluate as evaluate
 value = evaluate.evaluate("1<<3", evaluate.LP64).value
-print(value, evaluate._grammar_is_packaged(), pathlib.Path(evaluate.__file__).resolve())
+print(value, evaluate.grammar_is_packaged(), pathlib.Path(evaluate.__file__).resolve())
 """
 
 
@@ -93,7 +93,7 @@ def test_source_checkout_falls_back_to_the_grammar_file(tmp_path: Path) -> None:
         "if '__editable__' not in getattr(f, '__module__', '')]; "
         "sys.path.insert(0, sys.argv[1]); "
         "import extractor.evaluate as e; "
-        "print(e.evaluate('1 << 3', e.LP64).value, e._grammar_is_packaged(), e.__file__)"
+        "print(e.evaluate('1 << 3', e.LP64).value, e.grammar_is_packaged(), e.__file__)"
     )
     value, packaged, module = run(sys.executable, "-c", probe, root, cwd=tmp_path).split()
     assert value == "8"
