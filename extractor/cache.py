@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -94,29 +95,24 @@ def default_path() -> Path:
     return Path(base) / "kstack" / "cache.sqlite"
 
 
+@functools.cache
 def code_id() -> str:
     """The code that makes results: every module of this package, the ``#if``
     grammar, and the versions of pcpp and lark. A result kept by other code (an
     older kstack, a fix since) is not this code's answer, though the version
     number may be the same."""
-    global _CODE_ID
-    if _CODE_ID is None:
-        from importlib import metadata
+    from importlib import metadata
 
-        from .evaluate_grammar import grammar_text
+    from .evaluate_grammar import grammar_text
 
-        digest = hashlib.sha256()
-        for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-        digest.update(grammar_text().encode())
-        for package in ("pcpp", "lark"):
-            with contextlib.suppress(metadata.PackageNotFoundError):
-                digest.update(f"{package}={metadata.version(package)}".encode())
-        _CODE_ID = digest.hexdigest()
-    return _CODE_ID
-
-
-_CODE_ID: str | None = None
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(grammar_text().encode())
+    for package in ("pcpp", "lark"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            digest.update(f"{package}={metadata.version(package)}".encode())
+    return digest.hexdigest()
 
 
 def cell_id(arch: str, config: Config, names: list[str] | tuple[str, ...]) -> str:

@@ -72,13 +72,12 @@ class Template:
     @functools.cached_property
     def name_set(self) -> tuple[bytes, frozenset[str]]:
         """The names as a set, and a short key for them (projections are kept by it)."""
-        return hashlib.sha1("\0".join(self.names).encode()).digest(), frozenset(self.names)
+        return _keyed_set(self.names)
 
     @functools.cached_property
     def shown_set(self) -> tuple[bytes, frozenset[str]]:
-        """``kconfig_shown`` as a set, and a short key for it."""
-        key = hashlib.sha1("\0".join(self.kconfig_shown).encode()).digest()
-        return key, frozenset(self.kconfig_shown)
+        """``kconfig_shown`` as a set, and a short key for it (Kconfig digests are)."""
+        return _keyed_set(self.kconfig_shown)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -88,6 +87,10 @@ class Template:
         data = json.loads(text)
         data["resolutions"] = [tuple(r) for r in data["resolutions"]]
         return cls(**data)
+
+
+def _keyed_set(names: list[str]) -> tuple[bytes, frozenset[str]]:
+    return hashlib.sha1("\0".join(names).encode()).digest(), frozenset(names)
 
 
 @dataclass
@@ -323,7 +326,8 @@ class ContentKeys:
             parts.append(self._scan(layout, template, keyed))
         parts.append([tree.blob_id(path) for path in template.kconfig])
         if template.kconfig_questions is not None:
-            parts.append(answers(tree, template.kconfig_questions, *template.shown_set[::-1]))
+            shown_key, shown = template.shown_set
+            parts.append(answers(tree, template.kconfig_questions, shown, shown_key))
         parts.append([tree.exists(p) for p in ("Kconfig", f"arch/{layout.arch.srcarch}/Kconfig")])
         keyed.key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         return keyed

@@ -165,7 +165,7 @@ class KconfigSource:
 
 
 def answers(
-    tree: Tree, questions: Iterable[Any], named: frozenset[str], names_key: bytes = b""
+    tree: Tree, questions: Iterable[Any], named: frozenset[str], names_key: bytes
 ) -> list[str]:
     """What ``tree``'s Kconfig answers each of ``questions`` (a cell's
     ``KconfigSource.questions``, or the same read back from JSON), as a digest of
