@@ -80,19 +80,44 @@ def test_tag_pointing_at_a_tree_is_read(cells):
     assert cells[("v2.6.11", "x86_64", "default")].constants["THREAD_SIZE"].value == 8192
 
 
-def test_a_scan_sets_its_collector_thresholds_and_puts_them_back(demo_repo):
-    """A scan raises the garbage collector's thresholds while it runs (its
-    long-lived tables made collections a third of the run time) and leaves
-    the process as it found it."""
+def test_a_scan_turns_the_collector_off_and_back_on(demo_repo):
+    """A scan runs with the garbage collector off (its long-lived tables made
+    collections a large part of the run time) and leaves it as it found it."""
     import gc
 
-    from extractor.batch import GC_THRESHOLDS, each
+    from extractor.batch import each
 
-    before = gc.get_threshold()
-    assert before != GC_THRESHOLDS
+    assert gc.isenabled()
     during = []
     request = ScanRequest(Selection(path=demo_repo, revs=["v3.2"]), jobs=1)
     for _ in each(request):
-        during.append(gc.get_threshold())
-    assert during == [GC_THRESHOLDS]
-    assert gc.get_threshold() == before
+        during.append(gc.isenabled())
+    assert during == [False]
+    assert gc.isenabled()
+
+
+def test_a_scan_collects_once_young_objects_pile_up(demo_repo, monkeypatch):
+    """The safety net: with the collector off, a full collection runs between
+    revisions once ``GC_YOUNG`` objects have accumulated."""
+    import gc
+
+    from extractor import batch
+
+    def scan_counting(young: int) -> int:
+        monkeypatch.setattr(batch, "GC_YOUNG", young)
+        collections = []
+
+        def seen(phase: str, info: dict[str, int]) -> None:
+            if phase == "start" and info["generation"] == 2:
+                collections.append(info)
+
+        gc.callbacks.append(seen)
+        try:
+            request = ScanRequest(Selection(path=demo_repo, revs=["v3.2", "v4.4"]), jobs=1)
+            list(batch.each(request))
+        finally:
+            gc.callbacks.remove(seen)
+        return len(collections)
+
+    assert scan_counting(0) >= 2  # every revision
+    assert scan_counting(10**12) == 0
