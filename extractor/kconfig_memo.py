@@ -258,11 +258,15 @@ class KconfigMemo:
         self.reused = 0
         #: (tree id, an answer's directory ids) -> (its ``contents``, ``_changes``)
         self._changed: dict[tuple[Any, ...], tuple[Any, list[tuple[str, str, str]]]] = {}
+        #: (tree id, files read, files missing) -> an answer's ``files``: the answers
+        #: made at one tree read the same files (six questions a revision, 480 files)
+        self._files: dict[tuple[Any, ...], dict[str, str]] = {}
 
     def clear(self) -> None:
         self.answers.clear()
         self.by_tree.clear()
         self._changed.clear()
+        self._files.clear()
         _KCONFIG_INDEX.clear()
         _PROJECTIONS.clear()
         _CONTENTS.clear()
@@ -350,9 +354,7 @@ class KconfigMemo:
         values = compute(looked)
         if values is None or "*" in looked:
             return values
-        files = {path: _shared(tree.blob_id(path) or "") for path in values.files}
-        for path in values.missing:  # a file that appears is read
-            files.setdefault(path, "")
+        files = self._read_files(tree, values)
         variants = self.answers.setdefault(key, [])
         answer = KconfigAnswer(files, frozenset(looked), values)
         answer.index_dirs(tree)
@@ -362,6 +364,20 @@ class KconfigMemo:
             self.answers.pop(next(iter(self.answers)))
         self.by_tree[(tree_id, key)] = values
         return values
+
+    def _read_files(self, tree: Any, values: Any) -> dict[str, str]:
+        """``KconfigAnswer.files`` for an answer made at ``tree`` (not to be changed:
+        the answers made at one tree share it)."""
+        key = (tree.tree_id, tuple(values.files), tuple(values.missing))
+        files = self._files.get(key)
+        if files is None:
+            files = {path: _shared(tree.blob_id(path) or "") for path in values.files}
+            for path in values.missing:  # a file that appears is read
+                files.setdefault(path, "")
+            if len(self._files) > 8:
+                self._files.clear()
+            self._files[key] = files
+        return files
 
     def _still(
         self, answer: KconfigAnswer, tree: Any, objects: Any, srcarch: str, moved: dict[str, Any]
