@@ -24,6 +24,8 @@ around it were taken.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -162,6 +164,50 @@ def stack_allocation(
     named += [found.allocation.file] if found.allocation.file else []
     found.read = [FORK, *dict.fromkeys(p for p in named if p != FORK)]
     return found
+
+
+_FOOTPRINT_SITE = re.compile(r"\b(" + "|".join(ALLOCATORS) + r"|kmem_cache_create\w*)\s*\(")
+
+
+@functools.lru_cache(maxsize=8)
+def footprint(text: str, with_lines: bool) -> str:
+    """A digest of all that this stage reads of fork.c's ``text``: its directive
+    lines (the preprocessor reads them all; includes are not followed), and each
+    allocator's definition or call and each slab cache's creation, from the
+    name to the closing bracket, as written and with comments blanked, all in
+    file order. The rest of fork.c (copy_process and the like, 2,000 lines that
+    change at most tags) cannot reach the answer. ``with_lines``: the lines'
+    numbers count too (for an answer that shows a line of fork.c).
+    """
+    code = _code(text)
+    raw, blanked = text.split("\n"), code.split("\n")
+    kept = {n for n, line in enumerate(_skeleton(text).split("\n"), 1) if line.strip()}
+    for match in _FOOTPRINT_SITE.finditer(code):
+        first = code.count("\n", 0, match.start()) + 1
+        span = definition_lines(code, match)
+        if span is not None:
+            last = span[1]
+        else:  # to the first character after the call (a "{" there makes a definition)
+            after = closing(code, match.end() - 1) + 1
+            after += len(code[after:]) - len(code[after:].lstrip())
+            last = code.count("\n", 0, min(after, len(code))) + 1
+        kept.update(range(first, last + 1))
+    digest = hashlib.sha1()
+    for number in sorted(kept):
+        if number <= len(raw):
+            shown = f"{number}\0" if with_lines else ""
+            digest.update(f"{shown}{raw[number - 1]}\0{blanked[number - 1]}\n".encode())
+    return digest.hexdigest()
+
+
+def shows_fork_lines(allocation: StackAllocation | None) -> bool:
+    """Whether an answer names a line of fork.c (its call, a condition, the switch,
+    a reason or warning with a place)."""
+    if allocation is None:
+        return False
+    if allocation.file == FORK or any(c.path == FORK for c in allocation.conditions):
+        return True
+    return bool(re.search(re.escape(FORK) + r":\d", json.dumps(allocation.as_dict())))
 
 
 @functools.lru_cache(maxsize=8)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .allocation import FORK, shows_fork_lines
 from .arches import Arch
 from .arches import arch as get_arch
 from .cache import Cache, cell_id
@@ -297,9 +298,12 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
     whole = sorted(analysis.kconfig_extra if questions is not None else analysis.kconfig_files)
     # (before the allocation's names: its answer shows no Kconfig line)
     shown = sorted(n for n in seeds if n.startswith("CONFIG_"))
+    footprints = {}
     if analysis.allocation is not None:  # stack allocation (allocation.py): its C lines count
         seeds |= analysis.allocation.names
         whole += analysis.allocation.read
+        # fork.c by what the stage reads of it: most of its changes are elsewhere
+        footprints[FORK] = shows_fork_lines(result.stack_allocation)
     return Template(
         files=files,
         resolutions=list(dict.fromkeys(table.preprocessor.resolutions)),
@@ -309,6 +313,7 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
         kconfig=whole,
         kconfig_questions=questions,
         kconfig_shown=shown,
+        footprints=footprints,
     )
 
 

@@ -13,7 +13,10 @@ header on the include path, leaves the key unchanged; an ``#undef`` of a chain
 macro in the same header changes it. A git tree's Kconfig files count by what
 the cell read of them: the key asks the tree's Kconfig the cell's questions
 again (``kconfig_source.answers``, from the Kconfig memo); a directory's count
-by their whole content, as a defconfig and the stack allocation's C files do.
+by their whole content, as a defconfig and the stack allocation's C files do,
+but for ``kernel/fork.c``, which counts by what the allocation stage reads of it
+(``allocation.footprint``: its directives, and its allocators and slab caches
+from name to closing bracket; their line numbers only when the answer shows one).
 
 Results are stored with each line number written as the ordinal of its
 directive among the relevant ones of its header, and read back with the
@@ -34,9 +37,11 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
+from .allocation import footprint
+from .errors import ExtractorError
 from .kconfig_source import answers
-from .layout import Layout, mentions_in
-from .preprocess import CONDITIONALS, Directive
+from .layout import Header, Layout, mentions_in
+from .preprocess import CONDITIONALS, Directive, decode_header
 from .source import Tree
 
 #: entries kept in each per-process memo before it is cleared (flat memory)
@@ -68,6 +73,9 @@ class Template:
     #: the CONFIG_ names whose definition the result shows (in a chain, or asked
     #: for): of the others, the Kconfig line that decided the value is not seen
     kconfig_shown: list[str] = field(default_factory=list)
+    #: files of ``kconfig`` keyed by what the stack allocation stage reads of them
+    #: (``allocation.footprint``), not whole: path -> whether their lines count
+    footprints: dict[str, bool] = field(default_factory=dict)
 
     @functools.cached_property
     def name_set(self) -> tuple[bytes, frozenset[str]]:
@@ -282,6 +290,8 @@ class ContentKeys:
     def __init__(self) -> None:
         self._mentions: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, bool, bool]]] = {}
         self._projected: dict[tuple[str, bytes], tuple[tuple[int, ...], str]] = {}
+        #: (blob id, whether lines count) -> ``allocation.footprint`` of it
+        self._footprints: dict[tuple[str, bool], str] = {}
         #: (directory, names) -> the file ids of its last scan, and the headers
         #: in it that mention a name (with their blob and mentions)
         self._scans: dict[tuple[str, tuple[str, ...]], tuple[dict[str, str], dict[str, Any]]] = {}
@@ -324,13 +334,30 @@ class ContentKeys:
             parts.append(layout.locate(name, quoted=quoted, includer=includer))
         if template.scanned:
             parts.append(self._scan(layout, template, keyed))
-        parts.append([tree.blob_id(path) for path in template.kconfig])
+        parts.append([self._whole(tree, path, template.footprints) for path in template.kconfig])
         if template.kconfig_questions is not None:
             shown_key, shown = template.shown_set
             parts.append(answers(tree, template.kconfig_questions, shown, shown_key))
         parts.append([tree.exists(p) for p in ("Kconfig", f"arch/{layout.arch.srcarch}/Kconfig")])
         keyed.key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         return keyed
+
+    def _whole(self, tree: Tree, path: str, footprints: Mapping[str, bool]) -> Any:
+        """A file keyed whole: its blob id, or what the allocation stage reads of it."""
+        blob = tree.blob_id(path)
+        if blob is None or path not in footprints:
+            return blob
+        key = (blob, footprints[path])
+        found = self._footprints.get(key)
+        if found is None:
+            try:
+                text = decode_header(Header(path, tree.read(path) or b""), tree.rev)
+            except ExtractorError:  # too big, unreadable: keyed whole
+                return blob
+            if len(self._footprints) > MAX_MEMO:
+                self._footprints.clear()
+            found = self._footprints[key] = footprint(text, footprints[path])
+        return ["footprint", found]
 
     def _scan(self, layout: Layout, template: Template, keyed: Keyed) -> list[Any]:
         """What the textual scan for undefined names would see, without lines: the

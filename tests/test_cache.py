@@ -73,6 +73,8 @@ def values(document: str) -> list[tuple]:
                 )
             )
         rows.append((r["rev"], r["config"], "warnings", json.dumps(r["warnings"])))
+        allocation = json.dumps(r.get("stack_allocation"), sort_keys=True)
+        rows.append((r["rev"], r["config"], "stack_allocation", allocation))
     return rows
 
 
@@ -178,10 +180,66 @@ EDITS = [
 ]
 
 
+def function_below_the_allocator(text: str) -> str:
+    return text + "\nstatic int kstack_unrelated(void)\n{\n\treturn 0;\n}\n"
+
+
+def comment_above_the_allocator(text: str) -> str:
+    return "/* a comment that moves every line down */\n" + text
+
+
+def allocation_order(text: str) -> str:
+    assert "\t\t\t\t\t     THREAD_SIZE_ORDER);" in text
+    return text.replace(
+        "\t\t\t\t\t     THREAD_SIZE_ORDER);", "\t\t\t\t\t     THREAD_SIZE_ORDER + 1);"
+    )
+
+
+def slab_cache_size(text: str) -> str:
+    assert '"thread_stack", THREAD_SIZE,' in text
+    return text.replace('"thread_stack", THREAD_SIZE,', '"thread_stack", THREAD_SIZE / 2,')
+
+
+ARCH_ALLOCATOR = ("--set", "CONFIG_ARCH_THREAD_STACK_ALLOCATOR=y")
+
+FORK_EDITS = [
+    # what changes in kernel/fork.c (4.4 era); --set values; whether v1.1 may be answered
+    # from the cache: fork.c counts by what the allocation stage reads of it
+    ("a function below the allocator", (), function_below_the_allocator, True),
+    (
+        "a comment above the allocator (the lines shown move)",
+        (),
+        comment_above_the_allocator,
+        False,
+    ),
+    (
+        "a comment above it, the arch's own allocator",
+        ARCH_ALLOCATOR,
+        comment_above_the_allocator,
+        True,
+    ),
+    ("the allocation call's order", (), allocation_order, False),
+    ("the slab cache's object size (a branch not taken)", (), slab_cache_size, False),
+]
+
+
 @pytest.mark.parametrize(
     ("era", "what", "path", "change", "reused"), EDITS, ids=[f"{e[0]}: {e[1]}" for e in EDITS]
 )
 def test_cached_answers_equal_uncached_ones(tmp_path, era, what, path, change, reused):
+    check_edit(tmp_path, era, what, path, change, reused)
+
+
+@pytest.mark.parametrize(
+    ("what", "more", "change", "reused"), FORK_EDITS, ids=[e[0] for e in FORK_EDITS]
+)
+def test_fork_c_counts_by_what_the_allocation_reads(tmp_path, what, more, change, reused):
+    check_edit(tmp_path, "4.4", what, "kernel/fork.c", change, reused, more)
+
+
+def check_edit(tmp_path, era, what, path, change, reused, more=()):
+    """v1.0, then v1.1 with one change: the cached scan answers as a fresh one does,
+    and reuses v1.0's results by content exactly when ``reused``."""
     repo = make_repo(tmp_path, ERAS / era)
     edit(repo, path, change)
     git(repo, "add", "-A")
@@ -201,6 +259,7 @@ def test_cached_answers_equal_uncached_ones(tmp_path, era, what, path, change, r
         "-j",
         "1",
         "--stats",
+        *more,
     ]
     cached = kstack(*args, "--cache", str(tmp_path / "c.sqlite"))
     fresh = kstack(*args, "--no-cache")
