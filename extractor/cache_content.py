@@ -248,9 +248,15 @@ class Backoff:
     history, with one, a single lane that backed off at 2.6.28's merge windows
     never hit again (6 of 246 cells; 132 with it). The answers are the same either
     way: a skipped key only sends the cell to the pipeline.
+
+    A streak is four misses (two until the eleventh session): once fork.c counted by
+    what the allocation reads of it, 73% of real cells were answered by content,
+    and backing off after two misses skipped keys that would have hit (123 tags x
+    2 arches: 180 by content; 191 after four; 189 with no backoff; paired runs
+    of four against two, 0.94x the wall time).
     """
 
-    STREAK = 2
+    STREAK = 4
     MAX_SKIP = 8
 
     def __init__(self) -> None:

@@ -455,6 +455,7 @@ BACKOFF = [
     ("outcomes", "worth", "made"), [r[1:] for r in BACKOFF], ids=[r[0] for r in BACKOFF]
 )
 def test_content_key_backoff(outcomes, worth, made, monkeypatch):
+    monkeypatch.setattr(Backoff, "STREAK", 2)  # (the table's rows count streaks of two)
     monkeypatch.setattr(Backoff, "MAX_SKIP", 4)
     backoff, seen, templates = Backoff(), "", ""
     for outcome in outcomes:
@@ -473,11 +474,13 @@ def test_content_key_backoff(outcomes, worth, made, monkeypatch):
 
 
 def test_a_key_looked_up_after_a_skip_has_a_template_from_the_revision_before(tmp_path):
-    """v1.1 and v1.2 change the value (two misses: v1.3 skips the key); v1.3 changes
-    it again and v1.4 only adds a comment. v1.4 is answered by content only if
-    v1.3, which skipped the key, made the template it is looked up with."""
+    """The first ``STREAK`` tags after v1.0 change the value (a streak of misses: the
+    next skips the key); that one changes it again and the last only adds a
+    comment. The last is answered by content only if the one before, which skipped
+    the key, made the template it is looked up with."""
     repo = make_repo(tmp_path)
-    for number, order in enumerate(("3", "4", "5"), 1):
+    orders = [str(3 + n) for n in range(Backoff.STREAK + 1)]
+    for number, order in enumerate(orders, 1):
         edit(
             repo,
             PAGE64,
@@ -489,7 +492,7 @@ def test_a_key_looked_up_after_a_skip_has_a_template_from_the_revision_before(tm
         git(repo, "tag", f"v1.{number}")
     edit(repo, PAGE64, prepend_comment)
     git(repo, "commit", "-qam", "a comment")
-    git(repo, "tag", "v1.4")
+    git(repo, "tag", f"v1.{len(orders) + 1}")
     args = ["scan", str(repo), "--tags", "v*", "--format", "json", "-j", "1", "--stats"]
     cached = kstack(*args, "--cache", str(tmp_path / "c.sqlite"))
     fresh = kstack(*args, "--no-cache")
