@@ -200,6 +200,23 @@ def footprint(text: str, with_lines: bool) -> str:
     return digest.hexdigest()
 
 
+def allocator_sites(text: str) -> str:
+    """A digest of where a header's code names an allocator (``ALLOCATORS``): each
+    site from its line's start to the first ``;`` or ``{`` after its arguments. The
+    stage looks for an arch's ``static inline`` allocator in every tree header read
+    (``_definers``), so a header that gains, loses or changes one changes the answer
+    even where its directives do not change."""
+    code = _code.__wrapped__(text)  # (not kept: fork.c's is, for every cell)
+    digest = hashlib.sha1()
+    for match in _ALLOCATOR.finditer(code):
+        start = code.rfind("\n", 0, match.start()) + 1
+        after = closing(code, match.end() - 1) + 1
+        stop = min((i for i in (code.find(";", after), code.find("{", after)) if i >= 0),
+                   default=len(code))  # fmt: skip
+        digest.update(code[start : stop + 1].encode() + b"\0")
+    return digest.hexdigest()
+
+
 def shows_fork_lines(allocation: StackAllocation | None) -> bool:
     """Whether an answer names a line of fork.c (its call, a condition, the switch,
     a reason or warning with a place)."""

@@ -37,7 +37,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
-from .allocation import footprint
+from .allocation import allocator_sites, footprint
 from .errors import ExtractorError
 from .kconfig_source import answers
 from .layout import Header, Layout, mentions_in
@@ -298,6 +298,8 @@ class ContentKeys:
         self._projected: dict[tuple[str, bytes], tuple[tuple[int, ...], str]] = {}
         #: (blob id, whether lines count) -> ``allocation.footprint`` of it
         self._footprints: dict[tuple[str, bool], str] = {}
+        #: blob id -> ``allocation.allocator_sites`` of it
+        self._allocator_sites: dict[str, str | None] = {}
         #: (directory, names) -> the file ids of its last scan, and the headers
         #: in it that mention a name (with their blob and mentions)
         self._scans: dict[tuple[str, tuple[str, ...]], tuple[dict[str, str], dict[str, Any]]] = {}
@@ -336,6 +338,8 @@ class ContentKeys:
                 self._projected[(blob, names_key)] = projected
             keyed.lines[path] = projected[0]
             parts.append([path, projected[1]])
+            if template.footprints and path not in template.footprints:
+                parts.append(self._sites(tree, path, blob))
         for includer, quoted, name, _ in template.resolutions:
             parts.append(layout.locate(name, quoted=quoted, includer=includer))
         if template.scanned:
@@ -347,6 +351,21 @@ class ContentKeys:
         parts.append([tree.exists(p) for p in ("Kconfig", f"arch/{layout.arch.srcarch}/Kconfig")])
         keyed.key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         return keyed
+
+    def _sites(self, tree: Tree, path: str, blob: str) -> str | None:
+        """``allocation.allocator_sites`` of a header the stack allocation looked
+        through for an arch's allocator (None: unreadable, which a rerun reports)."""
+        found = self._allocator_sites.get(blob, False)
+        if found is False:
+            try:
+                text = decode_header(Header(path, tree.read(path) or b""), tree.rev)
+                found = allocator_sites(text)
+            except ExtractorError:
+                found = None
+            if len(self._allocator_sites) > MAX_MEMO:
+                self._allocator_sites.clear()
+            self._allocator_sites[blob] = found
+        return found  # type: ignore[return-value]
 
     def _whole(self, tree: Tree, path: str, footprints: Mapping[str, bool]) -> Any:
         """A file keyed whole: its blob id, or what the allocation stage reads of it."""

@@ -200,27 +200,35 @@ def slab_cache_size(text: str) -> str:
     return text.replace('"thread_stack", THREAD_SIZE,', '"thread_stack", THREAD_SIZE / 2,')
 
 
+def arch_allocator_in_a_header(text: str) -> str:
+    return text.replace(
+        "#endif /* FIXTURE_ASM_X86_PAGE_64_TYPES_H */",
+        "static inline unsigned long *alloc_thread_stack_node(struct task_struct *tsk, int node)\n"
+        "{\n\tstruct page *page = alloc_pages_node(node, 0, THREAD_SIZE_ORDER);\n\n"
+        "\treturn page ? page_address(page) : NULL;\n}\n\n"
+        "#endif /* FIXTURE_ASM_X86_PAGE_64_TYPES_H */",
+    )
+
+
 ARCH_ALLOCATOR = ("--set", "CONFIG_ARCH_THREAD_STACK_ALLOCATOR=y")
 
-FORK_EDITS = [
-    # what changes in kernel/fork.c (4.4 era); --set values; whether v1.1 may be answered
-    # from the cache: fork.c counts by what the allocation stage reads of it
-    ("a function below the allocator", (), function_below_the_allocator, True),
-    (
-        "a comment above the allocator (the lines shown move)",
-        (),
-        comment_above_the_allocator,
-        False,
-    ),
-    (
-        "a comment above it, the arch's own allocator",
-        ARCH_ALLOCATOR,
-        comment_above_the_allocator,
-        True,
-    ),
-    ("the allocation call's order", (), allocation_order, False),
-    ("the slab cache's object size (a branch not taken)", (), slab_cache_size, False),
-]
+FORK = "kernel/fork.c"
+
+ALLOCATION_EDITS = [
+    # what changes (4.4 era); the file; --set values; whether v1.1 may be answered from
+    # the cache: fork.c counts by what the allocation stage reads of it, and a header
+    # by its allocator sites too (the stage looks there for an arch's own allocator)
+    ("fork.c: a function below the allocator", FORK, (), function_below_the_allocator, True),
+    ("fork.c: a comment above the allocator (the lines shown move)", FORK, (),
+     comment_above_the_allocator, False),
+    ("fork.c: a comment above it, the arch's own allocator", FORK, ARCH_ALLOCATOR,
+     comment_above_the_allocator, True),
+    ("fork.c: the allocation call's order", FORK, (), allocation_order, False),
+    ("fork.c: the slab cache's object size (a branch not taken)", FORK, (), slab_cache_size,
+     False),
+    ("a header read gains the arch's own allocator", PAGE64, ARCH_ALLOCATOR,
+     arch_allocator_in_a_header, False),
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -231,44 +239,44 @@ def test_cached_answers_equal_uncached_ones(tmp_path, era, what, path, change, r
 
 
 @pytest.mark.parametrize(
-    ("what", "more", "change", "reused"), FORK_EDITS, ids=[e[0] for e in FORK_EDITS]
+    ("what", "path", "more", "change", "reused"),
+    ALLOCATION_EDITS,
+    ids=[e[0] for e in ALLOCATION_EDITS],
 )
-def test_fork_c_counts_by_what_the_allocation_reads(tmp_path, what, more, change, reused):
-    check_edit(tmp_path, "4.4", what, "kernel/fork.c", change, reused, more)
+def test_the_allocation_counts_by_what_it_reads(tmp_path, what, path, more, change, reused):
+    check_edit(tmp_path, "4.4", what, path, change, reused, more)
 
 
 def check_edit(tmp_path, era, what, path, change, reused, more=()):
-    """v1.0, then v1.1 with one change: the cached scan answers as a fresh one does,
-    and reuses v1.0's results by content exactly when ``reused``."""
+    """v1.0, then v1.1 with one change: the cached scan answers as each tag scanned
+    alone from scratch does, and reuses v1.0's results by content exactly when
+    ``reused``. (Not a two-tag ``--no-cache`` run: that one reuses by content too.)"""
     repo = make_repo(tmp_path, ERAS / era)
     edit(repo, path, change)
     git(repo, "add", "-A")
     git(repo, "commit", "-qam", what)
     git(repo, "tag", "v1.1")
-    args = [
-        "scan",
-        str(repo),
-        "--tags",
-        "v*",
-        "--config",
-        "default",
-        "--config",
-        "kasan",
-        "--format",
-        "json",
-        "-j",
-        "1",
-        "--stats",
-        *more,
-    ]
+    options = ["--config", "default", "--config", "kasan", "--format", "json", "-j", "1"]
+    options += ["--stats", *more]
+    args = ["scan", str(repo), "--tags", "v*", *options]
     cached = kstack(*args, "--cache", str(tmp_path / "c.sqlite"))
-    fresh = kstack(*args, "--no-cache")
-    assert values(cached.stdout) == values(fresh.stdout)
+    scratch = from_scratch(repo, ("v1.0", "v1.1"), options)
+    assert values(cached.stdout) == scratch
     line = stats(cached.stderr)
     assert ("2 preprocessed" in line) == reused, line  # v1.0's two configs only
     warm = kstack(*args, "--cache", str(tmp_path / "c.sqlite"))
-    assert values(warm.stdout) == values(fresh.stdout)
+    assert values(warm.stdout) == scratch
     assert "by tree" in stats(warm.stderr) and "0 preprocessed" in stats(warm.stderr)
+
+
+def from_scratch(repo: Path, tags, options) -> list[tuple]:
+    """``values`` of each tag scanned alone, without a cache: a run of several tags
+    answers later ones by content even with ``--no-cache``, from its own memory."""
+    return [
+        row
+        for tag in tags
+        for row in values(kstack("scan", str(repo), "--rev", tag, *options, "--no-cache").stdout)
+    ]
 
 
 def test_results_another_kstack_kept_are_not_answers(repo, tmp_path):
@@ -495,6 +503,6 @@ def test_a_key_looked_up_after_a_skip_has_a_template_from_the_revision_before(tm
     git(repo, "tag", f"v1.{len(orders) + 1}")
     args = ["scan", str(repo), "--tags", "v*", "--format", "json", "-j", "1", "--stats"]
     cached = kstack(*args, "--cache", str(tmp_path / "c.sqlite"))
-    fresh = kstack(*args, "--no-cache")
-    assert values(cached.stdout) == values(fresh.stdout)
+    tags = [f"v1.{n}" for n in range(len(orders) + 2)]
+    assert values(cached.stdout) == from_scratch(repo, tags, ["--format", "json", "-j", "1"])
     assert "1 by content" in stats(cached.stderr), stats(cached.stderr)
