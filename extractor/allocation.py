@@ -169,7 +169,6 @@ def stack_allocation(
 _FOOTPRINT_SITE = re.compile(r"\b(" + "|".join(ALLOCATORS) + r"|kmem_cache_create\w*)\s*\(")
 
 
-@functools.lru_cache(maxsize=8)
 def footprint(text: str, with_lines: bool) -> str:
     """A digest of all that this stage reads of fork.c's ``text``: its directive
     lines (the preprocessor reads them all; includes are not followed), and each
@@ -185,12 +184,7 @@ def footprint(text: str, with_lines: bool) -> str:
     for match in _FOOTPRINT_SITE.finditer(code):
         first = code.count("\n", 0, match.start()) + 1
         span = definition_lines(code, match)
-        if span is not None:
-            last = span[1]
-        else:  # to the first character after the call (a "{" there makes a definition)
-            after = closing(code, match.end() - 1) + 1
-            after += len(code[after:]) - len(code[after:].lstrip())
-            last = code.count("\n", 0, min(after, len(code))) + 1
+        last = span[1] if span is not None else code.count("\n", 0, _site_end(code, match)) + 1
         kept.update(range(first, last + 1))
     digest = hashlib.sha1()
     for number in sorted(kept):
@@ -210,11 +204,16 @@ def allocator_sites(text: str) -> str:
     digest = hashlib.sha1()
     for match in _ALLOCATOR.finditer(code):
         start = code.rfind("\n", 0, match.start()) + 1
-        after = closing(code, match.end() - 1) + 1
-        stop = min((i for i in (code.find(";", after), code.find("{", after)) if i >= 0),
-                   default=len(code))  # fmt: skip
-        digest.update(code[start : stop + 1].encode() + b"\0")
+        digest.update(code[start : _site_end(code, match) + 1].encode() + b"\0")
     return digest.hexdigest()
+
+
+def _site_end(code: str, match: re.Match[str]) -> int:
+    """Where a site named at ``match`` ends: the first ``;`` or ``{`` after its
+    arguments (a ``{`` there makes it a definition), or the end of ``code``."""
+    after = closing(code, match.end() - 1) + 1
+    found = [i for i in (code.find(";", after), code.find("{", after)) if i >= 0]
+    return min(found, default=len(code) - 1)
 
 
 def shows_fork_lines(allocation: StackAllocation | None) -> bool:

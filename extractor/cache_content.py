@@ -297,9 +297,9 @@ class ContentKeys:
         self._mentions: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, bool, bool]]] = {}
         self._projected: dict[tuple[str, bytes], tuple[tuple[int, ...], str]] = {}
         #: (blob id, whether lines count) -> ``allocation.footprint`` of it
-        self._footprints: dict[tuple[str, bool], str] = {}
+        self._footprints: dict[Any, str | None] = {}
         #: blob id -> ``allocation.allocator_sites`` of it
-        self._allocator_sites: dict[str, str | None] = {}
+        self._allocator_sites: dict[Any, str | None] = {}
         #: (directory, names) -> the file ids of its last scan, and the headers
         #: in it that mention a name (with their blob and mentions)
         self._scans: dict[tuple[str, tuple[str, ...]], tuple[dict[str, str], dict[str, Any]]] = {}
@@ -355,34 +355,35 @@ class ContentKeys:
     def _sites(self, tree: Tree, path: str, blob: str) -> str | None:
         """``allocation.allocator_sites`` of a header the stack allocation looked
         through for an arch's allocator (None: unreadable, which a rerun reports)."""
-        found = self._allocator_sites.get(blob, False)
-        if found is False:
-            try:
-                text = decode_header(Header(path, tree.read(path) or b""), tree.rev)
-                found = allocator_sites(text)
-            except ExtractorError:
-                found = None
-            if len(self._allocator_sites) > MAX_MEMO:
-                self._allocator_sites.clear()
-            self._allocator_sites[blob] = found
-        return found  # type: ignore[return-value]
+        return self._of_text(self._allocator_sites, blob, tree, path, allocator_sites)
 
     def _whole(self, tree: Tree, path: str, footprints: Mapping[str, bool]) -> Any:
-        """A file keyed whole: its blob id, or what the allocation stage reads of it."""
+        """A file keyed whole: its blob id, or what the allocation stage reads of it
+        (its blob id if unreadable: a rerun reports it)."""
         blob = tree.blob_id(path)
         if blob is None or path not in footprints:
             return blob
-        key = (blob, footprints[path])
-        found = self._footprints.get(key)
-        if found is None:
-            try:
-                text = decode_header(Header(path, tree.read(path) or b""), tree.rev)
-            except ExtractorError:  # too big, unreadable: keyed whole
-                return blob
-            if len(self._footprints) > MAX_MEMO:
-                self._footprints.clear()
-            found = self._footprints[key] = footprint(text, footprints[path])
-        return ["footprint", found]
+        lines = footprints[path]
+        found = self._of_text(
+            self._footprints, (blob, lines), tree, path, lambda t: footprint(t, lines)
+        )
+        return blob if found is None else ["footprint", found]
+
+    def _of_text(
+        self, memo: dict[Any, str | None], key: Any, tree: Tree, path: str, make: Any
+    ) -> str | None:
+        """``make`` of the decoded text of ``path``, kept in ``memo`` under ``key``
+        (a blob's); None when the file cannot be read."""
+        if key in memo:
+            return memo[key]
+        try:
+            found = make(decode_header(Header(path, tree.read(path) or b""), tree.rev))
+        except ExtractorError:
+            found = None
+        if len(memo) > MAX_MEMO:
+            memo.clear()
+        memo[key] = found
+        return found  # type: ignore[no-any-return]
 
     def _scan(self, layout: Layout, template: Template, keyed: Keyed) -> list[Any]:
         """What the textual scan for undefined names would see, without lines: the

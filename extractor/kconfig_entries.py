@@ -66,6 +66,9 @@ class KconfigValues(dict[str, KconfigValue]):
         #: symbols whose entries a build's ``$(shell,...)`` or make's environment
         #: would have answered (a compiler probe): name -> what was not run
         self.probed: dict[str, str] = {}
+        #: what a cell's result can see of this answer, per kind of question and
+        #: names shown (``kconfig_source._digest``): an answer is not changed once made
+        self.digests: dict[tuple[str, bytes], str] = {}
 
     def warn(self, message: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:

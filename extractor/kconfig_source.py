@@ -211,7 +211,7 @@ def _digest(kind: str, values: Any, named: frozenset[str], names_key: bytes) -> 
     """
     if values is None:
         return "none"
-    kept = values.__dict__.setdefault("_kstack_digests", {})
+    kept = values.digests
     found = kept.get((kind, names_key))
     if found is None:
         items = sorted(values.items())
