@@ -83,6 +83,7 @@ class ScanRequest:
     arches: list[str] = field(default_factory=lambda: ["x86_64"])
     profiles: list[str] = field(default_factory=lambda: ["default"])
     sets: list[str] = field(default_factory=list)
+    #: a kernel .config for every arch (the whole config: no Kconfig defaults added)
     config_file: Path | None = None
     macros: list[str] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
@@ -93,11 +94,18 @@ class ScanRequest:
     jobs: int = 0
     #: also find how the task stack is allocated (``allocation.py``)
     allocation: bool = False
+    #: arch name -> its own .config, in the place of ``config_file``
+    arch_config_files: dict[str, Path] = field(default_factory=dict)
+
+    def config_file_for(self, arch: str) -> Path | None:
+        """The .config an arch's cells read (None: its profiles, with Kconfig's defaults)."""
+        return self.arch_config_files.get(arch, self.config_file)
 
 
 def configs_for(request: ScanRequest, arch: Arch) -> list[Config]:
     """The request's profiles for one arch, with ``--set`` and ``--config-file`` applied."""
-    file_symbols = read_config_file(request.config_file) if request.config_file else None
+    config_file = request.config_file_for(arch.name)
+    file_symbols = read_config_file(config_file) if config_file else None
     return [
         make_config(
             profile,

@@ -107,6 +107,8 @@ def scan_command(fmt: str, output: Path | None, all_configs: bool, **kwargs: Any
       kstack scan ~/linux --tags 'v3.*' --tags 'v4.*' --arch x86_64 --arch i386
       kstack scan ~/linux --tags 'v*' --since v4.0 --until v5.0 --macro IRQ_STACK_ORDER
       kstack scan ~/linux --rev v5.0 --all-configs
+      kstack scan ~/linux --arch x86_64 --arch i386 \\
+          --config-file x86_64=config-amd64 --config-file i386=config-686
     """
     from .batch import Stats
 

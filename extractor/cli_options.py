@@ -74,8 +74,12 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--config-file",
-            type=click.Path(path_type=Path, dir_okay=False),
-            help="Read config symbols from a kernel .config.",
+            "config_files",
+            multiple=True,
+            metavar="[ARCH=]FILE",
+            help="Read config symbols from a kernel .config: the whole config, with no "
+            "Kconfig defaults added. ARCH=FILE is for that --arch only (repeatable, one "
+            "per arch); a FILE alone is for every other arch.",
         ),
         click.option(
             "--macro",
@@ -165,7 +169,7 @@ def make_request(kwargs: dict[str, Any]) -> ScanRequest:
         arches=list(dict.fromkeys(kwargs["arches"])),
         profiles=list(dict.fromkeys(kwargs["profiles"])),
         sets=list(kwargs["sets"]),
-        config_file=kwargs["config_file"],
+        **config_files(kwargs["config_files"], kwargs["arches"]),
         macros=list(kwargs["macros"]),
         limits=limits,
         cache_path=kwargs["cache_path"] or default_path(),
@@ -173,6 +177,30 @@ def make_request(kwargs: dict[str, Any]) -> ScanRequest:
         jobs=kwargs["jobs"],
         allocation=not kwargs["no_allocation"],
     )
+
+
+def config_files(values: tuple[str, ...], arches: tuple[str, ...]) -> dict[str, Any]:
+    """``--config-file`` values as the request's ``config_file`` (for every arch) and
+    ``arch_config_files`` (ARCH=FILE: for that arch only). A value whose part before
+    its first ``=`` is not an arch's name is a file name as it stands."""
+    every: Path | None = None
+    per_arch: dict[str, Path] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        if sep and name in ARCHES:
+            if name not in arches:
+                raise UsageError(f"--config-file {value}: {name} is not an --arch of this run")
+            if name in per_arch:
+                raise UsageError(f"--config-file: two files for {name}")
+            per_arch[name] = Path(path)
+        elif every is not None:
+            raise UsageError(
+                f"--config-file: {every} and {value} are both for every arch "
+                "(give ARCH=FILE for one arch)"
+            )
+        else:
+            every = Path(value)
+    return {"config_file": every, "arch_config_files": per_arch}
 
 
 def single_cell(request: ScanRequest, what: str) -> tuple[Any, Any, Any]:
@@ -185,7 +213,8 @@ def single_cell(request: ScanRequest, what: str) -> tuple[Any, Any, Any]:
     if len(request.selection.revs) > 1 or request.selection.tag_globs:
         raise UsageError(f"{what} takes at most one --rev")
     arch = get_arch(request.arches[0])
-    file_symbols = read_config_file(request.config_file) if request.config_file else None
+    config_file = request.config_file_for(arch.name)
+    file_symbols = read_config_file(config_file) if config_file else None
     config = make_config(
         request.profiles[0],
         arch,

@@ -338,6 +338,7 @@ def _scan_one(request: ScanRequest, rev: str | None) -> list[Result]:
         request.macros,
         request.limits,
         allocation=request.allocation,
+        arch_config_files=request.arch_config_files,
     )
     results = scan(one)
     for result in results:

@@ -252,3 +252,72 @@ def test_an_assumption_used_is_named_in_a_warning(trees, tree, profile, sets, na
     else:
         assert len(assumed) == 1 and assumed[0].startswith(named + " ")
         assert "powerpc" in assumed[0] and "--config-file" in assumed[0]
+
+
+# --- one .config per arch in one run: ``--config-file ARCH=FILE`` ----------------------
+
+# fmt: off
+CONFIG_FILE_VALUES = [
+    # --config-file values; --arch; the file for every arch, and per arch (or the usage error)
+    (("all.config",), ("x86_64", "i386"), "all.config", {}),
+    (("i386=b.config",), ("x86_64", "i386"), None, {"i386": "b.config"}),
+    (("a.config", "i386=b.config"), ("x86_64", "i386"), "a.config", {"i386": "b.config"}),
+    (("x86_64=a.config", "i386=b.config"), ("x86_64", "i386"), None,
+     {"x86_64": "a.config", "i386": "b.config"}),
+    # what comes before the "=" names no arch: the value is a file name as it stands
+    (("my=odd.config",), ("x86_64",), "my=odd.config", {}),
+    (("i386=b.config",), ("x86_64",), "i386 is not an --arch of this run", None),
+    (("i386=a.config", "i386=b.config"), ("i386",), "two files for i386", None),
+    (("a.config", "b.config"), ("x86_64",), "both for every arch", None),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize(("values", "arches", "every", "per_arch"), CONFIG_FILE_VALUES)
+def test_config_file_values_name_an_arch_or_every_arch(values, arches, every, per_arch) -> None:
+    from extractor.cli_options import config_files
+    from extractor.errors import UsageError
+
+    if per_arch is None:
+        with pytest.raises(UsageError, match=every):
+            config_files(values, arches)
+        return
+    found = config_files(values, arches)
+    assert found["config_file"] == (Path(every) if every else None)
+    assert found["arch_config_files"] == {a: Path(p) for a, p in per_arch.items()}
+
+
+def test_each_arch_reads_its_own_config_file_in_one_run(tmp_path) -> None:
+    """Two arches in one run, each with its own file, give what each arch scanned alone
+    with that file gives (4.4: KASAN doubles x86_64's stack, i386 has no KASAN)."""
+    import json
+    import subprocess
+    import sys
+
+    from extractor.demo import fixtures_root
+
+    tree = fixtures_root() / "eras" / "4.4"
+    files = {"x86_64": "CONFIG_X86_64=y\nCONFIG_KASAN=y\n", "i386": "CONFIG_X86_32=y\n"}
+    for arch, text in files.items():
+        (tmp_path / f"{arch}.config").write_text(text)
+
+    def scan(*args: str) -> list[dict]:
+        command = [sys.executable, "-m", "extractor", "scan", str(tree), *args]
+        done = subprocess.run(
+            [*command, "--format", "json", "--no-cache"], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)["results"]
+
+    both = scan(
+        *("--arch", "x86_64", "--arch", "i386"),
+        *(f"--config-file={arch}={tmp_path / f'{arch}.config'}" for arch in files),
+    )
+    alone = [
+        row
+        for arch in files
+        for row in scan("--arch", arch, "--config-file", str(tmp_path / f"{arch}.config"))
+    ]
+    assert both == alone
+    sizes = {r["arch"]: r["constants"]["THREAD_SIZE"]["value"] for r in both}
+    assert sizes == {"x86_64": 32768, "i386": 8192}
