@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import measure
 
@@ -94,10 +95,19 @@ def thread_sizes(results: str) -> dict[tuple[str, str, str], int | None]:
     return found
 
 
+def table_config(name: str) -> Any:
+    """The arch table's config for ``name``: what the loop writes as ``autoconf.h`` and
+    (h) hands kstack as a ``.config``; the closure is read under it too."""
+    from extractor.arches import arch as get_arch
+    from extractor.config import make_config
+
+    arch = get_arch(name)
+    return make_config("default", arch, kconfig=arch.kconfig_defaults)
+
+
 def closure(repo: Path, revs: list[str]) -> list[str]:
     """Every tree header a kstack cell opened, at a sample of the tags (the floor's paths)."""
     from extractor.arches import arch as get_arch
-    from extractor.config import make_config
     from extractor.scan import scan_tree
     from extractor.source_git import GitObjects
 
@@ -105,9 +115,8 @@ def closure(repo: Path, revs: list[str]) -> list[str]:
     with GitObjects(repo) as objects:
         for rev in revs[:: max(1, len(revs) // 12)] + revs[-1:]:
             for name in ARCHES:
-                arch = get_arch(name)
-                config = make_config("default", arch, kconfig=arch.kconfig_defaults)
-                paths |= set(scan_tree(objects.resolve(rev), arch, config).inputs)
+                config = table_config(name)
+                paths |= set(scan_tree(objects.resolve(rev), get_arch(name), config).inputs)
     return sorted(paths)
 
 
@@ -129,18 +138,14 @@ def plain_loop(
     repo: Path, revs: list[str], scratch: Path
 ) -> dict[tuple[str, str, str], int | None]:
     """(c): checkout per tag, one ``gcc -E -P`` per arch, folded by Python."""
-    from extractor.arches import arch as get_arch
-    from extractor.config import make_config
-
     work = scratch / "work"
     subprocess.run(
         ["git", "clone", "-q", "--shared", "--no-checkout", str(repo), str(work)], check=True
     )
     configs = {}
     for name in ARCHES:
-        arch = get_arch(name)
         path = scratch / f"autoconf-{name}.h"
-        path.write_text(make_config("default", arch, kconfig=arch.kconfig_defaults).autoconf())
+        path.write_text(table_config(name).autoconf())
         configs[name] = path
     unit = scratch / "unit.c"
     found: dict[tuple[str, str, str], int | None] = {}
@@ -215,13 +220,9 @@ def spread_of(runs: list[measure.Measured]) -> str:
 
 def loop_configs(scratch: Path) -> dict[str, Path]:
     """Per arch, the loop's own config (its ``autoconf.h``) as a ``.config``."""
-    from extractor.arches import arch as get_arch
-    from extractor.config import make_config
-
     files = {}
     for name in ARCHES:
-        arch = get_arch(name)
-        symbols = make_config("default", arch, kconfig=arch.kconfig_defaults).symbols
+        symbols = table_config(name).symbols
         lines = [
             f"# {key} is not set" if value == "n" else f"{key}={value}"
             for key, value in sorted(symbols.items())
@@ -311,8 +312,11 @@ def main() -> int:
                 for lo, a, h in zip(loops, runs["cold"], runs["as-loop"], strict=True)
             )
             known = {k: v for k, v in loop_values.items() if v is not None}
-            for kind, sizes in (("", kstack_values), ("with the loop's config, ", as_loop_values)):
-                config = "default+file" if kind else "default"
+            checks = (
+                ("", kstack_values, "default"),
+                ("with the loop's config, ", as_loop_values, "default+file"),
+            )
+            for kind, sizes, config in checks:
                 wrong = {
                     k: (v, sizes.get((k[0], k[1], config)))
                     for k, v in known.items()

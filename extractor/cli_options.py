@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from .arches import ARCHES
-from .batch import ScanRequest
+from .batch import ScanRequest, configs_for
 from .config import PROFILES
 from .errors import UsageError
 from .preprocess import Limits
@@ -206,20 +206,11 @@ def config_files(values: tuple[str, ...], arches: tuple[str, ...]) -> dict[str, 
 def single_cell(request: ScanRequest, what: str) -> tuple[Any, Any, Any]:
     """The one tree, arch and config that explain-like commands work on."""
     from .arches import arch as get_arch
-    from .config import make_config, read_config_file
 
     if len(request.arches) != 1 or len(request.profiles) != 1:
         raise UsageError(f"{what} takes one --arch and one --config")
     if len(request.selection.revs) > 1 or request.selection.tag_globs:
         raise UsageError(f"{what} takes at most one --rev")
     arch = get_arch(request.arches[0])
-    config_file = request.config_file_for(arch.name)
-    file_symbols = read_config_file(config_file) if config_file else None
-    config = make_config(
-        request.profiles[0],
-        arch,
-        sets=request.sets,
-        file_symbols=file_symbols,
-        kconfig=arch.kconfig_defaults,
-    )
+    config = configs_for(request, arch)[0]
     return arch, config, request.selection

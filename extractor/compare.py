@@ -329,16 +329,9 @@ def _scan_one(request: ScanRequest, rev: str | None) -> list[Result]:
         revs=[rev] if rev else [],
         max_file_bytes=request.selection.max_file_bytes,
     )
-    one = ScanRequest(
-        selection,
-        request.arches,
-        request.profiles,
-        request.sets,
-        request.config_file,
-        request.macros,
-        request.limits,
-        allocation=request.allocation,
-        arch_config_files=request.arch_config_files,
+    # the same cells, one revision, no cache and no workers
+    one = dataclasses.replace(
+        request, selection=selection, cache_path=None, use_cache=False, jobs=0
     )
     results = scan(one)
     for result in results:
