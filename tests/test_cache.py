@@ -358,29 +358,11 @@ def test_an_interrupted_scan_leaves_the_cache_consistent(tmp_path):
 
     repo = build_demo_repo(tmp_path / "demo.git")
     cache = tmp_path / "c.sqlite"
-    args = [
-        sys.executable,
-        "-m",
-        "extractor",
-        "scan",
-        str(repo),
-        "--tags",
-        "v*",
-        "--arch",
-        "x86_64",
-        "--arch",
-        "i386",
-        "--config",
-        "default",
-        "--config",
-        "kasan",
-        "--format",
-        "json",
-        "-j",
-        "1",
-        "--cache",
-        str(cache),
-    ]
+    # the cells (arches, configs, output): the same for the scratch scans below
+    cells = ["--arch", "x86_64", "--arch", "i386", "--config", "default", "--config", "kasan"]
+    cells += ["--format", "json"]
+    scan_args = ["scan", str(repo), "--tags", "v*", *cells, "-j", "1", "--cache", str(cache)]
+    args = [sys.executable, "-m", "extractor", *scan_args]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (cache.exists() and _cells(cache) >= 4):
@@ -390,10 +372,10 @@ def test_an_interrupted_scan_leaves_the_cache_consistent(tmp_path):
     assert proc.returncode in (0, 130), err
     assert "Traceback" not in err
     assert sqlite3.connect(cache).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    again = kstack(*args[3:])
+    again = kstack(*scan_args)
     tags = list(dict.fromkeys(r["rev"] for r in json.loads(again.stdout)["results"]))
     assert len(tags) > 4, tags  # (the whole demo history, not the cells before the signal)
-    assert values(again.stdout) == from_scratch(repo, tags, args[7:17])
+    assert values(again.stdout) == from_scratch(repo, tags, cells)
 
 
 def _cells(cache: Path) -> int:

@@ -102,7 +102,13 @@ def _run_env(tmp: Path, mark: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def batches(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     tmp = tmp_path_factory.mktemp("batches")
-    return {"broken": badinput.broken_batch(tmp), "slow": badinput.slow_batch(tmp)}
+    return {
+        "broken": badinput.broken_batch(tmp),
+        "slow": badinput.slow_batch(tmp),
+        # about 6 s on two idle cores, 1.4 s for "slow": under a full suite's load
+        # "slow" once finished before the signal reached it
+        "slower": badinput.slow_batch(tmp / "slower", tags=32, lines=96_000),
+    }
 
 
 @pytest.mark.parametrize(
@@ -137,8 +143,9 @@ def test_ctrl_c_stops_promptly_and_leaves_nothing_behind(
     """Ctrl-C at a terminal (SIGINT to the whole job) while workers read objects."""
     mark = uuid.uuid4().hex
     env = _run_env(tmp_path, mark)
+    command = [sys.executable, "-m", "extractor", "scan", str(batches["slower"]), "--tags", "*"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "extractor", "scan", str(batches["slow"]), "--tags", "*", "-j", "2"],
+        [*command, "-j", "2"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -160,6 +167,7 @@ def test_ctrl_c_stops_promptly_and_leaves_nothing_behind(
             process.wait(timeout=10)
 
     assert "Traceback" not in stdout + stderr
+    assert process.returncode != 0, "the scan finished before the signal: make the batch slower"
     assert process.returncode == 130, stderr
     assert stderr == "kstack: interrupted\n"
     assert _left_behind(mark) == []
