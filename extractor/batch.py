@@ -31,7 +31,7 @@ from .allocation import FORK, shows_fork_lines
 from .arches import Arch
 from .arches import arch as get_arch
 from .cache import Cache, cell_id
-from .cache_content import Backoff, Template, relevant_names
+from .cache_content import Backoff, Template
 from .config import Config, make_config, read_config_file
 from .errors import ExtractorError, SourceError
 from .kconfig_source import KconfigSource
@@ -39,7 +39,7 @@ from .lanes import Lanes
 from .layout import make_layout
 from .preprocess import Limits
 from .result import CachedResult, Result
-from .scan import analyse
+from .scan import analyse, relevant
 from .source import DirectoryTree, Tree
 from .source_git import GitObjects, GitTree
 from .source_revisions import Selection, revisions
@@ -267,7 +267,15 @@ class Cells:
                         self.cache.store_tree(cell, tree_id, found)
                     return _as_rev(found, tree.rev)
             self.backoff.missed(cell)
-        analysis = analyse(tree, arch, config, names, self.request.limits, self.request.allocation)
+        analysis = analyse(
+            tree,
+            arch,
+            config,
+            names,
+            self.request.limits,
+            self.request.allocation,
+            facts=self.cache.facts,
+        )
         self.stats.computed += 1
         result = analysis.result
         if result.error is None and analysis.table is not None and analysis.layout is not None:
@@ -296,7 +304,8 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
     """What this evaluation read, and the names whose definitions matter to it."""
     table, layout, result = analysis.table, analysis.layout, analysis.result
     files = list(dict.fromkeys(h.path for h in table.opened if h.origin == "tree"))
-    facts = [cache.facts(layout.tree, p, b) for p in files if (b := layout.tree.blob_id(p))]
+    # (the pipeline found these to decide its config: kept on the analysis)
+    names = relevant(analysis, wanted, cache.facts)
     seeds = set(wanted) | {link.macro for c in result.constants.values() for link in c.chain}
     missing = sorted(n for n in wanted if n not in table.macros)
     # a git tree's Kconfig is keyed by its answers (``kconfig_source.answers``), which
@@ -308,14 +317,13 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
     shown = sorted(n for n in seeds if n.startswith("CONFIG_"))
     footprints = {}
     if analysis.allocation is not None:  # stack allocation (allocation.py): its C lines count
-        seeds |= analysis.allocation.names
         whole += analysis.allocation.read
         # fork.c by what the stage reads of it: most of its changes are elsewhere
         footprints[FORK] = shows_fork_lines(result.stack_allocation)
     return Template(
         files=files,
         resolutions=list(dict.fromkeys(table.preprocessor.resolutions)),
-        names=sorted(relevant_names(facts, seeds)),
+        names=sorted(names),
         scanned=layout.asm_dir if missing else None,
         scanned_names=missing,
         kconfig=whole,

@@ -49,7 +49,8 @@ from .cache_content import MAX_MEMO, ContentKeys, Keyed, Template, relocate
 from .config import Config
 from .errors import CacheError
 from .layout import Layout
-from .preprocess import Directive, decode_text, directive_facts
+from .preprocess import Directive
+from .relevance import facts_of
 from .result import CachedResult, Result
 from .source import Tree
 
@@ -296,7 +297,7 @@ class Cache:
             ]
         else:
             data = tree.read(path) or b""
-            found = [] if b"\0" in data else directive_facts(decode_text(data))
+            found = facts_of(data)
             rows = [[d.line, d.kind, d.name, d.text, d.identifiers, d.pasted] for d in found]
             with self.db:
                 self.db.execute(

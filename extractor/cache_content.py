@@ -7,8 +7,8 @@ be keyed; and a stored result's line numbers moved to the tree at hand.
 
 The key is a hash over the template's headers, but only of the directives in
 them that can change the cell's macros: conditionals, includes, #error, and the
-#define/#undef of *relevant* names (the chain macros, every name an #if tests,
-and what their bodies use). A comment, or a #define of an unrelated macro in a
+#define/#undef of *relevant* names (``relevance``: the chain macros, every name a
+live #if tests, and what their bodies use). A comment, or a #define of an unrelated macro in a
 header on the include path, leaves the key unchanged; an ``#undef`` of a chain
 macro in the same header changes it. A git tree's Kconfig files count by what
 the cell read of them: the key asks the tree's Kconfig the cell's questions
@@ -31,9 +31,7 @@ import dataclasses
 import functools
 import hashlib
 import json
-import re
-from collections.abc import Callable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,13 +39,12 @@ from .allocation import allocator_sites, footprint
 from .errors import ExtractorError
 from .kconfig_source import answers
 from .layout import Header, Layout, mentions_in
-from .preprocess import CONDITIONALS, Directive, decode_header
+from .preprocess import decode_header
+from .relevance import Facts, projection
 from .source import Tree
 
 #: entries kept in each per-process memo before it is cleared (flat memory)
 MAX_MEMO = 20_000
-#: (tree, path, blob) -> the directive facts of that header version
-Facts = Callable[[Tree, str, str], list[Directive]]
 
 
 # --- templates: what one evaluation read ------------------------------------------
@@ -117,117 +114,6 @@ class Keyed:
         """The key together with every line it reads a result back at."""
         mentioned = tuple((k, tuple(v)) for k, v in self.mention_lines.items())
         return self.key, tuple(self.lines.values()), mentioned
-
-
-_BRANCHES = frozenset({"if", "ifdef", "ifndef", "elif", "else", "endif"})
-
-
-def _groups(facts: list[Directive]) -> list[int] | None:
-    """For each directive, the #if group it opens, continues or closes (-1 if
-    none); None when the conditionals do not balance."""
-    owner = [-1] * len(facts)
-    stack: list[int] = []
-    for index, directive in enumerate(facts):
-        if directive.kind in ("if", "ifdef", "ifndef"):
-            stack.append(index)
-            owner[index] = index
-        elif directive.kind in ("elif", "else", "endif"):
-            if not stack:
-                return None
-            owner[index] = stack[-1] if directive.kind != "endif" else stack.pop()
-    return None if stack else owner
-
-
-def _basic(directive: Directive, names: AbstractSet[str]) -> bool:
-    """A directive that matters by itself: an include, an #error, a pragma, or
-    the definition of a relevant name."""
-    if directive.kind in ("define", "undef"):
-        return directive.name in names
-    return directive.kind not in _BRANCHES
-
-
-def _live_groups(
-    facts: list[Directive], names: AbstractSet[str], owner: list[int] | None = None
-) -> set[int] | None:
-    """The #if groups that enclose something that matters (None: unbalanced,
-    so every group counts). ``owner`` is ``_groups(facts)``, if the caller has it."""
-    owner = owner if owner is not None else _groups(facts)
-    if owner is None:
-        return None
-    live: set[int] = set()
-    open_groups: list[int] = []
-    for index, directive in enumerate(facts):
-        if directive.kind in ("if", "ifdef", "ifndef"):
-            open_groups.append(index)
-        elif directive.kind == "endif":
-            open_groups.pop()
-        elif _basic(directive, names):
-            live.update(open_groups)
-    return live
-
-
-_PARAMETERS = re.compile(r"#define\s+\w+\(([^)]*)\)")
-
-
-def _parameters(directive: Directive) -> set[str]:
-    match = _PARAMETERS.match(directive.text)
-    return {p.strip() for p in match.group(1).split(",")} if match else set()
-
-
-def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
-    """Names whose definitions can change a cell: the seeds, every name an
-    include uses or a *live* conditional tests (one that encloses an include, an
-    #error or a relevant definition), and, transitively, what their bodies use.
-    A conditional around unrelated definitions only does not make its names matter.
-    """
-    definitions: dict[str, list[Directive]] = {}
-    names = set(seeds)
-    for header in facts:
-        for directive in header:
-            if directive.kind in ("define", "undef"):
-                definitions.setdefault(directive.name, []).append(directive)
-            elif directive.kind == "include":
-                names.update(directive.identifiers)
-    defined = list(definitions)
-    owners = [_groups(header) for header in facts]  # (per header, not per round)
-    while True:
-        before = len(names)
-        queue = list(names)
-        while queue:
-            name = queue.pop()
-            for directive in definitions.get(name, []):
-                more = set(directive.identifiers)
-                params = _parameters(directive)
-                for fragment in directive.pasted:
-                    if fragment not in params:  # `X##Y` pastes arguments, not names
-                        more.update(n for n in defined if fragment in n)
-                for new in more - names:
-                    names.add(new)
-                    queue.append(new)
-        for header, owner in zip(facts, owners, strict=True):
-            live = _live_groups(header, names, owner) if owner is not None else None
-            for index, directive in enumerate(header):
-                if directive.kind in CONDITIONALS and (
-                    live is None or (owner is not None and owner[index] in live)
-                ):
-                    names.update(directive.identifiers)
-        if len(names) == before:
-            return names
-
-
-def projection(facts: list[Directive], names: AbstractSet[str]) -> list[Directive]:
-    """The directives of a header that can matter to a cell with these names:
-    the live #if groups' branches and what matters by itself."""
-    live = _live_groups(facts, names)
-    if live is None:
-        return [d for d in facts if d.kind not in ("define", "undef") or d.name in names]
-    owner = _groups(facts)
-    assert owner is not None
-    return [
-        d
-        for index, d in enumerate(facts)
-        if (owner[index] in live if d.kind in _BRANCHES else _basic(d, names))
-    ]
 
 
 # --- when a key is worth computing --------------------------------------------------

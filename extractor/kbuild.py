@@ -131,8 +131,11 @@ class _MakefileReader:
         assignment = _ASSIGNMENT.match(line)
         if assignment:
             kind, symbol, _, operator, value = assignment.groups()
-            self.out.found |= kind != "cflags" or bool(_INCLUDE_OPTION.search(value))
-            if not self.enabled(symbol):
+            adds_dirs = kind != "cflags" or bool(_INCLUDE_OPTION.search(value))
+            self.out.found |= adds_dirs
+            # (a cflags line without -I adds no directory whatever its symbol is:
+            # not read, so that the config need not decide it)
+            if not adds_dirs or not self.enabled(symbol):
                 return
             if kind == "cflags":
                 for option in _INCLUDE_OPTION.findall(_opaque(value)):

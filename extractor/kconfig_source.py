@@ -1,7 +1,7 @@
 """Kconfig source: a cell's config as the tree's own Kconfig gives it.
 
 In: a tree, an arch and a config made from a profile (its Kconfig seed, its
-``--set`` values), and the CONFIG_ symbols a cell reads.
+``--set`` values), and the CONFIG_ symbols a cell reads that can change its result.
 Out: that config with the values the tree's alldefconfig (or, when that does
 not build, its ``make defconfig``) gives those symbols, each with the Kconfig
 line that decided it; every question a cell put to Kconfig, and what a result can
@@ -58,11 +58,12 @@ class KconfigSource:
         Kconfig files (the arch table stands in). Symbols the tree's Kconfig does
         not define keep the arch table's values; ``--set`` values hold over all.
 
-        Only the symbols a cell can read are decided (each to the value the whole
-        alldefconfig gives it): the arch table's, the seed's, ``more``, and every
-        symbol a cell of this process for the same arch and seed needed before
-        (``_WANTED``). ``scan.analyse`` checks that a cell read no other, and asks again
-        with ``more`` if it did; a symbol left out reads as n until then.
+        Only the symbols that can change a cell's result are decided (each to the
+        value the whole alldefconfig gives it): the arch table's, the seed's,
+        ``more``, and every symbol a cell of this process for the same arch and seed
+        needed before (``_WANTED``). ``scan.analyse`` checks that a cell read no other
+        relevant one (``relevance``), and asks again with ``more`` if it did; a
+        symbol left out reads as n.
         """
         if not self.present or config.kconfig_seed is None:
             return config

@@ -33,6 +33,7 @@ from .layout import (
     textual_includes,
 )
 from .preprocess import Limits, MacroTable, preprocess
+from .relevance import Facts, header_facts, relevant_names
 from .result import ChainLink, Condition, Constant, Result
 from .source import Tree
 
@@ -181,6 +182,8 @@ class Analysis:
     looked: set[str] = field(default_factory=set)
     #: names the live conditionals tested, kept when preprocessing fails
     tested: set[str] = field(default_factory=set)
+    #: the seeds and the names that can change the result (``relevance``), when found
+    relevant: tuple[frozenset[str], set[str]] | None = None
 
 
 def analyse(
@@ -190,6 +193,7 @@ def analyse(
     macros: list[str] | tuple[str, ...] = (),
     limits: Limits | None = None,
     allocation: bool = False,
+    facts: Facts = header_facts,
 ) -> Analysis:
     """Run the pipeline for one cell; failures land in ``result.error``.
 
@@ -198,23 +202,51 @@ def analyse(
     symbols the constants' branches test that the config leaves unset; the
     pipeline runs again while that changes the config (at most three times).
     A config read from a ``.config`` is complete and left as it is.
+
+    The tree's Kconfig decides only the symbols that can change the result: the
+    relevant ones (``relevance``) among those the cell's conditionals tested. One
+    the stack allocation found relevant after the pipeline ran sends the cell
+    round again with it decided up front. ``facts`` reads a header's directive
+    facts (the cache passes its own).
     """
-    kconfig = KconfigSource(tree, arch)
-    notes: list[str] = []
-    profile = config
     early: set[str] = set()
     if allocation:  # decided up front: a changed config later costs a second run
         from .allocation import asked_symbols
 
         early = asked_symbols(tree)
-    config, analysis = _configured(tree, arch, profile, kconfig, notes, early, macros, limits)
+    for _ in range(MAX_RESOLVES):
+        kconfig = KconfigSource(tree, arch)
+        analysis = _analysed(tree, arch, config, kconfig, early, macros, limits, allocation, facts)
+        extra = _undecided(analysis, kconfig, arch, macros, facts)
+        if not extra:
+            break
+        early |= extra
+    return analysis
+
+
+def _analysed(
+    tree: Tree,
+    arch: Arch,
+    profile: Config,
+    kconfig: KconfigSource,
+    early: set[str],
+    macros: list[str] | tuple[str, ...],
+    limits: Limits | None,
+    allocation: bool,
+    facts: Facts,
+) -> Analysis:
+    """``analyse`` with ``early`` decided from the start."""
+    notes: list[str] = []
+    config, analysis = _configured(
+        tree, arch, profile, kconfig, notes, early, macros, limits, facts
+    )
     failure = _does_not_build(analysis.result, arch)
     if failure and kconfig.resolved:
         instead = defconfig_instead(tree, arch, profile, kconfig, failure, notes)
         if instead is not None:
             profile = instead
             config, analysis = _configured(
-                tree, arch, profile, kconfig, notes, early, macros, limits
+                tree, arch, profile, kconfig, notes, early, macros, limits, facts
             )
     for _ in range(3):
         if not kconfig.present or analysis.result.error is not None:
@@ -244,13 +276,14 @@ def _configured(
     early: set[str],
     macros: list[str] | tuple[str, ...],
     limits: Limits | None,
+    facts: Facts,
 ) -> tuple[Config, Analysis]:
     """The profile made this tree's config, and the pipeline run under it.
 
     The tree's alldefconfig decides only the symbols cells needed so far (see
-    ``KconfigSource.resolve``); when this cell read another, that one is decided
-    too and the cell runs again, so every symbol the answer read has the value the
-    whole alldefconfig gives it.
+    ``KconfigSource.resolve``); when this cell read another that can change its
+    result (``_undecided``), that one is decided too and the cell runs again, so
+    every such symbol has the value the whole alldefconfig gives it.
     """
     start = len(notes)
     more = set(early)
@@ -260,7 +293,7 @@ def _configured(
         asked = set(config.derived) | {s for s in early if s not in config.symbols}
         config = kconfig.decide(config, asked, notes)
         analysis = _pipeline(tree, arch, config, macros, limits)
-        extra = _symbols_read(analysis) - kconfig.wanted if kconfig.resolved else set()
+        extra = _undecided(analysis, kconfig, arch, macros, facts)
         if not extra:
             break
         more |= extra
@@ -271,11 +304,59 @@ def _configured(
 MAX_RESOLVES = 6
 
 
+def _undecided(
+    analysis: Analysis,
+    kconfig: KconfigSource,
+    arch: Arch,
+    macros: list[str] | tuple[str, ...],
+    facts: Facts,
+) -> set[str]:
+    """The symbols this cell read that can change its result and the tree's
+    alldefconfig has not decided (none without one).
+
+    Of the symbols its conditionals tested, only the relevant ones count: a
+    conditional around definitions no constant uses changes nothing a result
+    shows. A cell that failed counts them all, since a branch taken on an
+    undecided symbol might be where it failed."""
+    if not kconfig.resolved:
+        return set()
+    tested = {n for n in analysis.tested if n.startswith("CONFIG_")}
+    if analysis.result.error is None and analysis.table is not None:
+        tested &= relevant(analysis, [*arch.constants, *macros], facts)
+    return (_symbols_read(analysis) | tested) - kconfig.wanted
+
+
+def relevance_seeds(analysis: Analysis, wanted: list[str]) -> frozenset[str]:
+    """The names a result is made of: those asked for, their chains' macros, and
+    what the stack allocation looked up."""
+    constants = analysis.result.constants.values()
+    seeds = set(wanted) | {link.macro for c in constants for link in c.chain}
+    if analysis.allocation is not None:
+        seeds |= analysis.allocation.names
+    return frozenset(seeds)
+
+
+def opened_facts(analysis: Analysis, facts: Facts) -> list[Any]:
+    """The directive facts of every tree header the cell opened, once each."""
+    assert analysis.table is not None and analysis.layout is not None
+    tree = analysis.layout.tree
+    paths = dict.fromkeys(h.path for h in analysis.table.opened if h.origin == "tree")
+    return [facts(tree, p, b) for p in paths if (b := tree.blob_id(p))]
+
+
+def relevant(analysis: Analysis, wanted: list[str], facts: Facts) -> set[str]:
+    """``relevance.relevant_names`` of the cell's headers, kept on the analysis."""
+    seeds = relevance_seeds(analysis, wanted)
+    if analysis.relevant is None or analysis.relevant[0] != seeds:
+        analysis.relevant = (seeds, relevant_names(opened_facts(analysis, facts), set(seeds)))
+    return analysis.relevant[1]
+
+
 def _symbols_read(analysis: Analysis) -> set[str]:
-    """The CONFIG_ symbols the cell read: those its live conditionals tested
-    (directly or through a macro), those in its constants' chains and reasons,
-    and those the layout and the target macros looked up in the config."""
-    found = set(analysis.looked) | {n for n in analysis.tested if n.startswith("CONFIG_")}
+    """The CONFIG_ symbols the result reads besides its conditionals' (``_undecided``
+    adds those): those in its constants' chains and reasons, and those the layout
+    and the target macros looked up in the config."""
+    found = set(analysis.looked)
     table = analysis.table
     for constant in analysis.result.constants.values():
         found |= {s for s in constant.symbols if s.startswith("CONFIG_")}

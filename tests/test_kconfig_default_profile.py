@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from extractor.cli import cli
+from extractor.config import NotingLookups
 from extractor.kbuild import arch_includes
 from extractor.kconfig import alldefconfig
 from extractor.source import DirectoryTree
@@ -219,6 +220,23 @@ def test_makefile_include_lines_are_data(tmp_path, srcarch, files, symbols, dirs
     found = arch_includes(DirectoryTree(write(tmp_path, files)), srcarch, symbols)
     assert (found.include_dirs, found.links, found.found) == (dirs, links, True)
     assert f"arch/{srcarch}/Makefile" in found.files
+
+
+def test_a_cflags_line_that_adds_no_directory_reads_no_symbol(tmp_path):
+    """x86's Makefile_32.cpu sets ``-march`` per CPU symbol: such a line adds no
+    include directory whatever its symbol, so the config need not decide it (on
+    real x86 the layout read 30 of these, and Kconfig decided each at every tag)."""
+    makefile = (
+        "cflags-$(CONFIG_CPU_A) += -march=a\n"
+        "cflags-$(CONFIG_BOARD_Y) += -I$(srctree)/arch/mips/include/asm/mach-y\n"
+    )
+    tree = DirectoryTree(write(tmp_path, {"arch/mips/Makefile": makefile}))
+    symbols = NotingLookups({"CONFIG_CPU_A": "y", "CONFIG_BOARD_Y": "y"})
+    found = arch_includes(tree, "mips", symbols)
+    assert (found.include_dirs, symbols.read) == (
+        ["arch/mips/include/asm/mach-y"],
+        {"CONFIG_BOARD_Y"},
+    )
 
 
 def test_makefile_variables_and_escapes_are_not_followed(tmp_path):

@@ -1,0 +1,164 @@
+"""Relevance: which names and directives of a cell's headers can change its result.
+
+In: the directive facts of the headers one evaluation of a cell read (``directives``),
+and the names it was asked for (its constants, their chains, what the stack
+allocation looked up).
+Out: the *relevant* names (``relevant_names``): the seeds, every name an include
+uses or a live conditional tests (one that encloses an include, an ``#error``, a
+``#warning``, a pragma or a relevant definition), and, transitively, what their
+bodies use; and a header's *projection* on them (``projection``): the directives
+that can matter.
+
+A result depends on its headers only through these, and on the config only through
+the values of the relevant ``CONFIG_`` names: two runs whose relevant names have
+the same values open the same headers (every conditional around an include is
+live) and give the same constants, chains and notes. So the cache keys a cell by
+its projections (``cache_content``), and a cell asks the tree's Kconfig only for
+the relevant ``CONFIG_`` names it read (``scan``), not for every symbol its
+headers test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+
+from .directives import CONDITIONALS, Directive, decode_text, directive_facts
+from .source import Tree
+
+#: (tree, path, blob id) -> the directive facts of that header version
+Facts = Callable[[Tree, str, str], list[Directive]]
+#: header versions whose facts ``facts`` keeps in memory
+MAX_FACTS = 4096
+
+
+def facts_of(data: bytes) -> list[Directive]:
+    """The directive facts of a header's bytes (none for a binary file)."""
+    return [] if b"\0" in data else directive_facts(decode_text(data))
+
+
+_FACTS: OrderedDict[str, list[Directive]] = OrderedDict()
+
+
+def header_facts(tree: Tree, path: str, blob: str) -> list[Directive]:
+    """``facts_of`` the header at ``path``, kept per blob id (the cache keeps its own,
+    on disk: this serves a caller without one)."""
+    found = _FACTS.get(blob)
+    if found is None:
+        found = _FACTS[blob] = facts_of(tree.read(path) or b"")
+        if len(_FACTS) > MAX_FACTS:
+            _FACTS.popitem(last=False)
+    return found
+
+
+_BRANCHES = frozenset({"if", "ifdef", "ifndef", "elif", "else", "endif"})
+
+
+def _groups(facts: list[Directive]) -> list[int] | None:
+    """For each directive, the #if group it opens, continues or closes (-1 if
+    none); None when the conditionals do not balance."""
+    owner = [-1] * len(facts)
+    stack: list[int] = []
+    for index, directive in enumerate(facts):
+        if directive.kind in ("if", "ifdef", "ifndef"):
+            stack.append(index)
+            owner[index] = index
+        elif directive.kind in ("elif", "else", "endif"):
+            if not stack:
+                return None
+            owner[index] = stack[-1] if directive.kind != "endif" else stack.pop()
+    return None if stack else owner
+
+
+def _basic(directive: Directive, names: AbstractSet[str]) -> bool:
+    """A directive that matters by itself: an include, an #error, a #warning, a
+    pragma, or the definition of a relevant name."""
+    if directive.kind in ("define", "undef"):
+        return directive.name in names
+    return directive.kind not in _BRANCHES
+
+
+def _live_groups(
+    facts: list[Directive], names: AbstractSet[str], owner: list[int] | None = None
+) -> set[int] | None:
+    """The #if groups that enclose something that matters (None: unbalanced,
+    so every group counts). ``owner`` is ``_groups(facts)``, if the caller has it."""
+    owner = owner if owner is not None else _groups(facts)
+    if owner is None:
+        return None
+    live: set[int] = set()
+    open_groups: list[int] = []
+    for index, directive in enumerate(facts):
+        if directive.kind in ("if", "ifdef", "ifndef"):
+            open_groups.append(index)
+        elif directive.kind == "endif":
+            open_groups.pop()
+        elif _basic(directive, names):
+            live.update(open_groups)
+    return live
+
+
+_PARAMETERS = re.compile(r"#define\s+\w+\(([^)]*)\)")
+
+
+def _parameters(directive: Directive) -> set[str]:
+    match = _PARAMETERS.match(directive.text)
+    return {p.strip() for p in match.group(1).split(",")} if match else set()
+
+
+def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
+    """Names whose definitions can change a cell: the seeds, every name an
+    include uses or a *live* conditional tests (one that encloses an include, an
+    #error or a relevant definition), and, transitively, what their bodies use.
+    A conditional around unrelated definitions only does not make its names matter.
+    """
+    definitions: dict[str, list[Directive]] = {}
+    names = set(seeds)
+    for header in facts:
+        for directive in header:
+            if directive.kind in ("define", "undef"):
+                definitions.setdefault(directive.name, []).append(directive)
+            elif directive.kind == "include":
+                names.update(directive.identifiers)
+    defined = list(definitions)
+    owners = [_groups(header) for header in facts]  # (per header, not per round)
+    while True:
+        before = len(names)
+        queue = list(names)
+        while queue:
+            name = queue.pop()
+            for directive in definitions.get(name, []):
+                more = set(directive.identifiers)
+                params = _parameters(directive)
+                for fragment in directive.pasted:
+                    if fragment not in params:  # `X##Y` pastes arguments, not names
+                        more.update(n for n in defined if fragment in n)
+                for new in more - names:
+                    names.add(new)
+                    queue.append(new)
+        for header, owner in zip(facts, owners, strict=True):
+            live = _live_groups(header, names, owner) if owner is not None else None
+            for index, directive in enumerate(header):
+                if directive.kind in CONDITIONALS and (
+                    live is None or (owner is not None and owner[index] in live)
+                ):
+                    names.update(directive.identifiers)
+        if len(names) == before:
+            return names
+
+
+def projection(facts: list[Directive], names: AbstractSet[str]) -> list[Directive]:
+    """The directives of a header that can matter to a cell with these names:
+    the live #if groups' branches and what matters by itself."""
+    live = _live_groups(facts, names)
+    if live is None:
+        return [d for d in facts if d.kind not in ("define", "undef") or d.name in names]
+    owner = _groups(facts)
+    assert owner is not None
+    return [
+        d
+        for index, d in enumerate(facts)
+        if (owner[index] in live if d.kind in _BRANCHES else _basic(d, names))
+    ]
