@@ -113,6 +113,10 @@ def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
     include uses or a *live* conditional tests (one that encloses an include, an
     #error or a relevant definition), and, transitively, what their bodies use.
     A conditional around unrelated definitions only does not make its names matter.
+
+    Worked to a fixpoint in rounds; a round expands only the names new since the
+    last through their definitions, and looks again only at the headers that define
+    one of them (a header's live groups change with nothing else).
     """
     definitions: dict[str, list[Directive]] = {}
     names = set(seeds)
@@ -124,11 +128,14 @@ def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
                 names.update(directive.identifiers)
     defined = list(definitions)
     owners = [_groups(header) for header in facts]  # (per header, not per round)
+    defines = [{d.name for d in header if d.kind in ("define", "undef")} for header in facts]
+    expanded: set[str] = set()
+    looked: set[str] | None = None  # the names the headers were last looked at with
     while True:
-        before = len(names)
-        queue = list(names)
+        queue = list(names - expanded)
         while queue:
             name = queue.pop()
+            expanded.add(name)
             for directive in definitions.get(name, []):
                 more = set(directive.identifiers)
                 params = _parameters(directive)
@@ -138,15 +145,19 @@ def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
                 for new in more - names:
                     names.add(new)
                     queue.append(new)
-        for header, owner in zip(facts, owners, strict=True):
+        new_names = names if looked is None else names - looked
+        if not new_names:
+            return names
+        looked = set(names)
+        for header, owner, own in zip(facts, owners, defines, strict=True):
+            if new_names is not names and (owner is None or own.isdisjoint(new_names)):
+                continue  # (unbalanced: all its conditionals count, taken the first time)
             live = _live_groups(header, names, owner) if owner is not None else None
             for index, directive in enumerate(header):
                 if directive.kind in CONDITIONALS and (
                     live is None or (owner is not None and owner[index] in live)
                 ):
                     names.update(directive.identifiers)
-        if len(names) == before:
-            return names
 
 
 def projection(facts: list[Directive], names: AbstractSet[str]) -> list[Directive]:
