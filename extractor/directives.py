@@ -9,12 +9,21 @@ includes), which the cache keys results by.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 
 _COMMENT_OR_LITERAL = re.compile(
     r'//[^\n]*|/\*.*?\*/|"(?:\\.|[^"\\\n])*"|\'(?:\\.|[^\'\\\n])*\'', re.S
 )
 _NEWLINE_MARK = "\x01"
+
+#: text -> its skeleton, for the last texts asked: a new header version is asked
+#: twice, by the preprocessor's memo and by the cache's facts (548 times on 123
+#: real tags x 2 arches, 0.2 s)
+_SKELETONS: OrderedDict[str, str] = OrderedDict()
+#: the characters of text ``_SKELETONS`` holds at most
+MAX_SKELETON_CHARS = 8_000_000
+_HELD = [0]
 
 
 def directive_skeleton(text: str) -> str:
@@ -24,6 +33,16 @@ def directive_skeleton(text: str) -> str:
     it swallowed come back as empty lines after the logical line, so every
     directive keeps its line number.
     """
+    found = _SKELETONS.get(text)
+    if found is None:
+        found = _SKELETONS[text] = _skeleton(text)
+        _HELD[0] += len(text)
+        while _HELD[0] > MAX_SKELETON_CHARS and len(_SKELETONS) > 1:
+            _HELD[0] -= len(_SKELETONS.popitem(last=False)[0])
+    return found
+
+
+def _skeleton(text: str) -> str:
 
     def blank(match: re.Match[str]) -> str:
         found = match.group(0)

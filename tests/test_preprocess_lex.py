@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pcpp import Preprocessor
 
-from extractor import preprocess_lex
+from extractor import directives, preprocess_lex
 from extractor.directives import decode_text, directive_skeleton
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -77,6 +77,16 @@ def test_every_fixture_header_lexes_as_pcpp_lexes_it():
         text = decode_text(header.read_bytes())
         assert _agree(text), header
         assert _agree(directive_skeleton(text)), header
+
+
+def test_skeletons_kept_are_bounded_and_the_same_as_computed(monkeypatch):
+    """The preprocessor's memo and the cache's facts both ask for a new header's
+    skeleton: the second is answered from a memo that holds a bounded amount of text."""
+    monkeypatch.setattr(directives, "MAX_SKELETON_CHARS", 1000)
+    texts = [f"#define A{n} 1 /* {n} */\nint x; // {n}\n" * 20 for n in range(50)]
+    for text in texts + texts[::-1]:
+        assert directive_skeleton(text) == directives._skeleton(text)
+    assert directives._HELD[0] <= 1000 + max(len(t) for t in texts)
 
 
 PIECES = st.sampled_from(
