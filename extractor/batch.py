@@ -39,7 +39,7 @@ from .lanes import Lanes
 from .layout import make_layout
 from .preprocess import Limits
 from .result import CachedResult, Result
-from .scan import analyse, relevant
+from .scan import analyse, relevance_seeds, relevant
 from .source import DirectoryTree, Tree
 from .source_git import GitObjects, GitTree
 from .source_revisions import Selection, revisions
@@ -306,14 +306,14 @@ def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
     files = list(dict.fromkeys(h.path for h in table.opened if h.origin == "tree"))
     # (the pipeline found these to decide its config: kept on the analysis)
     names = relevant(analysis, wanted, cache.facts)
-    seeds = set(wanted) | {link.macro for c in result.constants.values() for link in c.chain}
     missing = sorted(n for n in wanted if n not in table.macros)
     # a git tree's Kconfig is keyed by its answers (``kconfig_source.answers``), which
     # its memo gives cheaply; a directory's by the files read (answering again
     # would read them all)
     questions = analysis.kconfig_questions if isinstance(layout.tree, GitTree) else None
     whole = sorted(analysis.kconfig_extra if questions is not None else analysis.kconfig_files)
-    # (before the allocation's names: its answer shows no Kconfig line)
+    # (not the allocation's names: its answer shows no Kconfig line)
+    seeds = relevance_seeds(analysis, wanted, allocation=False)
     shown = sorted(n for n in seeds if n.startswith("CONFIG_"))
     footprints = {}
     if analysis.allocation is not None:  # stack allocation (allocation.py): its C lines count

@@ -326,12 +326,14 @@ def _undecided(
     return (_symbols_read(analysis) | tested) - kconfig.wanted
 
 
-def relevance_seeds(analysis: Analysis, wanted: list[str]) -> frozenset[str]:
+def relevance_seeds(
+    analysis: Analysis, wanted: list[str], allocation: bool = True
+) -> frozenset[str]:
     """The names a result is made of: those asked for, their chains' macros, and
-    what the stack allocation looked up."""
+    (unless ``allocation`` is False) what the stack allocation looked up."""
     constants = analysis.result.constants.values()
     seeds = set(wanted) | {link.macro for c in constants for link in c.chain}
-    if analysis.allocation is not None:
+    if allocation and analysis.allocation is not None:
         seeds |= analysis.allocation.names
     return frozenset(seeds)
 
