@@ -115,7 +115,7 @@ def kstack(label: str, repo: Path, scratch: Path, cache: Path, jobs: int | None,
             cache = cache.with_name(f"{cache.stem}-retry{cache.suffix}")
         command = kstack_command(repo, cache, jobs)
         with open(output, "wb") as handle:
-            measured = measure.run(command, stdout=handle, cwd=scratch)
+            measured = measure.run(command, stdout=handle, cwd=scratch, pss=True)
         if measured.returncode == 0:
             break
         last = (measured.stderr.strip().splitlines() or ["(no message)"])[-1]
