@@ -146,7 +146,7 @@ def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
                     names.add(new)
                     queue.append(new)
         new_names = names if looked is None else names - looked
-        if not new_names:
+        if looked is not None and not new_names:  # (the first round looks at every header)
             return names
         looked = set(names)
         for header, owner, own in zip(facts, owners, defines, strict=True):
