@@ -53,9 +53,10 @@ ARCHES = ("x86_64", "i386")
 #: rounds of (a), (h) and the loop (c), in turn; the report takes each one's median,
 #: and the median of the rounds' ratios. A few seconds' run is at the mercy of a
 #: moment's load on a shared machine (four single runs of (a) on one afternoon: 8.2x
-#: to 10.2x the loop), and so is the loop: 70 s to 143 s of CPU within one run, for
-#: the same work. In one round, kstack and the loop run while the machine runs at
-#: about one speed.
+#: to 10.2x the loop). In one round, kstack and the loop run while the machine runs
+#: at about one speed. Until 2026-12-03 each round deleted its loop's work tree
+#: before the next round, and the later rounds' loops ran about twice as long as
+#: the first (48.5 s, 99.6 s, 122.8 s in one run): the deletion, not the loop.
 ROUNDS = 3
 #: what gcc's -m flag is for each arch
 MACHINE = {"x86_64": "-m64", "i386": "-m32"}
@@ -278,7 +279,10 @@ def main() -> int:
                 cpu = after.children_user + after.children_system + after.user + after.system
                 cpu -= before.children_user + before.children_system + before.user + before.system
                 loops.append((time.monotonic() - started, cpu))
-                shutil.rmtree(work, ignore_errors=True)
+                # kept until every round is done: deleting a work tree (tens of
+                # thousands of files) slows the disk for minutes, and the next
+                # round's loop took twice as long (51 s, then 115 s with the
+                # first tree deleted in between, 51 s and 51 s with it kept)
         cold, as_loop = median(runs["cold"]), median(runs["as-loop"])
         spreads = {kind: spread_of(runs[kind]) for kind in kinds}
         for kind in kinds:
