@@ -119,17 +119,15 @@ def _proc_kb(pid: int, name: str, field: bytes) -> int:
     return 0
 
 
-def tree_pss_kb(root: int) -> tuple[int, int]:
-    """The PSS of ``root`` and all its descendants, and the largest VmHWM among
-    them, in kilobytes."""
+def tree_pss_kb(root: int) -> int:
+    """The PSS of ``root`` and all its descendants, in kilobytes."""
     children = _children()
-    total, largest, stack = 0, 0, [root]
+    total, stack = 0, [root]
     while stack:
         pid = stack.pop()
         total += _proc_kb(pid, "smaps_rollup", b"Pss:")
-        largest = max(largest, _proc_kb(pid, "status", b"VmHWM:"))
         stack += children.get(pid, [])
-    return total, largest
+    return total
 
 
 def run(
@@ -155,7 +153,7 @@ def run(
         def sample() -> None:
             nonlocal peak
             while not done.wait(PSS_SAMPLE_SECONDS):
-                peak = max(peak, tree_pss_kb(process.pid)[0])
+                peak = max(peak, tree_pss_kb(process.pid))
 
         sampler = threading.Thread(target=sample, daemon=True)
         if pss:

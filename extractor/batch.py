@@ -39,7 +39,7 @@ from .lanes import Lanes
 from .layout import make_layout
 from .preprocess import Limits
 from .result import CachedResult, Result
-from .scan import analyse, relevance_seeds, relevant
+from .scan import analyse, opened_paths, relevance_seeds, relevant
 from .source import DirectoryTree, Tree
 from .source_git import GitObjects, GitTree
 from .source_revisions import Selection, revisions
@@ -303,7 +303,7 @@ def _as_rev(result: Result, rev: str | None) -> Result:
 def _template(analysis: Any, wanted: list[str], cache: Cache) -> Template:
     """What this evaluation read, and the names whose definitions matter to it."""
     table, layout, result = analysis.table, analysis.layout, analysis.result
-    files = list(dict.fromkeys(h.path for h in table.opened if h.origin == "tree"))
+    files = opened_paths(analysis)
     # (the pipeline found these to decide its config: kept on the analysis)
     names = relevant(analysis, wanted, cache.facts)
     missing = sorted(n for n in wanted if n not in table.macros)

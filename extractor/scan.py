@@ -338,12 +338,17 @@ def relevance_seeds(
     return frozenset(seeds)
 
 
+def opened_paths(analysis: Analysis) -> list[str]:
+    """Every tree header the cell opened, once each, in the order first opened."""
+    assert analysis.table is not None
+    return list(dict.fromkeys(h.path for h in analysis.table.opened if h.origin == "tree"))
+
+
 def opened_facts(analysis: Analysis, facts: Facts) -> list[Any]:
     """The directive facts of every tree header the cell opened, once each."""
-    assert analysis.table is not None and analysis.layout is not None
+    assert analysis.layout is not None
     tree = analysis.layout.tree
-    paths = dict.fromkeys(h.path for h in analysis.table.opened if h.origin == "tree")
-    return [facts(tree, p, b) for p in paths if (b := tree.blob_id(p))]
+    return [facts(tree, p, b) for p in opened_paths(analysis) if (b := tree.blob_id(p))]
 
 
 def relevant(analysis: Analysis, wanted: list[str], facts: Facts) -> set[str]:
