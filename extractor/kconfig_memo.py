@@ -11,10 +11,14 @@ and set, and every Kconfig file read, by path and blob id (and every file a
 file whose blob changed still matches when neither version can reach the answer
 other than by its line numbers:
 
-- it uses no macro language (no assignment, no ``$(`` in a keyword's line; help
-  text may say anything), and both versions read without the full reader;
-- its block structure (if/menu/choice and their ends, the dependencies a menu or
-  choice puts on what follows, and every ``source``) is the same line for line;
+- both versions read without the full reader (no macro language: no assignment,
+  no ``$(`` in a line the reader expands; help text may say anything);
+- what it sources is the same (``_sources``): each ``source`` line, the blocks
+  around it and their dependencies, in the same order, so the walk below it is
+  the same and so is its reading order. Its other block structure can reach the
+  answer only through the entries of looked-up symbols, whose blocks are in
+  their projection (below). (This was a digest of every block line before: an
+  unrelated ``if`` or ``menu`` made on most real tags a full read again);
 - reading it warns the same, line for line (the warnings are part of the answer:
   every cell notes the first few);
 - what it says of the symbols the evaluation looked up is the same but for line
@@ -35,7 +39,6 @@ file checks before, 70,000 after).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -45,47 +48,30 @@ from . import kconfig_files
 from .errors import ExtractorError
 from .kconfig_entries import KconfigValues, _Choice
 
-#: Kconfig block structure: these keywords, and a menu's or choice's dependencies
-_STRUCTURE = frozenset(
-    "if endif menu endmenu choice endchoice source rsource osource orsource mainmenu".split()  # noqa: SIM905
-)
-#: keywords whose line a macro (``$(...)``) could turn into another entry or symbol
-_KEYWORDS = _STRUCTURE | frozenset(
-    "config menuconfig select imply depends default def_bool def_tristate bool tristate "  # noqa: SIM905
-    "int hex string prompt range visible option requires enable".split()
-)
-#: a macro-language assignment (4.18+): it changes how other files' lines expand
-_ASSIGNMENT = re.compile(r"^[A-Za-z0-9_-]+\s*(?::=|\+=|=)", re.M)
-#: blob id -> (a digest of its structure lines, whether it uses macros): small,
-#: so that thousands of Kconfig blob versions fit
-_KCONFIG_INDEX: dict[str, tuple[bytes, bool]] = {}
 #: (path, blob id, symbols looked up) -> ``_projection`` of the blob's parse
 _PROJECTIONS: dict[tuple[str, str, frozenset[str]], tuple[tuple[Any, ...], tuple[int, ...]]] = {}
 #: a warning's place: "path:line: "
 _PLACE = re.compile(r"([^:\s]+):(\d+): ")
 
 
-def _kconfig_index(decoded: str) -> tuple[bytes, bool]:
-    structure: list[str] = []
-    in_block_head = False
-    for line in decoded.splitlines():
-        words = line.split(None, 1)
-        if not words:
-            continue
-        if words[0] in _STRUCTURE:
-            structure.append(line.strip())
-            in_block_head = words[0] in ("menu", "choice")
-        elif in_block_head and words[0] in ("depends", "visible", "requires"):
-            structure.append(line.strip())
-        elif words[0] in ("config", "menuconfig", "comment"):
-            in_block_head = False
-    macros = bool(_ASSIGNMENT.search(decoded)) or any(
-        "$(" in line and line.split(None, 1)[0] in _KEYWORDS
-        for line in decoded.splitlines()
-        if "$(" in line
+def _shape(block: Any) -> tuple[Any, ...]:
+    """A block as the answer sees it, without its lines: kind and dependencies
+    (and a choice's defaults, members and whether it is optional)."""
+    shape: tuple[Any, ...] = (block.kind, tuple(dep.text for dep in block.deps))
+    if isinstance(block, _Choice):
+        defaults = tuple((d.keyword, d.text) for d in block.defaults)
+        shape += (defaults, tuple(block.members), block.optional)
+    return shape
+
+
+def _sources(parsed: Any) -> tuple[Any, ...]:
+    """A parse's ``source`` lines without their line numbers: each one's keyword and
+    path as written, and the blocks around it."""
+    return tuple(
+        (event[1], event[2], tuple(_shape(block) for block in event[5]))
+        for event in parsed.events
+        if event[0] == "source"
     )
-    digest = hashlib.sha1("\n".join(structure).encode()).digest()
-    return digest, macros
 
 
 def _projection(path: str, blob: str, parsed: Any, looked: frozenset[str]) -> tuple[Any, ...]:
@@ -108,13 +94,10 @@ def _projection(path: str, blob: str, parsed: Any, looked: frozenset[str]) -> tu
         number = places.get(id(node), -1)
         blocks = []
         for block in node.blocks:
-            shape: tuple[Any, ...] = (block.kind, tuple(dep.text for dep in block.deps))
             if isinstance(block, _Choice):
                 lines.append(block.line)
                 lines.extend(default.line for default in block.defaults)
-                defaults = tuple((d.keyword, d.text) for d in block.defaults)
-                shape += (defaults, tuple(block.members), block.optional)
-            blocks.append(shape)
+            blocks.append(_shape(block))
         before = sum(1 for at in sources if at <= number)
         return (node.name, tuple((k, rest) for k, rest, _ in node.lines), tuple(blocks), before)
 
@@ -267,7 +250,6 @@ class KconfigMemo:
         self.by_tree.clear()
         self._changed.clear()
         self._files.clear()
-        _KCONFIG_INDEX.clear()
         _PROJECTIONS.clear()
         _CONTENTS.clear()
         _IDS.clear()
@@ -447,16 +429,13 @@ class KconfigMemo:
             return True
         if not now or not blob:  # a file that appeared or went: its includer's structure
             return False
-        old_index, new_index = self._index(objects, blob), self._index(objects, now)
-        if old_index is None or new_index is None:
-            return False
-        if old_index[1] or new_index[1] or old_index[0] != new_index[0]:
-            return False
         old, new = (
             self._parsed(objects, path, blob, srcarch),
             self._parsed(objects, path, now, srcarch),
         )
         if old is None or new is None or old.full or new.full:
+            return False
+        if _sources(old) != _sources(new):  # the walk below it, or its order, differs
             return False
         # what reading the file warns is part of the answer (a note of every cell)
         warned = [event[1] for event in old.events if event[0] == "warn"]
@@ -488,25 +467,6 @@ class KconfigMemo:
             return kconfig_files.parsed(path, blob, read, srcarch)
         except Exception:  # unreadable: not the same, the caller reads the tree
             return None
-
-    @staticmethod
-    def _text(objects: Any, blob: str) -> str | None:
-        try:
-            _, data = objects.read_object(bytes.fromhex(blob), None, "")
-        except Exception:  # unreadable: not the same, the caller reads the tree
-            return None
-        return str(data.decode("utf-8", "replace"))
-
-    def _index(self, objects: Any, blob: str) -> tuple[bytes, bool] | None:
-        found = _KCONFIG_INDEX.get(blob)
-        if found is None:
-            text = self._text(objects, blob)
-            if text is None:
-                return None
-            if len(_KCONFIG_INDEX) > 50_000:
-                _KCONFIG_INDEX.clear()
-            found = _KCONFIG_INDEX[blob] = _kconfig_index(text)
-        return found
 
 
 #: the one Kconfig memo of this process

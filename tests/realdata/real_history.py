@@ -1,24 +1,25 @@
-"""arm and mips on real mainline releases, against gcc under the same config.
+"""Real mainline releases, arch by arch, against gcc under the same config.
 
 A local check (CI has no mainline history): for every release tag of a repository
 (``vX.Y`` or ``vX.Y.Z``, no ``-rc``), kstack's default profile (the tree's own
-alldefconfig, read by kstack's Kconfig reader) for arm and mips, and gcc on the same
+alldefconfig, read by kstack's Kconfig reader) for each arch asked (arm and mips
+unless ``--arch`` says), and gcc on the same
 tree: ``git archive`` of ``include/`` and ``arch/<srcarch>/``, ``autoconf.h`` written
 from kstack's alldefconfig values, the links the build made (``include/asm``,
 ``include/asm-arm/arch``), and ``gcc -E -dM`` with kbuild's -I list and the dirs the
 arch Makefile adds for that config. A header a build generates is an empty stand-in
 (an ``asm-generic`` wrapper where the tree has one), as in ``gcc_reference``.
 
-    python -m tests.realdata.real_history /work/real/linux.git [tag-glob]
+    python -m tests.realdata.real_history /work/real/linux.git [tag-glob] [--arch A ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import fnmatch
 import os
 import re
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -42,8 +43,13 @@ def releases(repo: Path, pattern: str = "v*") -> list[str]:
 
 
 def _extract(repo: Path, tag: str, srcarch: str, into: Path) -> None:
+    paths = ["include"]
+    arch_dir = f"arch/{srcarch}"
+    here = ["git", "-C", str(repo), "cat-file", "-e", f"{tag}:{arch_dir}"]
+    if subprocess.run(here, capture_output=True, check=False).returncode == 0:
+        paths.append(arch_dir)  # (arch/powerpc is 2.6.15's; older trees had arch/ppc)
     archive = subprocess.run(
-        ["git", "-C", str(repo), "archive", tag, "include", f"arch/{srcarch}"],
+        ["git", "-C", str(repo), "archive", tag, *paths],
         capture_output=True,
         check=True,
     ).stdout
@@ -94,13 +100,19 @@ def gcc_values(repo: Path, tag: str, arch: str, layout: object, work: Path) -> d
     return gcc_fold(macros.text, KSTACK_ARCHES[arch].constants, spec.model)
 
 
-def check(repo: Path, pattern: str = "v*") -> list[tuple[str, str, object, str]]:
+#: the arches checked unless asked for others
+DEFAULT_ARCHES = ("arm", "mips")
+
+
+def check(
+    repo: Path, pattern: str = "v*", arches: tuple[str, ...] = DEFAULT_ARCHES
+) -> list[tuple[str, str, object, str]]:
     """(tag, arch, kstack's THREAD_SIZE or its error, gcc's verdict) per release."""
     rows = []
     with GitObjects(repo) as objects:
         for tag in releases(repo, pattern):
             tree = objects.resolve(tag)
-            for arch in ("arm", "mips"):
+            for arch in arches:
                 if rows:
                     print("{:9} {:5} THREAD_SIZE={}  gcc: {}".format(*rows[-1]), flush=True)
                 analysis = analyse(
@@ -127,9 +139,15 @@ def check(repo: Path, pattern: str = "v*") -> list[tuple[str, str, object, str]]
 
 
 if __name__ == "__main__":
-    table = check(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "v*")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repo", type=Path)
+    parser.add_argument("pattern", nargs="?", default="v*")
+    parser.add_argument("--arch", action="append", choices=sorted(ARCHES))
+    options = parser.parse_args()
+    chosen = tuple(options.arch or DEFAULT_ARCHES)
+    table = check(options.repo, options.pattern, chosen)
     print("{:9} {:5} THREAD_SIZE={}  gcc: {}".format(*table[-1]))
-    for arch in ("arm", "mips"):
+    for arch in chosen:
         mine = [row for row in table if row[1] == arch]
         sized = [row for row in mine if isinstance(row[2], int)]
         agree = [row for row in mine if str(row[3]).startswith("agrees")]
