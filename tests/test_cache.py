@@ -200,6 +200,15 @@ def slab_cache_size(text: str) -> str:
     return text.replace('"thread_stack", THREAD_SIZE,', '"thread_stack", THREAD_SIZE / 2,')
 
 
+def slab_cache_align(text: str) -> str:
+    """The second line of the slab cache's creation (its alignment): a call is read
+    from its name to its closing bracket, not its first line only."""
+    assert "\t\t\t\t\t       THREAD_SIZE, 0, NULL);" in text
+    return text.replace(
+        "\t\t\t\t\t       THREAD_SIZE, 0, NULL);", "\t\t\t\t\t       THREAD_SIZE / 2, 0, NULL);"
+    )
+
+
 def arch_allocator_in_a_header(text: str) -> str:
     return text.replace(
         "#endif /* FIXTURE_ASM_X86_PAGE_64_TYPES_H */",
@@ -226,6 +235,7 @@ ALLOCATION_EDITS = [
     ("fork.c: the allocation call's order", FORK, (), allocation_order, False),
     ("fork.c: the slab cache's object size (a branch not taken)", FORK, (), slab_cache_size,
      False),
+    ("fork.c: a later line of the slab cache's creation", FORK, (), slab_cache_align, False),
     ("a header read gains the arch's own allocator", PAGE64, ARCH_ALLOCATOR,
      arch_allocator_in_a_header, False),
 ]  # fmt: skip
