@@ -50,7 +50,7 @@ from .config import Config
 from .errors import CacheError
 from .layout import Layout
 from .preprocess import Directive
-from .relevance import facts_of
+from .relevance import facts_of, header_facts
 from .result import CachedResult, Result
 from .source import Tree
 
@@ -144,7 +144,6 @@ class Cache:
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self.warnings: list[str] = []
-        self._facts: dict[str, list[Directive]] = {}
         self._keys = ContentKeys()
         self._templates: dict[str, Template] = {}
         #: (content key, lines) -> the result's JSON text at those lines
@@ -285,9 +284,10 @@ class Cache:
     # -- per-blob facts --------------------------------------------------------
 
     def facts(self, tree: Tree, path: str, blob: str) -> list[Directive]:
-        found = self._facts.get(blob)
-        if found is not None:
-            return found
+        """``relevance.header_facts``, read from the cache where the memory has none."""
+        return header_facts(tree, path, blob, self._stored_facts)
+
+    def _stored_facts(self, tree: Tree, path: str, blob: str) -> list[Directive]:
         key = f"{blob}:{code_id()[:16]}"  # (what this code's parser makes of the blob)
         row = self.db.execute("SELECT facts FROM facts WHERE blob=?", (key,)).fetchone()
         if row is not None:
@@ -303,9 +303,6 @@ class Cache:
                 self.db.execute(
                     "INSERT OR IGNORE INTO facts VALUES (?, ?)", (key, json.dumps(rows))
                 )
-        if len(self._facts) > MAX_MEMO // 10:
-            self._facts.clear()
-        self._facts[blob] = found
         return found
 
     # -- tree key --------------------------------------------------------------

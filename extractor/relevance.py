@@ -42,12 +42,14 @@ def facts_of(data: bytes) -> list[Directive]:
 _FACTS: OrderedDict[str, list[Directive]] = OrderedDict()
 
 
-def header_facts(tree: Tree, path: str, blob: str) -> list[Directive]:
-    """``facts_of`` the header at ``path``, kept per blob id (the cache keeps its own,
-    on disk: this serves a caller without one)."""
+def header_facts(tree: Tree, path: str, blob: str, load: Facts | None = None) -> list[Directive]:
+    """``facts_of`` the header at ``path``, kept in memory per blob id, the one memo
+    of them in a process; ``load`` finds them where this memo has none (the cache
+    reads its disk first), else the header is read."""
     found = _FACTS.get(blob)
     if found is None:
-        found = _FACTS[blob] = facts_of(tree.read(path) or b"")
+        found = load(tree, path, blob) if load is not None else facts_of(tree.read(path) or b"")
+        _FACTS[blob] = found
         if len(_FACTS) > MAX_FACTS:
             _FACTS.popitem(last=False)
     return found
