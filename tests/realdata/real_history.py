@@ -56,8 +56,11 @@ def _extract(repo: Path, tag: str, srcarch: str, into: Path) -> None:
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
 
 
-def gcc_values(repo: Path, tag: str, arch: str, layout: object, work: Path) -> dict:
-    """gcc's values of the arch's constants on ``tag`` under kstack's resolved config."""
+def gcc_values(
+    repo: Path, tag: str, arch: str, layout: object, work: Path, extras: tuple[str, ...] = ()
+) -> dict:
+    """gcc's values of the arch's constants on ``tag`` under kstack's resolved config,
+    the arch's entry headers included, then ``extras`` (see ``asm_extras``)."""
     spec = ARCHES[arch]
     tree = work / "tree"
     tree.mkdir()
@@ -80,7 +83,8 @@ def gcc_values(repo: Path, tag: str, arch: str, layout: object, work: Path) -> d
     # what any Linux-targeting gcc predefines; old sgidefs.h refuses to go without it
     defines |= {"__linux__": "1", "__linux": "1", "__unix__": "1", "__ELF__": "1"}
     source = work / "entries.c"
-    source.write_text("".join(f"#include <{e}>\n" for e in KSTACK_ARCHES[arch].entries))
+    entries = [*KSTACK_ARCHES[arch].entries, *extras]
+    source.write_text("".join(f"#include <{e}>\n" for e in entries))
     argv = ["gcc", "-E", "-dM", "-nostdinc", "-undef", "-x", "c"]
     argv += [f"-I{d}" for d in dirs] + [f"-D{k}={v}" for k, v in defines.items()]
     argv += ["-include", str(autoconf), str(source)]
@@ -98,6 +102,15 @@ def gcc_values(repo: Path, tag: str, arch: str, layout: object, work: Path) -> d
         return {"error": " | ".join(x for x in proc.stderr.splitlines() if "error" in x)[:300]}
     macros = parse_dm(proc.stdout)
     return gcc_fold(macros.text, KSTACK_ARCHES[arch].constants, spec.model)
+
+
+def asm_extras(result: object, asm_dir: str) -> tuple[str, ...]:
+    """The asm headers kstack read after the entries: a constant no entry header
+    reaches is looked for in the asm directory and its header included (old
+    x86_64 keeps ``EXCEPTION_STKSZ`` in ``processor.h``); gcc is given the same."""
+    files = {c.path for c in result.constants.values() if c.path}  # type: ignore[attr-defined]
+    inside = sorted(f[len(asm_dir) + 1 :] for f in files if f.startswith(asm_dir + "/"))
+    return tuple(f"asm/{name}" for name in inside)
 
 
 #: the arches checked unless asked for others
@@ -128,7 +141,8 @@ def check(
                     else None
                 )
                 with tempfile.TemporaryDirectory(prefix="kstack-history-") as tmp:
-                    reference = gcc_values(repo, tag, arch, analysis.layout, Path(tmp))
+                    extras = asm_extras(result, analysis.layout.asm_dir)
+                    reference = gcc_values(repo, tag, arch, analysis.layout, Path(tmp), extras)
                 if "error" in reference:
                     rows.append((tag, arch, size, f"gcc failed: {reference['error']}"))
                     continue
