@@ -64,6 +64,9 @@ ARCHES: dict[str, Arch] = {
             base_config={"CONFIG_X86": "y", "CONFIG_X86_64": "y", "CONFIG_64BIT": "y"},
             # mm/Kconfig (6.9+): 12 under PAGE_SIZE_4KB, x86's only page size
             kconfig_defaults={"CONFIG_PAGE_SHIFT": "12"},
+            # 2.6.24-rc1 to -rc3: "64-bit kernel" was a plain prompt, "default n",
+            # whatever ARCH= said (a seed takes only where the prompt shows)
+            kconfig_seed={"CONFIG_64BIT": "y"},
             entries=("asm/page.h", "asm/thread_info.h"),
             constants=(
                 "THREAD_SIZE",
@@ -372,6 +375,9 @@ ARCHES: dict[str, Arch] = {
             },
             # mm/Kconfig (6.9+): "default 12 if PAGE_SIZE_4KB", s390's only size
             kconfig_defaults={"CONFIG_PAGE_SHIFT": "12"},
+            # ARCH=s390 built the 31-bit kernel too: "64 bit kernel" was a prompt
+            # with no default (so n) until 2.6.38, ARCH_S390X's until 2.6.16
+            kconfig_seed={"CONFIG_64BIT": "y", "CONFIG_ARCH_S390X": "y"},
             entries=("asm/page.h", "asm/thread_info.h"),
             constants=("THREAD_SIZE", "THREAD_SIZE_ORDER", "BOOT_STACK_SIZE", "PAGE_SIZE"),
         ),

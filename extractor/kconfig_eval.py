@@ -11,6 +11,12 @@ with the entry's ``depends on`` and its enclosing ``if``/``menu``/``choice``),
 ``select`` and ``imply`` raise bools, ``range`` clamps ints, a ``choice`` picks
 its member; symbols are decided dependencies first, and loops are repeated until
 their values settle.
+
+A word no file defines stands for itself, as in Kconfig, except ``ARCH``: before
+2.6.25 Kconfig defined it itself, from make's ``ARCH`` (``sym_init`` in
+``scripts/kconfig/symbol.c``; 2.6.25 moved it to ``option env="ARCH"`` in
+``init/Kconfig``). 2.6.24's unified x86 ``Kconfig`` reads it bare, in
+``default ARCH = "x86_64"`` for ``64BIT``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ MAX_SYMBOL_DEPTH = 48
 MAX_ROUNDS = 16
 
 _IN_PROGRESS = "the choice is being decided"
+#: symbols Kconfig itself defined from make's variables before 2.6.25 (``sym_init``)
+#: and no file had to: an undefined one reads the variable. (``KERNELVERSION`` and
+#: ``UNAME_RELEASE`` were the others; nothing a stack constant depends on reads them.)
+_IMPLICIT = frozenset({"ARCH"})
 
 
 def _symbols_in(expr: Expr | None) -> Iterator[str]:
@@ -223,6 +233,8 @@ class _Evaluator:
             if name in self.user:
                 return self.user[name]
             if name not in self.reader.nodes:
+                if name in _IMPLICIT:  # (make's, at evaluation time, as ``option env``)
+                    return str(dict.get(self.reader.env, name, ""))
                 return str(name)  # an undefined word stands for itself, as in Kconfig
             decision = self.decide(name)
             return decision.value if decision else ""
@@ -254,7 +266,7 @@ class _Evaluator:
         names = dict.fromkeys(n for e in exprs for n in _symbols_in(e))
         values = [
             f"{name}={self.string(('sym', name)) or 'n'}"
-            if name in self.user or name in self.reader.nodes
+            if name in self.user or name in self.reader.nodes or name in _IMPLICIT
             else f"{name} undefined"
             for name in names
         ]

@@ -106,6 +106,7 @@ class KconfigSource:
                 + (f" seeded with {shown}" if shown else "")
             )
             notes.extend(values.warnings[:3])
+            notes.extend(_contradicted(self.arch, make_arch, values))
         return dataclasses.replace(
             config,
             symbols=symbols,
@@ -163,6 +164,24 @@ class KconfigSource:
     def files(self) -> dict[str, str]:
         paths = [*self._files, *self.extra_files]
         return {p: b for p in paths if (b := self.tree.blob_id(p))}
+
+
+def _contradicted(arch: Arch, make_arch: str, values: Any) -> list[str]:
+    """A warning for each symbol that makes the arch (its base config but for what
+    it only assumes) that the tree's alldefconfig sets otherwise: a build for this
+    ARCH always has it, so kstack's Kconfig model and the tree disagree, and the
+    values that follow are suspect (2.6.24's x86_64 read as i386 this way)."""
+    said = []
+    for symbol, value in arch.base_config.items():
+        found = values.get(symbol)
+        if symbol in arch.assumed or found is None or found.value == value:
+            continue
+        said.append(
+            f"this tree's alldefconfig for ARCH={make_arch} gives {symbol}={found.value}, "
+            f"but every {arch.name} build has {symbol}={value} ({found.path}:{found.line}): "
+            "the values below may be wrong"
+        )
+    return said
 
 
 def answers(

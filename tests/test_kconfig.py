@@ -748,3 +748,41 @@ def test_kconfiglib_agrees(monkeypatch, tree, config, wanted, expected):
     assert ours is not None
     mine = ours.get(f"CONFIG_{wanted}")
     assert (mine.value if mine else "") == theirs
+
+
+# --- make's ARCH, as Kconfig of each era saw it -----------------------------------
+
+#: 2.6.24's unified x86 (our words): 64BIT reads ARCH, which no file defines
+BARE_ARCH = (
+    'config 64BIT\n\tbool "64-bit kernel" if ARCH = "x86"\n\tdefault ARCH = "x86_64"\n'
+    "config X86_32\n\tdef_bool !64BIT\n"
+)
+#: 2.6.25 to 4.17: init/Kconfig defines it from the environment
+ENV_ARCH = 'config ARCH\n\tstring\n\toption env="ARCH"\n' + BARE_ARCH
+#: a file that defines ARCH itself: its own default, whatever make's is
+OWN_ARCH = 'config ARCH\n\tstring\n\tdefault "i386"\n' + BARE_ARCH
+
+# (id, the root Kconfig, make's ARCH, 64BIT, X86_32)
+ARCH_ROWS = [
+    ("before 2.6.25, Kconfig defined ARCH itself: x86_64", BARE_ARCH, "x86_64", "y", "n"),
+    ("before 2.6.25: i386", BARE_ARCH, "i386", "n", "y"),
+    ("option env=ARCH: x86_64", ENV_ARCH, "x86_64", "y", "n"),
+    ("option env=ARCH: i386", ENV_ARCH, "i386", "n", "y"),
+    ("a file's own ARCH wins", OWN_ARCH, "x86_64", "n", "y"),
+]
+
+
+@pytest.mark.parametrize("opened", ["directory", "git"], indirect=True)
+@pytest.mark.parametrize(
+    ("root", "make_arch", "bits64", "x86_32"),
+    [r[1:] for r in ARCH_ROWS],
+    ids=[r[0] for r in ARCH_ROWS],
+)
+def test_make_arch_as_each_era_saw_it(opened, root, make_arch, bits64, x86_32):
+    tree = opened({"Kconfig": root})
+    found = kconfig_module.alldefconfig(
+        tree, "x86", make_arch=make_arch, wanted=["64BIT", "X86_32"]
+    )
+    assert (found["CONFIG_64BIT"].value, found["CONFIG_X86_32"].value) == (bits64, x86_32)
+    if root is BARE_ARCH:  # the reason shows what ARCH read
+        assert f"ARCH={make_arch}" in found["CONFIG_X86_32"].reason + found["CONFIG_64BIT"].reason

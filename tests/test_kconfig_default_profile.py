@@ -361,3 +361,47 @@ def _gives_way(tmp_path, defconfig, size):
     assert any(
         "does not build" in w and f"arch/arm/configs/{defconfig}" in w for w in cell["warnings"]
     )
+
+
+# --- the arch a build makes: make's ARCH in each era, and a guard ---------------------
+
+X86_HEADERS = {  # 2.6.24's unified x86 before arch/x86/include, in our words
+    "include/asm-x86/page.h": "#define PAGE_SHIFT 12\n#define PAGE_SIZE (1UL << PAGE_SHIFT)\n",
+    "include/asm-x86/thread_info.h": (
+        '#ifdef CONFIG_X86_32\n# include "thread_info_32.h"\n'
+        '#else\n# include "thread_info_64.h"\n#endif\n'
+    ),
+    "include/asm-x86/thread_info_32.h": "#include <asm/page.h>\n#define THREAD_SIZE 8192\n",
+    "include/asm-x86/thread_info_64.h": (
+        "#include <asm/page.h>\n#define THREAD_ORDER 1\n"
+        "#define THREAD_SIZE (PAGE_SIZE << THREAD_ORDER)\n"
+    ),
+}
+X86_BITS = "config X86_32\n\tdef_bool !64BIT\nconfig X86_64\n\tdef_bool 64BIT\n"
+# (id, how arch/x86/Kconfig decides 64BIT, arch, THREAD_ORDER, the guard's warning)
+X86_ARCH_ROWS = [
+    # 2.6.24: ARCH, which Kconfig itself defined from make's (no file does)
+    ("ARCH read bare (2.6.24)", '\tbool "64-bit kernel" if ARCH = "x86"\n'
+     '\tdefault ARCH = "x86_64"\n', "x86_64", 1, False),
+    ("ARCH read bare, i386", '\tbool "64-bit kernel" if ARCH = "x86"\n'
+     '\tdefault ARCH = "x86_64"\n', "i386", None, False),
+    # 2.6.24-rc1 to -rc3: a plain prompt, "default n"; the arch's seed answers it
+    ("a plain prompt (2.6.24-rc3)", '\tbool "64-bit kernel"\n\tdefault n\n', "x86_64", 1, False),
+    ("a plain prompt, i386", '\tbool "64-bit kernel"\n\tdefault n\n', "i386", None, False),
+    # nothing can make it x86_64: the cell says so
+    ("no way to 64 bits", "\tdef_bool n\n", "x86_64", None, True),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("bits", "arch", "order", "warned"),
+    [r[1:] for r in X86_ARCH_ROWS],
+    ids=[r[0] for r in X86_ARCH_ROWS],
+)
+def test_the_default_profile_builds_the_arch_asked_for(tmp_path, bits, arch, order, warned):
+    kconfig = 'mainmenu "x86"\nconfig 64BIT\n' + bits + X86_BITS
+    cell = scan(write(tmp_path, {**X86_HEADERS, "arch/x86/Kconfig": kconfig}), arch)
+    assert cell["error"] is None, cell["error"]
+    assert cell["constants"].get("THREAD_ORDER", {}).get("value") == order
+    guard = [w for w in cell["warnings"] if "every x86_64 build has CONFIG_64BIT=y" in w]
+    assert bool(guard) == warned, cell["warnings"]
