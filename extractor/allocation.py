@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from .allocation_text import (
     BRANCH,
+    argument_value,
     arguments,
     closing,
     definition_lines,
@@ -534,7 +535,8 @@ def _fold(
         elif picked is not None and picked < len(args):
             text, start = args[picked]
             argument = span(source, start, text)
-            value = _value(table, text, model, allocation)
+            fold = functools.partial(_value, table, model=model, allocation=allocation)
+            value = argument_value(text, order_at is not None, fold)
             if order_at is not None:
                 allocation.order = value
                 page = _value(table, "PAGE_SIZE", model, allocation)

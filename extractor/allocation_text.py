@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 
 def groups_at(lines: list[str], target: int) -> list[list[tuple[int, str]]]:
@@ -116,3 +117,39 @@ def span(source: str, start: int, text: str) -> tuple[int, int, int]:
     line = source.count("\n", 0, start) + 1
     column = start - (source.rfind("\n", 0, start) + 1)
     return line, column, column + len(text.split()[0]) if " " in text else column + len(text)
+
+
+#: an order argument written as ``get_order(SIZE)`` (2.6.22-2.6.26 i386, and others)
+_GET_ORDER = re.compile(r"\s*get_order\s*\((.*)\)\s*", re.S)
+
+
+def get_order_argument(text: str) -> str | None:
+    """``SIZE`` of an argument that is one call ``get_order(SIZE)``, else None."""
+    match = _GET_ORDER.fullmatch(text)
+    if match is None or matching(text, text.index("("), "(", ")") != len(text.rstrip()) - 1:
+        return None  # (``get_order(a) + get_order(b)`` is two calls)
+    return match.group(1)
+
+
+def get_order(size: int, page_shift: int) -> int | None:
+    """The kernel's ``get_order(size)``: the least order whose ``PAGE_SIZE << order``
+    holds ``size`` (as ``asm-generic``'s loop computes it); None for a size under 1."""
+    if size < 1 or page_shift < 1:
+        return None
+    rest, order = (size - 1) >> (page_shift - 1), -1
+    while True:
+        rest >>= 1
+        order += 1
+        if not rest:
+            return order
+
+
+def argument_value(text: str, order: bool, value_of: Callable[[str], int | None]) -> int | None:
+    """A call's size or order argument folded by ``value_of``; an order written
+    ``get_order(SIZE)`` is SIZE's order, under the tree's ``PAGE_SHIFT``."""
+    sized = get_order_argument(text) if order else None
+    if sized is None:
+        return value_of(text)
+    size = value_of(sized)
+    shift = value_of("PAGE_SHIFT") if size is not None else None
+    return None if size is None or shift is None else get_order(size, shift)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from extractor.allocation_text import get_order, get_order_argument
 from extractor.arches import ARCHES
 from extractor.cli import cli
 from extractor.config import make_config
@@ -198,6 +199,11 @@ static inline void *alloc_thread_info_node(struct task_struct *tsk, int node)
 
 ARCH_ELSEWHERE = "#define __HAVE_ARCH_THREAD_INFO_ALLOCATOR\n"
 
+# 2.6.22-2.6.26 i386's shape: the order is get_order() of the size, a function
+ARCH_GET_ORDER = """#define alloc_thread_info(tsk) ((struct thread_info *) \\
+	__get_free_pages(GFP_KERNEL, get_order(THREAD_SIZE)))
+"""
+
 GENERIC_FORK = """#include <linux/sched.h>
 #ifndef __HAVE_ARCH_THREAD_INFO_ALLOCATOR
 # if THREAD_SIZE >= PAGE_SIZE
@@ -319,6 +325,25 @@ SHAPES = [
             "__HAVE_ARCH_THREAD_INFO_ALLOCATOR (arch/x86/include/asm/thread_info.h:6)",
             "ok",
         ),
+    ),
+    (
+        "an arch's get_order(THREAD_SIZE)",
+        ARCH_GET_ORDER,
+        OLD_FORK,
+        12,
+        1,
+        [],
+        ("pages", "__get_free_pages(..., get_order(THREAD_SIZE))", 1, 8192, "arch", None, "ok"),
+    ),
+    (
+        "get_order of a size over a page's power of two",
+        ARCH_GET_ORDER.replace("get_order(THREAD_SIZE)", "get_order(THREAD_SIZE + 1)"),
+        OLD_FORK,
+        12,
+        1,
+        [],
+        ("pages", "__get_free_pages(..., get_order(THREAD_SIZE + 1))", 2, 16384, "arch", None,
+         "ok"),
     ),
     (
         "an arch allocator in code kstack does not read",
@@ -500,3 +525,48 @@ def test_a_bad_fork_c_leaves_the_constants_alone(tmp_path, fork, reason):
     a = result.stack_allocation
     assert a is not None and a.status == "unknown" and a.size is None
     assert reason in (a.reason or "")
+
+
+# --- get_order(), folded as the kernel computes it ------------------------------------
+
+# (size, PAGE_SHIFT, order): the least order whose PAGE_SIZE << order holds size
+GET_ORDER_ROWS = [
+    (1, 12, 0),
+    (4096, 12, 0),
+    (4097, 12, 1),
+    (8192, 12, 1),
+    (8193, 12, 2),
+    (16384, 12, 2),
+    (1 << 15, 16, 0),  # a stack under a 64 KiB page
+    (1 << 17, 16, 1),
+    (0, 12, None),  # (the kernel's loop would wrap: not folded)
+]
+
+
+@pytest.mark.parametrize(("size", "shift", "order"), GET_ORDER_ROWS)
+def test_get_order(size, shift, order):
+    assert get_order(size, shift) == order
+
+
+def test_get_order_is_the_least_order_that_holds_the_size():
+    for shift in (12, 13, 14, 16):
+        for size in [*range(1, 70_000, 97), *(1 << n for n in range(25)), (1 << 20) + 1]:
+            least = next(o for o in range(64) if (1 << shift) << o >= size)
+            assert get_order(size, shift) == least, (size, shift)
+
+
+# (an order argument as written, the size get_order is given, or None: not one call)
+GET_ORDER_ARGUMENTS = [
+    ("get_order(THREAD_SIZE)", "THREAD_SIZE"),
+    (" get_order ( THREAD_SIZE * 2 ) ", " THREAD_SIZE * 2 "),
+    ("get_order(f(1), 2)", "f(1), 2"),  # (the evaluator then says why it cannot fold)
+    ("THREAD_SIZE_ORDER", None),
+    ("get_order(A) + get_order(B)", None),
+    ("get_order(A) + 1", None),
+    ("1 + get_order(A)", None),
+]
+
+
+@pytest.mark.parametrize(("text", "size"), GET_ORDER_ARGUMENTS)
+def test_get_order_argument(text, size):
+    assert get_order_argument(text) == size
