@@ -342,8 +342,15 @@ SHAPES = [
         12,
         1,
         [],
-        ("pages", "__get_free_pages(..., get_order(THREAD_SIZE + 1))", 2, 16384, "arch", None,
-         "ok"),
+        (
+            "pages",
+            "__get_free_pages(..., get_order(THREAD_SIZE + 1))",
+            2,
+            16384,
+            "arch",
+            None,
+            "ok",
+        ),
     ),
     (
         "an arch allocator in code kstack does not read",
