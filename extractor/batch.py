@@ -96,6 +96,9 @@ class ScanRequest:
     allocation: bool = False
     #: arch name -> its own .config, in the place of ``config_file``
     arch_config_files: dict[str, Path] = field(default_factory=dict)
+    #: where every scan made for this request (a history's bisection, a diff's two
+    #: sides) adds how its cells were answered, unless a scan is given its own
+    stats: Stats | None = None
 
     def config_file_for(self, arch: str) -> Path | None:
         """The .config an arch's cells read (None: its profiles, with Kconfig's defaults)."""
@@ -421,7 +424,7 @@ def each(
     however many revisions there are.
     """
     started = time.monotonic()
-    stats = stats if stats is not None else Stats()
+    stats = stats if stats is not None else request.stats if request.stats is not None else Stats()
     selection = request.selection
     collecting = gc.isenabled()
     gc.disable()  # (worker processes are forked: they inherit it)
@@ -442,7 +445,7 @@ def each(
     finally:
         if collecting:
             gc.enable()
-        stats.seconds = time.monotonic() - started
+        stats.seconds += time.monotonic() - started
 
 
 def _mostly_cached(request: ScanRequest, targets: list[str | None]) -> bool:

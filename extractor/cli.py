@@ -110,29 +110,33 @@ def scan_command(fmt: str, output: Path | None, all_configs: bool, **kwargs: Any
       kstack scan ~/linux --arch x86_64 --arch i386 \\
           --config-file x86_64=config-amd64 --config-file i386=config-686
     """
-    from .batch import Stats
-
-    if all_configs:
-        kwargs.pop("show_stats")
-        _all_configs(make_request(kwargs), fmt, output)
-        return
-
     show_stats = kwargs.pop("show_stats")
     request = make_request(kwargs)
-    stats = Stats()
+    if all_configs:  # (no cells, no cache: nothing for --stats to count)
+        _all_configs(request, fmt, output)
+        return
     batch = request.selection.tag_globs or len(request.selection.revs) > 1
     if batch and fmt in report.STREAMED:
-        status = write_stream(request, fmt, output, stats)
+        status = write_stream(request, fmt, output, request.stats)
     else:
-        results = scan(request, progress=progress_bar(), stats=stats)
+        results = scan(request, progress=progress_bar())
         if any(r.error is None for r in results):
             write_output(report.render(results, fmt), output)
         status = exit_status(results)
+    _report_stats(request, show_stats)
+    sys.exit(status)
+
+
+def _report_stats(request: ScanRequest, show: bool) -> None:
+    """The cache's warnings, and with --stats how every scan the command made
+    answered its cells (a history's bisection and a diff's two sides included)."""
+    stats = request.stats
+    if stats is None:
+        return
     for warning in stats.warnings:
         click.echo(f"kstack: warning: {warning}", err=True)
-    if show_stats:
+    if show:
         click.echo(f"kstack: {stats.summary()}", err=True)
-    sys.exit(status)
 
 
 def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
@@ -269,6 +273,7 @@ def history_command(fmt: str, **kwargs: Any) -> None:
 
     from .compare import history, render_history
 
+    show_stats = kwargs.pop("show_stats")
     request = make_request(kwargs)
     if not request.selection.is_git:
         raise UsageError("history needs --tags or --rev: it reads a repository's revisions")
@@ -287,6 +292,7 @@ def history_command(fmt: str, **kwargs: Any) -> None:
             click.echo(json.dumps([s.as_dict() for s in series], indent=2))
         else:
             click.echo(render_history(series), nl=False)
+    _report_stats(request, show_stats)
     sys.exit(exit_status(results))
 
 
@@ -314,12 +320,14 @@ def diff_command(old_rev: str, new_rev: str | None, fmt: str, **kwargs: Any) -> 
 
     from .compare import diff, render_differences
 
+    show_stats = kwargs.pop("show_stats")
     request = make_request(kwargs)
     differences = diff(request, old_rev, new_rev)
     if fmt == "json":
         click.echo(json.dumps([d.as_dict() for d in differences], indent=2))
     else:
         click.echo(render_differences(differences), nl=False)
+    _report_stats(request, show_stats)
 
 
 @cli.command("baseline", epilog=EPILOG_EXIT)
@@ -341,11 +349,13 @@ def baseline_command(output: Path, **kwargs: Any) -> None:
     """
     from .compare import write_baseline
 
+    show_stats = kwargs.pop("show_stats")
     request = make_request(kwargs)
     request.allocation = False  # a baseline records the constants
     document = write_baseline(request, output)
     cells = len(document["cells"])
     click.echo(f"wrote {output}: {cells} cells", err=True)
+    _report_stats(request, show_stats)
 
 
 @cli.command("check", epilog=EPILOG_EXIT)

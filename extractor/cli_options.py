@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from .arches import ARCHES
-from .batch import ScanRequest, configs_for
+from .batch import ScanRequest, Stats, configs_for
 from .config import PROFILES
 from .errors import UsageError
 from .preprocess import Limits
@@ -139,7 +139,9 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--stats",
             "show_stats",
             is_flag=True,
-            help="Print how the cells were answered (cache hits, time) to stderr.",
+            help="Print how the cells were answered (cache hits, time) to stderr; "
+            "history and diff count their bisection and both sides (not --all-configs "
+            "or explain, which read no cache).",
         ),
     ]
     for option in reversed(options):
@@ -165,6 +167,7 @@ def make_request(kwargs: dict[str, Any]) -> ScanRequest:
     from .cache import default_path
 
     return ScanRequest(
+        stats=Stats(),
         selection=selection,
         arches=list(dict.fromkeys(kwargs["arches"])),
         profiles=list(dict.fromkeys(kwargs["profiles"])),

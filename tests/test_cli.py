@@ -213,3 +213,25 @@ def test_output_through_a_link_keeps_the_link(demo_repo, tmp_path):
     assert link.is_symlink()
     assert json.loads(real.read_text())["results"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "real.json"]
+
+
+# (command after the repo, the trees --stats must count: the history counts its
+# bisection's commits too, beyond its 13 tags; diff both sides; baseline its one)
+STATS_ROWS = [
+    (["history", "{repo}", "--tags", "v*", "--macro", "THREAD_SIZE"], lambda trees: trees > 13),
+    (["diff", "{repo}", "v4.4", "v4.10"], lambda trees: trees == 2),
+    (["baseline", "{repo}", "--rev", "v4.4", "-o", "{out}"], lambda trees: trees == 1),
+    (["scan", "{repo}", "--tags", "v4.*"], lambda trees: trees == 3),
+]
+
+
+@pytest.mark.parametrize(("args", "counted"), STATS_ROWS, ids=[r[0][0] for r in STATS_ROWS])
+def test_stats_count_every_scan_a_command_made(demo_repo, tmp_path, args, counted):
+    argv = [a.replace("{repo}", str(demo_repo)).replace("{out}", str(tmp_path / "b")) for a in args]
+    quiet = CliRunner().invoke(cli, [*argv, "--no-cache"])
+    assert quiet.exit_code == 0, quiet.output
+    assert "trees," not in quiet.stderr
+    result = CliRunner().invoke(cli, [*argv, "--no-cache", "--stats"])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stderr.splitlines() if " trees, " in line]
+    assert counted(int(line.removeprefix("kstack: ").split()[0])), line
