@@ -234,7 +234,13 @@ class ContentKeys:
         if template.kconfig_questions is not None:
             shown_key, shown = template.shown_set
             parts.append(answers(tree, template.kconfig_questions, shown, shown_key))
-        parts.append([tree.exists(p) for p in ("Kconfig", f"arch/{layout.arch.srcarch}/Kconfig")])
+        arch = layout.arch
+        roots = (
+            "Kconfig",
+            f"arch/{arch.srcarch}/Kconfig",
+            f"arch/{arch.make_arch or arch.name}/Kconfig",
+        )
+        parts.append([tree.exists(p) for p in roots])
         keyed.key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()
         return keyed
 

@@ -113,6 +113,10 @@ class _Choice(_Block):
     defaults: list[_Default] = field(default_factory=list)
     members: list[str] = field(default_factory=list)
     optional: bool = False
+    #: its prompts' conditions (None: always shown): with none shown (or none at all),
+    #: the choice is hidden and picks nothing (arm's "Kernel command line type" is
+    #: shown only if CMDLINE != "")
+    prompts: list[_Cond | None] = field(default_factory=list)
 
 
 @dataclass(eq=False)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .kconfig_entries import Expr, _Choice, _compile, _Cond, _Default, _Node, _Reverse
-from .kconfig_read import _Reader
+from .kconfig_read import _Reader, hidden_choices_pick
 
 #: symbols decided inside one another (only loops nest: the rest is decided in order)
 MAX_SYMBOL_DEPTH = 48
@@ -101,6 +101,8 @@ class _Evaluator:
         self, reader: _Reader, user: Mapping[str, str], seed: Mapping[str, str] | None = None
     ) -> None:
         self.reader = reader
+        #: a choice whose prompt is hidden still picks (the tree's Kconfig is 6.11's)
+        self.hidden_picks = hidden_choices_pick(reader.tree)
         #: values that hold whatever Kconfig says (``--set``, a profile's symbols)
         self.user = user
         #: values a KCONFIG_ALLCONFIG file gives: taken only where the symbol has a
@@ -205,6 +207,7 @@ class _Evaluator:
             if choice is not None:
                 exprs += [c.expr for b in choice.outer for c in b.deps]
                 exprs += [d.cond.expr for d in choice.defaults if d.cond]
+                exprs += [p.expr for p in choice.prompts if p]
                 for member in choice.members:
                     for other in self.nodes(member):
                         exprs += [c.expr for c in other.all_deps()]
@@ -414,6 +417,14 @@ class _Evaluator:
         failed = next((c for c in deps if not self.true(c.expr)), None)
         if failed is not None:
             reason = f"choice depends on {failed.text}{self.shown(failed.expr)}"
+            return None, _Decision("n", *here, reason)
+        if not self.hidden_picks and not any(self.holds(p) for p in choice.prompts):
+            hidden = next((p for p in choice.prompts if p is not None), None)
+            reason = (
+                f"the choice's prompt is hidden: if {hidden.text}{self.shown(hidden.expr)}"
+                if hidden is not None
+                else "the choice has no prompt, so it is hidden"
+            )
             return None, _Decision("n", *here, reason)
         visible = [m for m in choice.members if self.visible(m, choice)]
         for name in visible:

@@ -47,6 +47,7 @@ from typing import Any
 from . import kconfig_files
 from .errors import ExtractorError
 from .kconfig_entries import KconfigValues, _Choice
+from .kconfig_read import hidden_choices_pick
 
 #: (path, blob id, symbols looked up) -> ``_projection`` of the blob's parse
 _PROJECTIONS: dict[tuple[str, str, frozenset[str]], tuple[tuple[Any, ...], tuple[int, ...]]] = {}
@@ -56,11 +57,12 @@ _PLACE = re.compile(r"([^:\s]+):(\d+): ")
 
 def _shape(block: Any) -> tuple[Any, ...]:
     """A block as the answer sees it, without its lines: kind and dependencies
-    (and a choice's defaults, members and whether it is optional)."""
+    (and a choice's defaults, members, whether it is optional, its prompts' conditions)."""
     shape: tuple[Any, ...] = (block.kind, tuple(dep.text for dep in block.deps))
     if isinstance(block, _Choice):
         defaults = tuple((d.keyword, d.text) for d in block.defaults)
-        shape += (defaults, tuple(block.members), block.optional)
+        prompts = tuple(p.text if p else "" for p in block.prompts)
+        shape += (defaults, tuple(block.members), block.optional, prompts)
     return shape
 
 
@@ -259,7 +261,12 @@ class KconfigMemo:
         """``kconfig.kconfig_values(tree, srcarch, symbols, wanted)``, from the memo if it can."""
         from .kconfig import kconfig_values
 
-        key = (srcarch, tuple(sorted(symbols.items())), tuple(sorted(wanted)))
+        key = (
+            srcarch,
+            tuple(sorted(symbols.items())),
+            tuple(sorted(wanted)),
+            hidden_choices_pick(tree),
+        )
         return self._answer(
             tree,
             srcarch,
@@ -286,6 +293,7 @@ class KconfigMemo:
             tuple(sorted(seed.items())),
             tuple(sorted(forced.items())),
             tuple(sorted(wanted)),
+            hidden_choices_pick(tree),  # (the tree's Kconfig tool's own rule)
         )
         return self._answer(
             tree,

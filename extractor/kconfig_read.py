@@ -420,6 +420,10 @@ class _Reader:
             entry.defaults.append(_default("default", value, cond, path, line))
         elif isinstance(entry, _Choice) and keyword == "optional":
             entry.optional = True
+        elif isinstance(entry, _Choice) and (keyword == "prompt" or keyword in _TYPES):
+            tokens = _tokens(rest)
+            if tokens:  # (a type alone is no prompt)
+                entry.prompts.append(_split_if(tokens)[1])
         elif not (keyword in _IGNORED or entry is not None and keyword in _ENTRY_ATTRIBUTES):
             self.warn(f"{keyword!r} is not understood here; ignored")
         return False
@@ -440,6 +444,47 @@ class _Reader:
 
 
 # --- text helpers --------------------------------------------------------------------------
+
+
+#: the tree's Kconfig tool since 6.11: a choice's value is worked out by this
+#: function of its menu, which takes the default even where the prompt is hidden
+_CHOICE_BY_MENU = b"sym_calc_choice(struct menu *choice)"
+_MAKEFILE_VERSION = re.compile(rb"^(VERSION|PATCHLEVEL)\s*=\s*(\d+)", re.M)
+#: blob id of the file read -> its answer
+_HIDDEN_CHOICES: dict[str, bool] = {}
+
+
+def hidden_choices_pick(tree: Tree | None) -> bool:
+    """Whether a ``choice`` whose prompt is hidden still picks its default, as the
+    tree's own Kconfig tool decides: since 6.11 it does (arch/x86's "Memory split"
+    if EXPERT gives VMSPLIT_3G), before it picked nothing (arm's "Kernel command
+    line type" if CMDLINE != "" left every member n). Read off the tree's
+    ``scripts/kconfig/symbol.c``, else its Makefile's version; a tree with
+    neither is taken as current."""
+    if tree is None:
+        return True
+    for path in ("scripts/kconfig/symbol.c", "Makefile"):
+        blob = tree.blob_id(path) if hasattr(tree, "blob_id") else None
+        known = _HIDDEN_CHOICES.get(blob) if blob else None
+        if known is not None:
+            return known
+        try:
+            data = tree.read(path)
+        except Exception:  # unreadable: the next source, or current Kconfig
+            data = None
+        if data is None:
+            continue
+        if path.endswith("symbol.c"):
+            found = _CHOICE_BY_MENU in data
+        else:
+            numbers = dict(_MAKEFILE_VERSION.findall(data[:4096]))
+            if b"VERSION" not in numbers or b"PATCHLEVEL" not in numbers:
+                continue
+            found = (int(numbers[b"VERSION"]), int(numbers[b"PATCHLEVEL"])) >= (6, 11)
+        if blob:
+            _HIDDEN_CHOICES[blob] = found
+        return found
+    return True
 
 
 def _indent(text: str) -> int:

@@ -28,6 +28,17 @@ from .kconfig_memo import KCONFIG
 from .source import Tree
 
 
+def kconfig_srcarch(tree: Tree, arch: Arch) -> str:
+    """The arch directory whose ``Kconfig`` a build of ``arch`` reads: its srcarch,
+    or where the tree has none, make's ``ARCH``: before 2.6.24 merged them into
+    ``arch/x86``, x86 trees had ``arch/i386`` and ``arch/x86_64``, and kbuild read
+    ``arch/$(ARCH)/Kconfig``."""
+    if tree.exists(f"arch/{arch.srcarch}/Kconfig"):
+        return arch.srcarch
+    make_arch = arch.make_arch or arch.name
+    return make_arch if tree.exists(f"arch/{make_arch}/Kconfig") else arch.srcarch
+
+
 class KconfigSource:
     """The tree's Kconfig files, read only if a cell needs a value from them."""
 
@@ -36,7 +47,8 @@ class KconfigSource:
     def __init__(self, tree: Tree, arch: Arch) -> None:
         self.tree = tree
         self.arch = arch
-        root = ("Kconfig", f"arch/{arch.srcarch}/Kconfig")
+        self.srcarch = kconfig_srcarch(tree, arch)
+        root = ("Kconfig", f"arch/{self.srcarch}/Kconfig")
         self.present = any(tree.exists(p) for p in root)
         self._files: list[str] = []
         #: the config was made the tree's alldefconfig
@@ -69,7 +81,7 @@ class KconfigSource:
             return config
         make_arch = self.arch.make_arch or self.arch.name
         seed = dict(config.kconfig_seed)
-        key = (self.arch.srcarch, make_arch, tuple(sorted(seed.items())))
+        key = (self.srcarch, make_arch, tuple(sorted(seed.items())))
         wanted = _WANTED.setdefault(key, set())
         wanted |= {s[7:] for s in (*config.symbols, *seed, *config.forced, *more)}
         wanted |= {w.symbol[7:] for w in self.arch.switches}
@@ -127,15 +139,15 @@ class KconfigSource:
         user = {k: v for k, v in config.symbols.items() if k not in config.derived}
         key = (
             getattr(self.tree, "tree_id", id(self.tree)),
-            self.arch.srcarch,
+            self.srcarch,
             tuple(sorted(user.items())),
             tuple(sorted(asked)),
         )
-        self.questions.append(("values", self.arch.srcarch, key[2], key[3]))
+        self.questions.append(("values", self.srcarch, key[2], key[3]))
         values = self._memo.get(key)
         if values is None:
             try:
-                values = KCONFIG.values(self.tree, self.arch.srcarch, user, sorted(asked))
+                values = KCONFIG.values(self.tree, self.srcarch, user, sorted(asked))
             except ExtractorError as err:
                 notes.append(
                     f"Kconfig not read ({err.without_rev()}); the arch table's defaults are used"
@@ -265,7 +277,7 @@ def defconfig_instead(
     before it). 2.6.12-2.6.15 arm's default machine, RiscPC, leaves the CPU to the
     user, so glue.h stops at ``#error``; 2.6.14 mips selects no machine, so no code
     model, and THREAD_SIZE_ORDER is left undefined. None without such a file."""
-    found = default_defconfig(tree, arch.srcarch)
+    found = default_defconfig(tree, kconfig.srcarch)
     if found is None or profile.kconfig_seed is None:
         return None
     path, symbols = found
@@ -274,5 +286,5 @@ def defconfig_instead(
         f"used instead: the alldefconfig seeded with {path}"
     )
     seed = {**symbols, **profile.kconfig_seed}
-    kconfig.extra_files = [path, f"arch/{arch.srcarch}/Makefile"]  # part of the cache key
+    kconfig.extra_files = [path, f"arch/{kconfig.srcarch}/Makefile"]  # part of the cache key
     return dataclasses.replace(profile, kconfig_seed=seed)

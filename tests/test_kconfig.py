@@ -786,3 +786,53 @@ def test_make_arch_as_each_era_saw_it(opened, root, make_arch, bits64, x86_32):
     assert (found["CONFIG_64BIT"].value, found["CONFIG_X86_32"].value) == (bits64, x86_32)
     if root is BARE_ARCH:  # the reason shows what ARCH read
         assert f"ARCH={make_arch}" in found["CONFIG_X86_32"].reason + found["CONFIG_64BIT"].reason
+
+
+# --- a choice's own prompt: hidden, it picks nothing ------------------------------------
+
+CHOICE = (
+    'config CMDLINE\n\tstring "line"\n\tdefault "{line}"\n'
+    "choice\n\t{prompt}\n\tdefault FROM_BOOT\n"
+    'config FROM_BOOT\n\tbool "boot"\nconfig FORCE\n\tbool "force"\nendchoice\n'
+)
+#: the tree's own Kconfig tool, as kstack tells its rule: before 6.11 a hidden
+#: choice picked nothing, since then it picks its default (the signature differs)
+TOOL = {
+    "6.10": {
+        "scripts/kconfig/symbol.c": "static struct symbol *sym_calc_choice(struct symbol *sym);\n"
+    },
+    "6.11": {"scripts/kconfig/symbol.c": "struct symbol *sym_calc_choice(struct menu *choice);\n"},
+    "a 6.12 Makefile": {"Makefile": "VERSION = 6\nPATCHLEVEL = 12\n"},
+    "a 2.6 Makefile": {"Makefile": "VERSION = 2\nPATCHLEVEL = 6\n"},
+}
+HIDDEN = 'prompt "type" if CMDLINE != ""'
+# (id, the line's default, the choice's prompt line, the tool, FROM_BOOT, FORCE)
+CHOICE_ROWS = [
+    ("its prompt shows: the default member", "x", HIDDEN, "6.10", "y", "n"),
+    # arm's "Kernel command line type" from 2.6.3x: its conf leaves every member n
+    ("its prompt is hidden: no member", "", HIDDEN, "6.10", "n", "n"),
+    ("a type's prompt, hidden", "", 'bool "type" if CMDLINE != ""', "6.10", "n", "n"),
+    ("a prompt with no condition", "", 'prompt "type"', "6.10", "y", "n"),
+    ("a type alone is no prompt: hidden", "", "bool", "6.10", "n", "n"),
+    ("the version from the Makefile, before 6.11", "", HIDDEN, "a 2.6 Makefile", "n", "n"),
+    # x86's "Memory split" if EXPERT: 6.12's make alldefconfig gives VMSPLIT_3G
+    ("since 6.11 a hidden prompt still picks the default", "", HIDDEN, "6.11", "y", "n"),
+    ("the version from the Makefile, 6.12", "", HIDDEN, "a 6.12 Makefile", "y", "n"),
+]
+
+
+@pytest.mark.parametrize("opened", ["directory", "git"], indirect=True)
+@pytest.mark.parametrize(
+    ("line", "prompt", "tool", "boot", "force"),
+    [r[1:] for r in CHOICE_ROWS],
+    ids=[r[0] for r in CHOICE_ROWS],
+)
+def test_a_hidden_choice_picks_by_the_trees_kconfig(opened, line, prompt, tool, boot, force):
+    tree = opened({"Kconfig": CHOICE.format(line=line, prompt=prompt), **TOOL[tool]})
+    found = kconfig_module.alldefconfig(
+        tree, "x86", make_arch="x86_64", wanted=["FROM_BOOT", "FORCE"]
+    )
+    values = (found["CONFIG_FROM_BOOT"].value, found["CONFIG_FORCE"].value)
+    assert values == (boot, force)
+    if boot == "n":
+        assert "hidden" in found["CONFIG_FROM_BOOT"].reason

@@ -405,3 +405,33 @@ def test_the_default_profile_builds_the_arch_asked_for(tmp_path, bits, arch, ord
     assert cell["constants"].get("THREAD_ORDER", {}).get("value") == order
     guard = [w for w in cell["warnings"] if "every x86_64 build has CONFIG_64BIT=y" in w]
     assert bool(guard) == warned, cell["warnings"]
+
+
+# before 2.6.24, arch/i386 and arch/x86_64: kbuild read arch/$(ARCH)/Kconfig
+OLD_X86 = {
+    "include/asm-i386/page.h": "#define PAGE_SHIFT 12\n#define PAGE_SIZE (1UL << PAGE_SHIFT)\n",
+    "include/asm-i386/thread_info.h": (
+        "#include <asm/page.h>\n#ifdef CONFIG_4KSTACKS\n#define THREAD_SIZE 4096\n"
+        "#else\n#define THREAD_SIZE 8192\n#endif\n"
+    ),
+    "include/asm-x86_64/page.h": "#define PAGE_SHIFT 12\n#define PAGE_SIZE (1UL << PAGE_SHIFT)\n",
+    "include/asm-x86_64/thread_info.h": (
+        "#include <asm/page.h>\n#define THREAD_ORDER 1\n"
+        "#define THREAD_SIZE (PAGE_SIZE << THREAD_ORDER)\n"
+    ),
+    # (a 4KSTACKS that defaults to y: only a read of this file gives 4096)
+    "arch/i386/Kconfig": (
+        'mainmenu "i386"\nconfig X86_32\n\tdef_bool y\nconfig 4KSTACKS\n\tdef_bool y\n'
+    ),
+    "arch/x86_64/Kconfig": (
+        'mainmenu "x86-64"\nconfig X86_64\n\tdef_bool y\nconfig 64BIT\n\tdef_bool y\n'
+    ),
+}
+
+
+@pytest.mark.parametrize(("arch", "size"), [("i386", 4096), ("x86_64", 8192)])
+def test_an_old_x86_tree_reads_the_kconfig_of_makes_arch(tmp_path, arch, size):
+    cell = scan(write(tmp_path, OLD_X86), arch)
+    assert cell["error"] is None, cell["error"]
+    assert cell["constants"]["THREAD_SIZE"]["value"] == size
+    assert any(f"this tree's alldefconfig for ARCH={arch}" in w for w in cell["warnings"])

@@ -555,6 +555,17 @@ def reference_values(
 # --- kstack's answers against gcc's -------------------------------------------
 
 
+def config_value(value: str | None) -> str:
+    """A config value as two configs can be compared: unquoted, m as y, a missing
+    or empty one as n, a number in decimal."""
+    value = (value or "n").strip('"')
+    value = "y" if value == "m" else value or "n"
+    try:
+        return str(int(value, 0))
+    except ValueError:
+        return value
+
+
 def c_size(ctype: str, model: str) -> int:
     """The size in bytes of a C integer type under ``model`` (LP64 or ILP32)."""
     words = ctype.split()

@@ -121,7 +121,7 @@ def check(
     repo: Path, pattern: str = "v*", arches: tuple[str, ...] = DEFAULT_ARCHES
 ) -> list[tuple[str, str, object, str]]:
     """(tag, arch, kstack's THREAD_SIZE or its error, gcc's verdict) per release."""
-    rows = []
+    rows: list[tuple[str, str, object, str]] = []
     with GitObjects(repo) as objects:
         for tag in releases(repo, pattern):
             tree = objects.resolve(tag)

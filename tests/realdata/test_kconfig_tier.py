@@ -45,7 +45,7 @@ from extractor.source import DirectoryTree
 
 from .debian import cache_dir
 from .gcc_reference import ARCHES as GCC_ARCHES
-from .gcc_reference import compare, gcc_fold, gcc_macros, real_config_build
+from .gcc_reference import compare, config_value, gcc_fold, gcc_macros, real_config_build
 
 pytestmark = pytest.mark.realdata
 
@@ -192,15 +192,6 @@ def symbols_tested(tree: Path, row: Row, cell: dict) -> set[str]:
     return {s.removesuffix("_MODULE") for s in found}
 
 
-def _norm(value: str | None) -> str:
-    value = (value or "n").strip('"')
-    value = "y" if value == "m" else value or "n"
-    try:
-        return str(int(value, 0))
-    except ValueError:
-        return value
-
-
 # --- the tests -------------------------------------------------------------------------
 
 
@@ -260,10 +251,12 @@ def test_kconfig_default_profile_agrees_with_make(
     make = read_config_file(configs / ".config")
     ours_values = {k: v.value for k, v in ours.items()}
     tested = symbols_tested(linux_source_6_12, row, cell)
-    tested_probes = {s for s in tested if _norm(ours_values.get(s)) != _norm(make.get(s))}
-    others = {
-        s for s in set(ours_values) | set(make) if _norm(ours_values.get(s)) != _norm(make.get(s))
-    }
+
+    def differs(s: str) -> bool:
+        return config_value(ours_values.get(s)) != config_value(make.get(s))
+
+    tested_probes = {s for s in tested if differs(s)}
+    others = {s for s in set(ours_values) | set(make) if differs(s)}
     probed = {s for s in others if s.removeprefix("CONFIG_") in ours.probed}
     # answered as make's $(shell) answered them, the rest must follow
     answered = {f"CONFIG_{n}": make.get(f"CONFIG_{n}", "n") for n in ours.probed}
@@ -278,7 +271,7 @@ def test_kconfig_default_profile_agrees_with_make(
     residual = sorted(
         s
         for s in set(again) | set(make)
-        if _norm(again[s].value if s in again else None) != _norm(make.get(s))
+        if config_value(again[s].value if s in again else None) != config_value(make.get(s))
     )
     # a tested symbol may differ only where a compiler probe decides it
     wrong = sorted(s for s in tested_probes if s in residual)
