@@ -98,7 +98,7 @@ class ScanRequest:
     arch_config_files: dict[str, Path] = field(default_factory=dict)
     #: where every scan made for this request (a history's bisection, a diff's two
     #: sides) adds how its cells were answered, unless a scan is given its own
-    stats: Stats | None = None
+    stats: Stats = field(default_factory=lambda: Stats())
 
     def config_file_for(self, arch: str) -> Path | None:
         """The .config an arch's cells read (None: its profiles, with Kconfig's defaults)."""
@@ -424,7 +424,7 @@ def each(
     however many revisions there are.
     """
     started = time.monotonic()
-    stats = stats if stats is not None else request.stats if request.stats is not None else Stats()
+    stats = stats if stats is not None else request.stats
     selection = request.selection
     collecting = gc.isenabled()
     gc.disable()  # (worker processes are forked: they inherit it)

@@ -117,7 +117,7 @@ def scan_command(fmt: str, output: Path | None, all_configs: bool, **kwargs: Any
         return
     batch = request.selection.tag_globs or len(request.selection.revs) > 1
     if batch and fmt in report.STREAMED:
-        status = write_stream(request, fmt, output, request.stats)
+        status = write_stream(request, fmt, output)
     else:
         results = scan(request, progress=progress_bar())
         if any(r.error is None for r in results):
@@ -131,8 +131,6 @@ def _report_stats(request: ScanRequest, show: bool) -> None:
     """The cache's warnings, and with --stats how every scan the command made
     answered its cells (a history's bisection and a diff's two sides included)."""
     stats = request.stats
-    if stats is None:
-        return
     for warning in stats.warnings:
         click.echo(f"kstack: warning: {warning}", err=True)
     if show:

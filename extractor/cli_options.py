@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from .arches import ARCHES
-from .batch import ScanRequest, Stats, configs_for
+from .batch import ScanRequest, configs_for
 from .config import PROFILES
 from .errors import UsageError
 from .preprocess import Limits
@@ -167,7 +167,6 @@ def make_request(kwargs: dict[str, Any]) -> ScanRequest:
     from .cache import default_path
 
     return ScanRequest(
-        stats=Stats(),
         selection=selection,
         arches=list(dict.fromkeys(kwargs["arches"])),
         profiles=list(dict.fromkeys(kwargs["profiles"])),

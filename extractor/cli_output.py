@@ -65,7 +65,7 @@ def _status(bad: list[Result], trees: int, cells: int) -> int:
     return EXIT_ERROR if trees == 1 and len(bad) == cells else EXIT_PARTIAL
 
 
-def write_stream(request: ScanRequest, fmt: str, output: Path | None, stats: Any) -> int:
+def write_stream(request: ScanRequest, fmt: str, output: Path | None) -> int:
     """A batch written result by result: memory stays flat however many tags."""
     from .batch import each
 
@@ -74,7 +74,7 @@ def write_stream(request: ScanRequest, fmt: str, output: Path | None, stats: Any
 
     def counted() -> Any:
         nonlocal cells
-        for result in each(request, progress_bar(), stats):
+        for result in each(request, progress_bar()):
             revs.add(result.rev)
             cells += 1
             yield result

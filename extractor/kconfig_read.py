@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .config import NotingLookups
-from .errors import EscapeError, LimitError, Location
+from .errors import EscapeError, ExtractorError, LimitError, Location
 from .kconfig_entries import (
     _NAME,
     _TYPES,
@@ -450,8 +450,8 @@ class _Reader:
 #: function of its menu, which takes the default even where the prompt is hidden
 _CHOICE_BY_MENU = b"sym_calc_choice(struct menu *choice)"
 _MAKEFILE_VERSION = re.compile(rb"^(VERSION|PATCHLEVEL)\s*=\s*(\d+)", re.M)
-#: blob id of the file read -> its answer
-_HIDDEN_CHOICES: dict[str, bool] = {}
+#: blob id of the file read -> its answer (None: a Makefile that names no version)
+_HIDDEN_CHOICES: dict[str, bool | None] = {}
 
 
 def hidden_choices_pick(tree: Tree | None) -> bool:
@@ -464,27 +464,26 @@ def hidden_choices_pick(tree: Tree | None) -> bool:
     if tree is None:
         return True
     for path in ("scripts/kconfig/symbol.c", "Makefile"):
-        blob = tree.blob_id(path) if hasattr(tree, "blob_id") else None
-        known = _HIDDEN_CHOICES.get(blob) if blob else None
-        if known is not None:
-            return known
         try:
-            data = tree.read(path)
-        except Exception:  # unreadable: the next source, or current Kconfig
-            data = None
-        if data is None:
+            blob = tree.blob_id(path)
+            if blob is not None and blob not in _HIDDEN_CHOICES:
+                _HIDDEN_CHOICES[blob] = _choice_rule(path, tree.read(path) or b"")
+        except ExtractorError:  # unreadable: the next source, or current Kconfig
             continue
-        if path.endswith("symbol.c"):
-            found = _CHOICE_BY_MENU in data
-        else:
-            numbers = dict(_MAKEFILE_VERSION.findall(data[:4096]))
-            if b"VERSION" not in numbers or b"PATCHLEVEL" not in numbers:
-                continue
-            found = (int(numbers[b"VERSION"]), int(numbers[b"PATCHLEVEL"])) >= (6, 11)
-        if blob:
-            _HIDDEN_CHOICES[blob] = found
-        return found
+        found = _HIDDEN_CHOICES.get(blob) if blob is not None else None
+        if found is not None:
+            return found
     return True
+
+
+def _choice_rule(path: str, data: bytes) -> bool | None:
+    """``hidden_choices_pick`` from one file (None: a Makefile without a version)."""
+    if path.endswith("symbol.c"):
+        return _CHOICE_BY_MENU in data
+    numbers = dict(_MAKEFILE_VERSION.findall(data[:4096]))
+    if b"VERSION" not in numbers or b"PATCHLEVEL" not in numbers:
+        return None
+    return (int(numbers[b"VERSION"]), int(numbers[b"PATCHLEVEL"])) >= (6, 11)
 
 
 def _indent(text: str) -> int:

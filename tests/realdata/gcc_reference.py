@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 GCC = "gcc"
 DEFAULT_ENTRIES = ("asm/page.h", "asm/thread_info.h")
@@ -564,6 +564,12 @@ def config_value(value: str | None) -> str:
         return str(int(value, 0))
     except ValueError:
         return value
+
+
+def written_values(values: Mapping[str, Any]) -> dict[str, str]:
+    """A Kconfig answer as make writes it out: a symbol made from make's environment
+    (``option env=``) never is."""
+    return {k: v.value for k, v in values.items() if not (v.reason or "").startswith("option env")}
 
 
 def c_size(ctype: str, model: str) -> int:

@@ -36,13 +36,13 @@ from extractor.kconfig import alldefconfig
 from extractor.kconfig_source import kconfig_srcarch
 from extractor.source_git import GitObjects
 
-from .gcc_reference import config_value
+from .gcc_reference import config_value, written_values
 from .real_history import releases
 
 _LINE = re.compile(r"^(?:(CONFIG_\w+)=(.*)|# (CONFIG_\w+) is not set)$")
 
 
-def _git(repo: Path, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=True)
 
 
@@ -68,15 +68,15 @@ def build_conf(repo: Path, tag: str, built: Path) -> Path:
     return conf
 
 
-def conf_values(repo: Path, tag: str, arch: str, conf: Path, work: Path) -> dict[str, str]:
+def conf_values(
+    repo: Path, tag: str, arch: str, srcarch: str, conf: Path, work: Path
+) -> dict[str, str]:
     """``conf -D seed ROOT`` on the tag's Kconfig files: CONFIG_X -> value."""
     spec = ARCHES[arch]
     names = _git(repo, "ls-tree", "-r", "--name-only", tag).stdout.decode().split("\n")
     wanted = [n for n in names if Path(n).name.startswith("Kconfig")]
     archive = _git(repo, "archive", tag, *wanted).stdout
     subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
-    with GitObjects(repo) as objects:
-        srcarch = kconfig_srcarch(objects.resolve(tag), spec)
     root = "Kconfig" if (work / "Kconfig").exists() else f"arch/{srcarch}/Kconfig"
     if not (work / root).exists():  # (kstack uses its arch table there)
         raise RuntimeError(f"no {root}: the tree has no Kconfig for this arch")
@@ -111,8 +111,6 @@ def compare(repo: Path, tag: str, arch: str, built: Path) -> tuple[list[str], in
     symbols were compared."""
     spec = ARCHES[arch]
     conf = build_conf(repo, tag, built)
-    with tempfile.TemporaryDirectory(prefix="kstack-kconfig-") as tmp:
-        theirs = conf_values(repo, tag, arch, conf, Path(tmp))
     with GitObjects(repo) as objects:
         tree = objects.resolve(tag)
         srcarch = kconfig_srcarch(tree, spec)
@@ -120,8 +118,9 @@ def compare(repo: Path, tag: str, arch: str, built: Path) -> tuple[list[str], in
             tree, srcarch, dict(spec.kconfig_seed), make_arch=spec.make_arch or arch
         )
     assert ours is not None
-    # (a symbol made from make's environment, ``option env=``, is never written out)
-    mine = {k: v.value for k, v in ours.items() if not (v.reason or "").startswith("option env")}
+    with tempfile.TemporaryDirectory(prefix="kstack-kconfig-") as tmp:
+        theirs = conf_values(repo, tag, arch, srcarch, conf, Path(tmp))
+    mine = written_values(ours)
     names = set(mine) | set(theirs)
     differ = sorted(
         f"{name}: kstack {mine.get(name, 'n')}, conf {theirs.get(name, 'n')}"

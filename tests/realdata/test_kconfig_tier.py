@@ -36,16 +36,24 @@ import pytest
 from click.testing import CliRunner
 
 from extractor.arches import ARCHES
+from extractor.arches_target import Arch
 from extractor.cli import cli
 from extractor.config import make_config, read_config_file
 from extractor.kbuild import arch_includes
-from extractor.kconfig import alldefconfig
+from extractor.kconfig import KconfigValues, alldefconfig
 from extractor.scan import analyse
 from extractor.source import DirectoryTree
 
 from .debian import cache_dir
 from .gcc_reference import ARCHES as GCC_ARCHES
-from .gcc_reference import compare, config_value, gcc_fold, gcc_macros, real_config_build
+from .gcc_reference import (
+    compare,
+    config_value,
+    gcc_fold,
+    gcc_macros,
+    real_config_build,
+    written_values,
+)
 
 pytestmark = pytest.mark.realdata
 
@@ -126,21 +134,29 @@ def made(tree: Path, row: Row) -> Path:
 def _made(tree: Path, row_id: str) -> Path:
     row = next(r for r in ROWS if r.id == row_id)
     arch = ARCHES[row.arch]
-    make_arch = arch.make_arch or arch.name
     seed = {**arch.kconfig_seed, **row.seed}
     if row.profile is not None:  # what kstack sets for the profile, as a seed
         seed |= make_config(row.profile, arch).forced
+    return _configured(tree, "kconfig-tier", arch.make_arch or arch.name, row.target, seed)
+
+
+def _configured(
+    tree: Path, area: str, make_arch: str, target: str, seed: Mapping[str, str]
+) -> Path:
+    """A directory with make's ``.config`` and ``autoconf.h`` of ``target`` for
+    ``make_arch``, seeded through ``KCONFIG_ALLCONFIG``; cached under ``area``, whose
+    ``O`` directory builds ``scripts/kconfig`` once for ``tree``."""
     text = _seed_text(seed)
-    key = json.dumps([str(tree.resolve()), make_arch, row.target, text])
-    done = cache_dir() / "kconfig-tier" / hashlib.sha256(key.encode()).hexdigest()[:16]
+    key = json.dumps([str(tree.resolve()), make_arch, target, text])
+    done = cache_dir() / area / hashlib.sha256(key.encode()).hexdigest()[:16]
     if (done / "autoconf.h").is_file():
         return done
-    work = cache_dir() / "kconfig-tier" / "O"  # scripts/kconfig is built once, here
+    work = cache_dir() / area / "O"
     work.mkdir(parents=True, exist_ok=True)
     (work / ".config").unlink(missing_ok=True)
     seed_file = work / "seed.config"
     seed_file.write_text(text)
-    _make(tree, work, make_arch, row.target, seed=seed_file if text else None)
+    _make(tree, work, make_arch, target, seed=seed_file if text else None)
     _make(tree, work, make_arch, "syncconfig")
     scratch = done.with_name(done.name + ".tmp")
     shutil.rmtree(scratch, ignore_errors=True)
@@ -190,6 +206,25 @@ def symbols_tested(tree: Path, row: Row, cell: dict) -> set[str]:
         for condition in _DIRECTIVE.findall(header.text):
             found |= {m.decode() for m in _CONFIG.findall(condition)}
     return {s.removesuffix("_MODULE") for s in found}
+
+
+def against_make(
+    tree: DirectoryTree, arch: Arch, seed: Mapping[str, str], make: Mapping[str, str]
+) -> tuple[KconfigValues, list[str]]:
+    """The reader's alldefconfig, and the symbols whose values differ from make's
+    once the compiler probes (never run) are answered as make's were: the rest of
+    the config must follow from them."""
+    make_arch = arch.make_arch or arch.name
+    ours = alldefconfig(tree, arch.srcarch, dict(seed), make_arch=make_arch)
+    assert ours is not None
+    answered = {f"CONFIG_{n}": make.get(f"CONFIG_{n}", "n") for n in ours.probed}
+    again = alldefconfig(tree, arch.srcarch, dict(seed), answered, make_arch=make_arch)
+    assert again is not None
+    mine = written_values(again)
+    differ = (
+        s for s in set(mine) | set(make) if config_value(mine.get(s)) != config_value(make.get(s))
+    )
+    return ours, sorted(differ)
 
 
 # --- the tests -------------------------------------------------------------------------
@@ -244,11 +279,8 @@ def test_kconfig_default_profile_agrees_with_make(
 
     arch = ARCHES[row.arch]
     seed = read_config_file(configs / "seed.config")
-    ours = alldefconfig(
-        DirectoryTree(linux_source_6_12), arch.srcarch, seed, make_arch=arch.make_arch or arch.name
-    )
-    assert ours is not None
     make = read_config_file(configs / ".config")
+    ours, residual = against_make(DirectoryTree(linux_source_6_12), arch, seed, make)
     ours_values = {k: v.value for k, v in ours.items()}
     tested = symbols_tested(linux_source_6_12, row, cell)
 
@@ -258,21 +290,6 @@ def test_kconfig_default_profile_agrees_with_make(
     tested_probes = {s for s in tested if differs(s)}
     others = {s for s in set(ours_values) | set(make) if differs(s)}
     probed = {s for s in others if s.removeprefix("CONFIG_") in ours.probed}
-    # answered as make's $(shell) answered them, the rest must follow
-    answered = {f"CONFIG_{n}": make.get(f"CONFIG_{n}", "n") for n in ours.probed}
-    again = alldefconfig(
-        DirectoryTree(linux_source_6_12),
-        arch.srcarch,
-        seed,
-        answered,
-        make_arch=arch.make_arch or arch.name,
-    )
-    assert again is not None
-    residual = sorted(
-        s
-        for s in set(again) | set(make)
-        if config_value(again[s].value if s in again else None) != config_value(make.get(s))
-    )
     # a tested symbol may differ only where a compiler probe decides it
     wrong = sorted(s for s in tested_probes if s in residual)
     _STATS["configs"].append(f"(b) {row.id}")
@@ -300,41 +317,15 @@ def test_kconfig_default_profile_agrees_with_make(
 ARCHES_6_1 = ["x86_64", "i386", "arm64", "arm", "powerpc64", "s390", "mips"]
 
 
-@cache
-def _made_6_1(tree: Path, arch_name: str) -> dict[str, str]:
-    """make's alldefconfig of 6.1 for an arch, seeded as kstack seeds it (cached)."""
-    arch = ARCHES[arch_name]
-    text = _seed_text(arch.kconfig_seed)
-    key = json.dumps([str(tree.resolve()), arch_name, text])
-    done = cache_dir() / "kconfig-tier-6.1" / hashlib.sha256(key.encode()).hexdigest()[:16]
-    if not (done / ".config").is_file():
-        work = cache_dir() / "kconfig-tier-6.1" / "O"  # (6.1's scripts/kconfig, built once)
-        work.mkdir(parents=True, exist_ok=True)
-        (work / ".config").unlink(missing_ok=True)
-        seed_file = work / "seed.config"
-        seed_file.write_text(text)
-        _make(tree, work, arch.make_arch or arch.name, "alldefconfig", seed=seed_file)
-        done.mkdir(parents=True, exist_ok=True)
-        shutil.copy(work / ".config", done / ".config")
-    return read_config_file(done / ".config")
-
-
 @pytest.mark.parametrize("arch_name", ARCHES_6_1)
 def test_kconfig_6_1_alldefconfig_agrees_with_make(linux_source_6_1: Path, arch_name: str) -> None:
     """The reader's alldefconfig of 6.1 against make's, symbol for symbol, once the
     compiler probes (never run) are answered as make's were."""
     arch = ARCHES[arch_name]
-    make = _made_6_1(linux_source_6_1, arch_name)
-    tree, seed = DirectoryTree(linux_source_6_1), dict(arch.kconfig_seed)
     make_arch = arch.make_arch or arch.name
-    ours = alldefconfig(tree, arch.srcarch, seed, make_arch=make_arch)
-    assert ours is not None
-    answered = {f"CONFIG_{n}": make.get(f"CONFIG_{n}", "n") for n in ours.probed}
-    again = alldefconfig(tree, arch.srcarch, seed, answered, make_arch=make_arch)
-    assert again is not None
-    mine = {k: v.value for k, v in again.items() if not (v.reason or "").startswith("option env")}
-    residual = sorted(
-        s for s in set(mine) | set(make) if config_value(mine.get(s)) != config_value(make.get(s))
-    )
-    assert len(set(mine) | set(make)) > 10_000
+    seed = arch.kconfig_seed
+    configs = _configured(linux_source_6_1, "kconfig-tier-6.1", make_arch, "alldefconfig", seed)
+    make = read_config_file(configs / ".config")
+    ours, residual = against_make(DirectoryTree(linux_source_6_1), arch, seed, make)
+    assert len(set(ours) | set(make)) > 10_000
     assert residual == []
