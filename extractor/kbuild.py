@@ -23,7 +23,15 @@ Three shapes are known, each found by its text:
   ``arch/arm/plat-<p>/include`` by ``$(patsubst %,-I...%include,$(machdirs)
   $(platdirs))`` (arm from 2.6.27);
 - the ``include/asm-<arch>/arch`` link to ``arch-$(INCDIR)`` (arm up to 2.6.26),
-  where ``INCDIR`` is the ``incdir-`` name, else the ``machine-`` name.
+  where ``INCDIR`` is the ``incdir-`` name, else the ``machine-`` name;
+- the powerpc merge's "temporary hack" (2.6.14 to 2.6.26): the link
+  ``arch/$(ARCH)/include/asm`` to ``include/asm-powerpc`` (2.6.14's ppc and ppc64)
+  or ``include/asm-$(OLDARCH)`` (powerpc: ppc64 where ``CONFIG_PPC64``, else ppc;
+  from 2.6.17 for ppc32 only), with ``-Iarch/$(ARCH)/include`` in ``CPPFLAGS`` or
+  ``LINUXINCLUDE`` after kbuild's own: an ``<asm/...>`` that
+  ``include/asm-powerpc`` lacks is found in the old arch's headers (2.6.15-rc1's
+  ``asm/page.h``). ``OLDARCH`` is read off its ``:=`` under ``ifeq ($(CONFIG_X),y)``,
+  ``else`` and ``endif``, the only conditionals followed.
 
 Anything else on such a line (``$(call ...)``, an unknown variable) is skipped.
 """
@@ -49,6 +57,16 @@ _TREE_ROOT = re.compile(r"^\$\((?:srctree|TOPDIR|src)\)/")
 _MACHDIRS = re.compile(r"-I(?:\$\(srctree\)/)?%include\s*,\s*\$\(machdirs\)")
 _ARCH_LINK = re.compile(r"ln\s+-fsn\s+\S*\$\(INCDIR\)\s+include/(asm-[\w-]+)/arch\b")
 _INCLUDE_LINE = re.compile(r"^\s*-?include\s+(.*)$")
+#: the powerpc merge's link: ``ln -fsn $(srctree)/include/asm-X arch/$(ARCH)/include/asm``
+_MERGE_LINK = re.compile(
+    r"ln\s+-fsn\s+\$\(srctree\)/include/asm-([\w-]+|\$\(\w+\))\s+arch/\$\(ARCH\)/include/asm\s*$"
+)
+#: ``CPPFLAGS += ...``, ``LINUXINCLUDE-$(CONFIG_PPC32) := ...``: the merge's -I lines
+_FLAGS = re.compile(r"^(CPPFLAGS|LINUXINCLUDE)(?:-\$\(CONFIG_(\w+)\)|-(y))?\s*(:=|\+=|=)\s*(.*)$")
+#: a make variable set to one word (``OLDARCH := ppc64``)
+_VARIABLE = re.compile(r"^([A-Z][A-Z0-9_]*)\s*:?=\s*(\S+)\s*$")
+#: a make conditional on one config symbol; any other is followed as unknown
+_CONDITION = re.compile(r"^(ifeq|ifneq)\s*\(\s*\$\(CONFIG_(\w+)\)\s*,\s*y\s*\)\s*$")
 #: Platform files included per platform (mips from 2.6.31)
 MAX_INCLUDED = 200
 
@@ -113,6 +131,16 @@ class _MakefileReader:
         self.platforms: list[str] = []
         self.machdirs = False
         self.link: str | None = None
+        #: the directory under arch/ whose Makefile is read (the build's ``$(ARCH)``)
+        self.arch_dir = srcarch
+        #: the make conditionals around the line read: True, False, None (unknown)
+        self.conditions: list[bool | None] = []
+        #: one-word variables set where every conditional around is known true
+        self.variables: dict[str, str] = {}
+        #: the merge's link target as written (``asm-powerpc``, ``asm-$(OLDARCH)``)
+        self.merge_link: str | None = None
+        #: ``-Iarch/$(ARCH)/include`` is on the path for this config
+        self.merge_include = False
 
     def enabled(self, symbol: str | None) -> bool:
         return symbol is None or self.symbols.get(f"CONFIG_{symbol}", "n") in ("y", "m")
@@ -127,7 +155,36 @@ class _MakefileReader:
         for line in _logical_lines(data.decode("utf-8", "replace")):
             self.line(path, line)
 
+    def active(self) -> bool:
+        """Every make conditional around the line is known to hold."""
+        return all(self.conditions)
+
+    def conditional(self, line: str) -> bool:
+        """Follow ``ifeq``/``ifneq``/``ifdef``/``ifndef``/``else``/``endif`` (a
+        directive, not a recipe line); True when ``line`` was one."""
+        if line.startswith("\t"):
+            return False
+        words = line.split(None, 1)
+        keyword = words[0] if words else ""
+        if keyword in ("ifeq", "ifneq", "ifdef", "ifndef"):
+            found = _CONDITION.match(line.strip())
+            holds = None if found is None else self.enabled(found.group(2))
+            if found is not None and found.group(1) == "ifneq":
+                holds = not holds
+            self.conditions.append(holds)
+        elif keyword == "else" and self.conditions:
+            top = self.conditions[-1]
+            self.conditions[-1] = None if top is None or len(words) > 1 else not top
+        elif keyword == "endif" and self.conditions:
+            self.conditions.pop()
+        else:
+            return False
+        return True
+
     def line(self, path: str, line: str) -> None:
+        if self.conditional(line):
+            return
+        self.merge_line(line)
         assignment = _ASSIGNMENT.match(line)
         if assignment:
             kind, symbol, _, operator, value = assignment.groups()
@@ -163,6 +220,23 @@ class _MakefileReader:
         if included:
             self.include(included.group(1).strip())
 
+    def merge_line(self, line: str) -> None:
+        """The powerpc merge's link, its ``-I`` line, and the variables it names."""
+        if not self.active():
+            return
+        variable = _VARIABLE.match(line)
+        if variable:
+            self.variables[variable.group(1)] = variable.group(2)
+            return
+        link = _MERGE_LINK.search(line)
+        if link:
+            self.merge_link = link.group(1)
+            return
+        flags = _FLAGS.match(line)
+        if flags and self.enabled(flags.group(2)):
+            options = [_TREE_ROOT.sub("", o) for o in _INCLUDE_OPTION.findall(flags.group(5))]
+            self.merge_include |= "arch/$(ARCH)/include" in options
+
     def include(self, target: str) -> None:
         """``include $(srctree)/arch/mips/Kbuild.platforms`` and the Platform files it names."""
         if "Platform" in target and "$(platforms)" in target:
@@ -194,6 +268,7 @@ class _MakefileReader:
                     directory = posixpath.join(base, f"{kind.replace('machine', 'mach')}-{name}")
                     if f"{directory}/include" not in self.out.include_dirs:
                         self.out.include_dirs.append(f"{directory}/include")
+        self._merge()
         if self.link:
             target = (self.names["incdir"] or self.names["machine"])[:1]
             if target:
@@ -202,11 +277,36 @@ class _MakefileReader:
                 )
         return self.out
 
+    def _merge(self) -> None:
+        """The merge's link and directory, when the Makefile makes both."""
+        if not (self.merge_link and self.merge_include):
+            return
+        target = self.merge_link
+        if target.startswith("$("):
+            target = self.variables.get(target[2:-1], "")
+            if not re.fullmatch(r"[\w-]+", target):
+                self.out.warnings.append(
+                    f"arch/{self.arch_dir}/Makefile: the include/asm-{self.merge_link} link "
+                    "names a variable this config does not set; not followed"
+                )
+                return
+        target = f"asm-{target}"
+        base = f"arch/{self.arch_dir}/include"
+        self.out.links[f"{base}/asm"] = f"include/{target}"
+        if base not in self.out.include_dirs:
+            self.out.include_dirs.append(base)
+        self.out.found = True
 
-def arch_includes(tree: Tree, srcarch: str, symbols: Mapping[str, str]) -> ArchIncludes:
-    """The include directories and links ``arch/<srcarch>/Makefile`` gives ``symbols``."""
+
+def arch_includes(
+    tree: Tree, srcarch: str, symbols: Mapping[str, str], arch_dir: str | None = None
+) -> ArchIncludes:
+    """The include directories and links ``arch/<arch_dir>/Makefile`` gives
+    ``symbols``; ``arch_dir`` is the build's ``$(ARCH)`` directory where it is not
+    the srcarch (2.6.14 built powerpc64 in ``arch/ppc64``)."""
     reader = _MakefileReader(tree, srcarch, symbols)
-    reader.read(f"arch/{srcarch}/Makefile")
+    reader.arch_dir = arch_dir or srcarch
+    reader.read(f"arch/{reader.arch_dir}/Makefile")
     return reader.finish()
 
 

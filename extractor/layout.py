@@ -344,7 +344,10 @@ def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
         ]
     else:
         include_dirs = ["include"]
-    extra = arch_includes(tree, arch.srcarch, config.symbols)
+    # before the merges, the build's ARCH had its own directory (arch/ppc64 at 2.6.14)
+    built = era[4:] if era != "arch" else arch.srcarch
+    arch_dir = built if tree.is_dir(f"arch/{built}") else arch.srcarch
+    extra = arch_includes(tree, arch.srcarch, config.symbols, arch_dir)
     warnings += extra.warnings
     if extra.found:  # the arch Makefile says which directories this config adds
         include_dirs += [d for d in extra.include_dirs if d not in include_dirs]

@@ -222,6 +222,135 @@ def test_makefile_include_lines_are_data(tmp_path, srcarch, files, symbols, dirs
     assert f"arch/{srcarch}/Makefile" in found.files
 
 
+# The powerpc merge's "temporary hack" (2.6.14 to 2.6.26), in the three shapes its
+# Makefiles had: the old arch's headers linked at arch/$(ARCH)/include/asm, and
+# that directory searched after include/. Written here, in our own words.
+PPC_MERGE_LINK = (
+    "arch/$(ARCH)/include/asm:\n"
+    "\t$(Q)mkdir -p arch/$(ARCH)/include\n"
+    "\t$(Q)ln -fsn $(srctree)/include/asm-{target} arch/$(ARCH)/include/asm\n"
+)
+#: 2.6.15-rc1's arch/powerpc: OLDARCH by CONFIG_PPC64, for every config
+PPC_MERGE = (
+    "ifeq ($(CONFIG_PPC64),y)\nOLDARCH := ppc64\nelse\nOLDARCH := ppc\nendif\n"
+    "CPPFLAGS += -Iarch/$(ARCH) -Iarch/$(ARCH)/include\n"
+    "LINUXINCLUDE += -Iarch/$(ARCH)/include\n" + PPC_MERGE_LINK.format(target="$(OLDARCH)")
+)
+#: 2.6.17 to 2.6.26: for ppc32 only, the link inside ifeq ($(CONFIG_PPC32),y)
+PPC_MERGE_PPC32 = (
+    "ifeq ($(CONFIG_PPC64),y)\nOLDARCH := ppc64\nelse\nOLDARCH := ppc\nendif\n"
+    "LINUXINCLUDE-$(CONFIG_PPC32) := -Iarch/$(ARCH)/include\n"
+    "LINUXINCLUDE += $(LINUXINCLUDE-y)\n"
+    "ifeq ($(CONFIG_PPC32),y)\n" + PPC_MERGE_LINK.format(target="$(OLDARCH)") + "endif\n"
+)
+#: 2.6.14's arch/ppc64 (and arch/ppc): the new headers linked, by name
+PPC64_2614 = "CPPFLAGS += -Iarch/$(ARCH)/include\n" + PPC_MERGE_LINK.format(target="powerpc")
+#: OLDARCH set only under a conditional kstack does not follow
+PPC_UNKNOWN = (
+    "ifeq ($(CROSS32_COMPILE),)\nOLDARCH := ppc\nendif\n"
+    "LINUXINCLUDE += -Iarch/$(ARCH)/include\n" + PPC_MERGE_LINK.format(target="$(OLDARCH)")
+)
+
+# (the build's arch dir, its Makefile, symbols, include dirs, links, warned)
+MERGE = [
+    (
+        "powerpc",
+        PPC_MERGE,
+        {"CONFIG_PPC64": "y"},
+        ["arch/powerpc/include"],
+        {"arch/powerpc/include/asm": "include/asm-ppc64"},
+        False,
+    ),
+    (
+        "powerpc",
+        PPC_MERGE,
+        {"CONFIG_PPC32": "y"},
+        ["arch/powerpc/include"],
+        {"arch/powerpc/include/asm": "include/asm-ppc"},
+        False,
+    ),
+    (
+        "powerpc",
+        PPC_MERGE_PPC32,
+        {"CONFIG_PPC32": "y"},
+        ["arch/powerpc/include"],
+        {"arch/powerpc/include/asm": "include/asm-ppc"},
+        False,
+    ),
+    ("powerpc", PPC_MERGE_PPC32, {"CONFIG_PPC64": "y"}, [], {}, False),
+    (
+        "ppc64",
+        PPC64_2614,
+        {},
+        ["arch/ppc64/include"],
+        {"arch/ppc64/include/asm": "include/asm-powerpc"},
+        False,
+    ),
+    ("powerpc", PPC_UNKNOWN, {}, [], {}, True),
+]
+
+
+@pytest.mark.parametrize(("arch_dir", "makefile", "symbols", "dirs", "links", "warned"), MERGE)
+def test_the_powerpc_merge_link_and_its_directory(
+    tmp_path, arch_dir, makefile, symbols, dirs, links, warned
+):
+    tree = DirectoryTree(write(tmp_path, {f"arch/{arch_dir}/Makefile": makefile}))
+    found = arch_includes(tree, "powerpc", symbols, arch_dir)
+    assert (found.include_dirs, found.links, bool(found.warnings)) == (dirs, links, warned)
+
+
+# (arch, the tree's files, the header asked for, where the build found it)
+MERGE_TREES = [
+    # 2.6.15-rc1: include/asm-powerpc has no page.h yet; the link finds asm-ppc's
+    (
+        "powerpc",
+        {
+            "arch/powerpc/Makefile": PPC_MERGE,
+            "arch/ppc/Makefile": "",
+            "include/asm-powerpc/types.h": "",
+            "include/asm-ppc/page.h": "",
+            "include/asm-ppc/types.h": "",
+        },
+        "asm/page.h",
+        "include/asm-ppc/page.h",
+    ),
+    # include/ comes first: asm-powerpc's own header wins over the old arch's
+    (
+        "powerpc",
+        {
+            "arch/powerpc/Makefile": PPC_MERGE,
+            "include/asm-powerpc/types.h": "",
+            "include/asm-ppc/types.h": "",
+        },
+        "asm/types.h",
+        "include/asm-powerpc/types.h",
+    ),
+    # 2.6.14: no arch/powerpc; ppc64 builds in arch/ppc64, with asm-powerpc linked
+    (
+        "powerpc64",
+        {
+            "arch/ppc64/Makefile": PPC64_2614,
+            "include/asm-ppc64/page.h": "",
+            "include/asm-powerpc/linkage.h": "",
+        },
+        "asm/linkage.h",
+        "include/asm-powerpc/linkage.h",
+    ),
+]
+
+
+@pytest.mark.parametrize(("arch", "files", "name", "path"), MERGE_TREES)
+def test_the_layout_follows_the_powerpc_merge_link(tmp_path, arch, files, name, path):
+    from extractor.arches import ARCHES
+    from extractor.config import make_config
+    from extractor.layout import make_layout
+
+    config = make_config("default", ARCHES[arch])
+    layout = make_layout(DirectoryTree(write(tmp_path, files)), ARCHES[arch], config)
+    found = layout.find(name, quoted=False, includer=None)
+    assert found is not None and found.path == path
+
+
 def test_a_cflags_line_that_adds_no_directory_reads_no_symbol(tmp_path):
     """x86's Makefile_32.cpu sets ``-march`` per CPU symbol: such a line adds no
     include directory whatever its symbol, so the config need not decide it (on

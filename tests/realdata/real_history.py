@@ -11,6 +11,10 @@ arch Makefile adds for that config. A header a build generates is an empty stand
 (an ``asm-generic`` wrapper where the tree has one), as in ``gcc_reference``.
 
     python -m tests.realdata.real_history /work/real/linux.git [tag-glob] [--arch A ...]
+        [--config PROFILE]
+
+``--config`` seeds the alldefconfig with a profile's symbols (``4kstacks`` for
+i386 up to 2.6.37, ``4k-pages`` for powerpc64); gcc is given the same config.
 """
 
 from __future__ import annotations
@@ -74,7 +78,9 @@ def gcc_values(
         # what the old build made: include/asm -> asm-<arch>, include/asm-arm/arch -> ...
         os.symlink(Path(layout.asm_dir).name, tree / "include" / "asm")  # type: ignore[attr-defined]
     for link, target in layout.links.items():  # type: ignore[attr-defined]
-        os.symlink(Path(target).name, tree / link)
+        place = tree / link  # (arch/powerpc/include/asm: a directory the build made)
+        place.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(os.path.relpath(tree / target, place.parent), place)
     dirs = [tree / d for d in layout.include_dirs]  # type: ignore[attr-defined]
     dirs.insert(1, generated)
     major = layout.gcc[0]  # type: ignore[attr-defined]
@@ -118,9 +124,13 @@ DEFAULT_ARCHES = ("arm", "mips")
 
 
 def check(
-    repo: Path, pattern: str = "v*", arches: tuple[str, ...] = DEFAULT_ARCHES
+    repo: Path,
+    pattern: str = "v*",
+    arches: tuple[str, ...] = DEFAULT_ARCHES,
+    profile: str = "default",
 ) -> list[tuple[str, str, object, str]]:
-    """(tag, arch, kstack's THREAD_SIZE or its error, gcc's verdict) per release."""
+    """(tag, arch, kstack's THREAD_SIZE or its error, gcc's verdict) per release,
+    under ``profile`` (the tree's alldefconfig seeded with the profile's symbols)."""
     rows: list[tuple[str, str, object, str]] = []
     with GitObjects(repo) as objects:
         for tag in releases(repo, pattern):
@@ -129,7 +139,7 @@ def check(
                 if rows:
                     print("{:9} {:5} THREAD_SIZE={}  gcc: {}".format(*rows[-1]), flush=True)
                 analysis = analyse(
-                    tree, KSTACK_ARCHES[arch], make_config("default", KSTACK_ARCHES[arch])
+                    tree, KSTACK_ARCHES[arch], make_config(profile, KSTACK_ARCHES[arch])
                 )
                 result = analysis.result
                 if result.error is not None or analysis.layout is None:
@@ -157,9 +167,10 @@ if __name__ == "__main__":
     parser.add_argument("repo", type=Path)
     parser.add_argument("pattern", nargs="?", default="v*")
     parser.add_argument("--arch", action="append", choices=sorted(ARCHES))
+    parser.add_argument("--config", default="default", help="a profile (default: default)")
     options = parser.parse_args()
     chosen = tuple(options.arch or DEFAULT_ARCHES)
-    table = check(options.repo, options.pattern, chosen)
+    table = check(options.repo, options.pattern, chosen, options.config)
     print("{:9} {:5} THREAD_SIZE={}  gcc: {}".format(*table[-1]))
     for arch in chosen:
         mine = [row for row in table if row[1] == arch]
