@@ -65,6 +65,8 @@ _MERGE_LINK = re.compile(
 _FLAGS = re.compile(r"^(CPPFLAGS|LINUXINCLUDE)(?:-\$\(CONFIG_(\w+)\)|-(y))?\s*(:=|\+=|=)\s*(.*)$")
 #: a make variable set to one word (``OLDARCH := ppc64``)
 _VARIABLE = re.compile(r"^([A-Z][A-Z0-9_]*)\s*:?=\s*(\S+)\s*$")
+#: the make conditionals around a line, innermost last (see ``_MakefileReader.conditions``)
+_Conditions = tuple[tuple[str, bool] | None, ...]
 #: a make conditional on one config symbol; any other is followed as unknown
 _CONDITION = re.compile(r"^(ifeq|ifneq)\s*\(\s*\$\(CONFIG_(\w+)\)\s*,\s*y\s*\)\s*$")
 #: Platform files included per platform (mips from 2.6.31)
@@ -133,14 +135,15 @@ class _MakefileReader:
         self.link: str | None = None
         #: the directory under arch/ whose Makefile is read (the build's ``$(ARCH)``)
         self.arch_dir = srcarch
-        #: the make conditionals around the line read: True, False, None (unknown)
-        self.conditions: list[bool | None] = []
-        #: one-word variables set where every conditional around is known true
-        self.variables: dict[str, str] = {}
-        #: the merge's link target as written (``asm-powerpc``, ``asm-$(OLDARCH)``)
-        self.merge_link: str | None = None
-        #: ``-Iarch/$(ARCH)/include`` is on the path for this config
-        self.merge_include = False
+        #: the make conditionals around the line read, each (symbol, holds when it is
+        #: y) or None (unknown); a symbol is read only where a line of the merge needs it
+        self.conditions: list[tuple[str, bool] | None] = []
+        #: one-word variables, each value with the conditionals it was set under
+        self.variables: dict[str, list[tuple[str, _Conditions]]] = {}
+        #: the merge's link target as written (``powerpc``, ``$(OLDARCH)``), and where
+        self.merge_link: tuple[str, _Conditions] | None = None
+        #: the ``-I`` lines naming ``arch/$(ARCH)/include``: their symbol and where
+        self.merge_include: list[tuple[str | None, _Conditions]] = []
 
     def enabled(self, symbol: str | None) -> bool:
         return symbol is None or self.symbols.get(f"CONFIG_{symbol}", "n") in ("y", "m")
@@ -155,9 +158,15 @@ class _MakefileReader:
         for line in _logical_lines(data.decode("utf-8", "replace")):
             self.line(path, line)
 
-    def active(self) -> bool:
-        """Every make conditional around the line is known to hold."""
-        return all(self.conditions)
+    def holds(self, conditions: _Conditions) -> bool | None:
+        """Whether every conditional in ``conditions`` holds (None: one is unknown)."""
+        result: bool | None = True
+        for condition in conditions:
+            if condition is None:
+                result = None
+            elif self.enabled(condition[0]) != condition[1]:
+                return False
+        return result
 
     def conditional(self, line: str) -> bool:
         """Follow ``ifeq``/``ifneq``/``ifdef``/``ifndef``/``else``/``endif`` (a
@@ -168,13 +177,12 @@ class _MakefileReader:
         keyword = words[0] if words else ""
         if keyword in ("ifeq", "ifneq", "ifdef", "ifndef"):
             found = _CONDITION.match(line.strip())
-            holds = None if found is None else self.enabled(found.group(2))
-            if found is not None and found.group(1) == "ifneq":
-                holds = not holds
-            self.conditions.append(holds)
+            self.conditions.append(
+                None if found is None else (found.group(2), found.group(1) == "ifeq")
+            )
         elif keyword == "else" and self.conditions:
             top = self.conditions[-1]
-            self.conditions[-1] = None if top is None or len(words) > 1 else not top
+            self.conditions[-1] = None if top is None or len(words) > 1 else (top[0], not top[1])
         elif keyword == "endif" and self.conditions:
             self.conditions.pop()
         else:
@@ -221,21 +229,22 @@ class _MakefileReader:
             self.include(included.group(1).strip())
 
     def merge_line(self, line: str) -> None:
-        """The powerpc merge's link, its ``-I`` line, and the variables it names."""
-        if not self.active():
-            return
+        """The powerpc merge's link, its ``-I`` lines, and the variables it may name,
+        each kept with the conditionals around it (``_merge`` decides them)."""
+        where = tuple(self.conditions)
         variable = _VARIABLE.match(line)
         if variable:
-            self.variables[variable.group(1)] = variable.group(2)
+            self.variables.setdefault(variable.group(1), []).append((variable.group(2), where))
             return
         link = _MERGE_LINK.search(line)
         if link:
-            self.merge_link = link.group(1)
+            self.merge_link = (link.group(1), where)
             return
         flags = _FLAGS.match(line)
-        if flags and self.enabled(flags.group(2)):
+        if flags:
             options = [_TREE_ROOT.sub("", o) for o in _INCLUDE_OPTION.findall(flags.group(5))]
-            self.merge_include |= "arch/$(ARCH)/include" in options
+            if "arch/$(ARCH)/include" in options:
+                self.merge_include.append((flags.group(2), where))
 
     def include(self, target: str) -> None:
         """``include $(srctree)/arch/mips/Kbuild.platforms`` and the Platform files it names."""
@@ -278,21 +287,33 @@ class _MakefileReader:
         return self.out
 
     def _merge(self) -> None:
-        """The merge's link and directory, when the Makefile makes both."""
-        if not (self.merge_link and self.merge_include):
+        """The merge's link and directory, when the Makefile makes both for this config."""
+        if self.merge_link is None or not any(
+            self.enabled(symbol) and self.holds(where) for symbol, where in self.merge_include
+        ):
             return
-        target = self.merge_link
-        if target.startswith("$("):
-            target = self.variables.get(target[2:-1], "")
-            if not re.fullmatch(r"[\w-]+", target):
+        written, where = self.merge_link
+        if not self.holds(where):
+            return
+        target: str | None = written
+        if written.startswith("$("):
+            # the last value set where its conditionals hold (None: one is unknown)
+            target = None
+            for value, set_where in self.variables.get(written[2:-1], []):
+                holds = self.holds(set_where)
+                if holds is None:
+                    target = None
+                    break
+                if holds:
+                    target = value
+            if target is None or not re.fullmatch(r"[\w-]+", target):
                 self.out.warnings.append(
-                    f"arch/{self.arch_dir}/Makefile: the include/asm-{self.merge_link} link "
-                    "names a variable this config does not set; not followed"
+                    f"arch/{self.arch_dir}/Makefile: the include/asm-{written} link names a "
+                    "variable this config does not set; not followed"
                 )
                 return
-        target = f"asm-{target}"
         base = f"arch/{self.arch_dir}/include"
-        self.out.links[f"{base}/asm"] = f"include/{target}"
+        self.out.links[f"{base}/asm"] = f"include/asm-{target}"
         if base not in self.out.include_dirs:
             self.out.include_dirs.append(base)
         self.out.found = True

@@ -299,6 +299,18 @@ def test_the_powerpc_merge_link_and_its_directory(
     assert (found.include_dirs, found.links, bool(found.warnings)) == (dirs, links, warned)
 
 
+def test_a_conditional_reads_its_symbol_only_for_the_merge(tmp_path):
+    """x86's Makefile sets variables under ``ifeq ($(CONFIG_X86_32),y)``: kbuild
+    follows the conditional but reads its symbol only for a merge line (a symbol
+    read is one Kconfig must decide, and the cell runs again: 28 more Kconfig
+    answers and 2 more pipeline runs on 123 real tags when it read them all)."""
+    makefile = "ifeq ($(CONFIG_X86_32),y)\nBITS := 32\nelse\nBITS := 64\nendif\n"
+    tree = DirectoryTree(write(tmp_path, {"arch/x86/Makefile": makefile}))
+    symbols = NotingLookups({"CONFIG_X86_32": "y"})
+    found = arch_includes(tree, "x86", symbols)
+    assert (found.include_dirs, found.links, symbols.read) == ([], {}, set())
+
+
 # (arch, the tree's files, the header asked for, where the build found it)
 MERGE_TREES = [
     # 2.6.15-rc1: include/asm-powerpc has no page.h yet; the link finds asm-ppc's
