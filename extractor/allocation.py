@@ -24,37 +24,38 @@ around it were taken.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .allocation_text import (
+    ALLOCATOR_CALL,
+    ALLOCATORS,
     BRANCH,
+    FORK,
     argument_value,
     arguments,
     closing,
+    code_text,
     definition_lines,
     groups_at,
     is_directive_line,
     sites,
+    skeleton,
     span,
     step,
 )
 from .config import Config
 from .errors import ExtractorError, Location, PreprocessError
 from .layout import Header, Layout, mentions
-from .preprocess import MacroTable, decode_header, directive_skeleton
+from .preprocess import MacroTable, decode_header
 from .result import Condition, StackAllocation
 from .source import Tree
 
 if TYPE_CHECKING:
     from . import evaluate
 
-FORK = "kernel/fork.c"
-#: what fork.c calls to get a task stack, newest name first
-ALLOCATORS = ("alloc_thread_stack_node", "alloc_thread_info_node", "alloc_thread_info")
 #: allocation call -> (kind, index of its size argument, index of its order argument)
 CALLS: dict[str, tuple[str, int | None, int | None]] = {
     "__vmalloc_node_range": ("vmalloc", 0, None),
@@ -72,7 +73,6 @@ CALLS: dict[str, tuple[str, int | None, int | None]] = {
     "kzalloc": ("kmalloc", 0, None),
 }
 _CALL = re.compile(r"\b(" + "|".join(sorted(CALLS, key=len, reverse=True)) + r")\s*\(")
-_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def stack_allocation(
     except ExtractorError as err:
         return _unreadable(f"{FORK} could not be preprocessed", err, config)
     pp = table.preprocessor
-    code = _code(text)
+    code = code_text(text)
     name = _called(code, pp)
     asked = _asked_symbols(code)
     if name is None:
@@ -167,56 +167,6 @@ def stack_allocation(
     return found
 
 
-_FOOTPRINT_SITE = re.compile(r"\b(" + "|".join(ALLOCATORS) + r"|kmem_cache_create\w*)\s*\(")
-
-
-def footprint(text: str, with_lines: bool) -> str:
-    """A digest of all that this stage reads of fork.c's ``text``: its directive
-    lines (the preprocessor reads them all; includes are not followed), and each
-    allocator's definition or call and each slab cache's creation, from the
-    name to the closing bracket, as written and with comments blanked, all in
-    file order. The rest of fork.c (copy_process and the like, 2,000 lines that
-    change at most tags) cannot reach the answer. ``with_lines``: the lines'
-    numbers count too (for an answer that shows a line of fork.c).
-    """
-    code = _code(text)
-    raw, blanked = text.split("\n"), code.split("\n")
-    kept = {n for n, line in enumerate(_skeleton(text).split("\n"), 1) if line.strip()}
-    for match in _FOOTPRINT_SITE.finditer(code):
-        first = code.count("\n", 0, match.start()) + 1
-        span = definition_lines(code, match)
-        last = span[1] if span is not None else code.count("\n", 0, _site_end(code, match)) + 1
-        kept.update(range(first, last + 1))
-    digest = hashlib.sha1()
-    for number in sorted(kept):
-        if number <= len(raw):
-            shown = f"{number}\0" if with_lines else ""
-            digest.update(f"{shown}{raw[number - 1]}\0{blanked[number - 1]}\n".encode())
-    return digest.hexdigest()
-
-
-def allocator_sites(text: str) -> str:
-    """A digest of where a header's code names an allocator (``ALLOCATORS``): each
-    site from its line's start to the first ``;`` or ``{`` after its arguments. The
-    stage looks for an arch's ``static inline`` allocator in every tree header read
-    (``_definers``), so a header that gains, loses or changes one changes the answer
-    even where its directives do not change."""
-    code = _code.__wrapped__(text)  # (not kept: fork.c's is, for every cell)
-    digest = hashlib.sha1()
-    for match in _ALLOCATOR.finditer(code):
-        start = code.rfind("\n", 0, match.start()) + 1
-        digest.update(code[start : _site_end(code, match) + 1].encode() + b"\0")
-    return digest.hexdigest()
-
-
-def _site_end(code: str, match: re.Match[str]) -> int:
-    """Where a site named at ``match`` ends: the first ``;`` or ``{`` after its
-    arguments (a ``{`` there makes it a definition), or the end of ``code``."""
-    after = closing(code, match.end() - 1) + 1
-    found = [i for i in (code.find(";", after), code.find("{", after)) if i >= 0]
-    return min(found, default=len(code) - 1)
-
-
 def shows_fork_lines(allocation: StackAllocation | None) -> bool:
     """Whether an answer names a line of fork.c (its call, a condition, the switch,
     a reason or warning with a place)."""
@@ -225,22 +175,6 @@ def shows_fork_lines(allocation: StackAllocation | None) -> bool:
     if allocation.file == FORK or any(c.path == FORK for c in allocation.conditions):
         return True
     return bool(re.search(re.escape(FORK) + r":\d", json.dumps(allocation.as_dict())))
-
-
-@functools.lru_cache(maxsize=8)
-def _code(text: str) -> str:
-    """fork.c's text with comments blanked (lines kept), once per text: every
-    arch and config of a revision asks, and fork.c changes rarely."""
-    return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
-
-
-@functools.lru_cache(maxsize=8)
-def _skeleton(text: str) -> str:
-    """fork.c's directive lines, its includes blanked, once per text."""
-    return "\n".join(
-        "" if re.match(r"\s*#\s*include\b", line) else line
-        for line in directive_skeleton(text).split("\n")
-    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -259,7 +193,7 @@ def _read_fork(
     layout: Layout, table: MacroTable, data: bytes, text: str, rev: str | None
 ) -> list[str]:
     """fork.c's directives into ``table``, its includes not followed (see the docstring)."""
-    tested = _tested_names(_code(text))
+    tested = _tested_names(code_text(text))
     missing = {n for n in tested if n not in table.macros}
     warnings: list[str] = []
     if missing:
@@ -280,10 +214,15 @@ def _read_fork(
                 f"{FORK}: {name} is tested around the stack allocator and no header read "
                 "defines it; taken as undefined"
             )
-    skeleton = _skeleton(text)
+    _read_directives(table, FORK, data, text, rev)
+    return warnings
+
+
+def _read_directives(table: MacroTable, path: str, data: bytes, text: str, rev: str | None) -> None:
+    """A C file's directives into ``table``, its includes not followed."""
     pp = table.preprocessor
     try:
-        pp.read_directives(Header(FORK, data), skeleton)
+        pp.read_directives(Header(path, data), skeleton(text))
     except ExtractorError:
         pp._frames.clear()  # the table stays usable for the constants
         raise
@@ -293,17 +232,13 @@ def _read_fork(
     if pp._frames:
         frame = pp._frames[-1]
         pp._frames.clear()
-        raise PreprocessError(f"unterminated {frame.directive}", Location(rev, FORK, frame.line))
-    return warnings
-
-
-_ALLOCATOR = re.compile(r"\b(" + "|".join(ALLOCATORS) + r")\s*\(")
+        raise PreprocessError(f"unterminated {frame.directive}", Location(rev, path, frame.line))
 
 
 def _allocator_groups(code: str) -> list[list[tuple[int, str]]]:
     """The ``#if`` groups open at any line of an allocator's definition or call."""
     targets: set[int] = set()
-    for match in _ALLOCATOR.finditer(code):
+    for match in ALLOCATOR_CALL.finditer(code):
         span = definition_lines(code, match)
         line = code.count("\n", 0, match.start()) + 1
         targets.update(range(span[0], span[1] + 1) if span else (line,))
@@ -328,7 +263,7 @@ def asked_symbols(tree: Tree) -> set[str]:
     if data is None:
         return set()
     text = decode_header(Header(FORK, data), tree.rev)
-    return set(_asked_symbols(_code(text)))
+    return set(_asked_symbols(code_text(text)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -416,15 +351,71 @@ def _allocator(
                 tree, config, table, model, name, by, switch, path, source, span[0], span[1],
                 None, live,
             )  # fmt: skip
-    return _unknown(
-        f"{name} is defined neither in {FORK} nor in the headers read: the arch provides "
-        "it in code kstack does not read",
+    found = _in_arch_code(tree, layout, config, table, model, name, switch)
+    if found is not None:
+        return found
+    found = _unknown(
+        f"{name} is defined neither in {FORK}, nor in the headers read, nor in "
+        f"{_arch_c(layout)}: the arch provides it in code kstack does not read",
         config,
         kind="arch",
         function=name,
         defined_by="arch",
         switch=switch,
     )
+    found.read.append(_arch_c(layout))  # (one that gains it changes the answer)
+    return found
+
+
+def _arch_c(layout: Layout) -> str:
+    """The arch C file that held an arch's own allocator in the old kernels: arm's
+    ``alloc_thread_info`` was in ``arch/arm/kernel/process.c`` up to 2.6.19."""
+    return f"arch/{layout.arch_dir}/kernel/process.c"
+
+
+def _in_arch_code(
+    tree: Tree,
+    layout: Layout,
+    config: Config,
+    table: MacroTable,
+    model: evaluate.DataModel,
+    name: str,
+    switch: str | None,
+) -> Found | None:
+    """The allocator ``name`` where the arch's ``process.c`` defines it (None where
+    it does not): read as fork.c is, its directives on top of the headers' macros."""
+    path = _arch_c(layout)
+    try:
+        data = tree.read(path)
+    except ExtractorError as err:
+        found = _unreadable(f"{path} could not be read", err, config)
+        found.read = [path]
+        return found
+    if data is None:
+        return None
+    text = decode_header(Header(path, data), tree.rev)
+    code = code_text(text)
+    spans = [
+        span
+        for match in re.finditer(r"\b" + name + r"\s*\(", code)
+        if (span := definition_lines(code, match)) is not None
+    ]
+    if not spans:
+        return None
+    try:
+        _read_directives(table, path, data, text, tree.rev)
+    except ExtractorError as err:
+        found = _unreadable(f"{path} could not be preprocessed", err, config)
+        found.read = [path]
+        return found
+    pp = table.preprocessor
+    for first, last in spans:
+        if pp.line_active(path, first):
+            return _fold(
+                tree, config, table, model, name, "arch", switch, path, code, first, last,
+                None, lambda line: bool(pp.line_active(path, line)),
+            )  # fmt: skip
+    return None
 
 
 def _is_guard(condition: Condition) -> bool:
@@ -436,7 +427,7 @@ def _file_code(tree: Tree, path: str) -> str | None:
     if data is None:
         return None
     text = decode_header(Header(path, data), tree.rev)
-    return _code(text)
+    return code_text(text)
 
 
 def _definers(tree: Tree, layout: Layout, table: MacroTable, code: str) -> list[tuple[str, str]]:

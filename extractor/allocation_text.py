@@ -10,8 +10,17 @@ that reads it, so they are found once per text (``sites``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Callable
+
+from .preprocess import directive_skeleton
+
+FORK = "kernel/fork.c"
+#: what fork.c calls to get a task stack, newest name first
+ALLOCATORS = ("alloc_thread_stack_node", "alloc_thread_info_node", "alloc_thread_info")
+_COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+ALLOCATOR_CALL = re.compile(r"\b(" + "|".join(ALLOCATORS) + r")\s*\(")
 
 
 def groups_at(lines: list[str], target: int) -> list[list[tuple[int, str]]]:
@@ -153,3 +162,69 @@ def argument_value(text: str, order: bool, value_of: Callable[[str], int | None]
     size = value_of(sized)
     shift = value_of("PAGE_SHIFT") if size is not None else None
     return None if size is None or shift is None else get_order(size, shift)
+
+
+@functools.lru_cache(maxsize=8)
+def code_text(text: str) -> str:
+    """fork.c's text with comments blanked (lines kept), once per text: every
+    arch and config of a revision asks, and fork.c changes rarely."""
+    return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+@functools.lru_cache(maxsize=8)
+def skeleton(text: str) -> str:
+    """fork.c's directive lines, its includes blanked, once per text."""
+    return "\n".join(
+        "" if re.match(r"\s*#\s*include\b", line) else line
+        for line in directive_skeleton(text).split("\n")
+    )
+
+
+_FOOTPRINT_SITE = re.compile(r"\b(" + "|".join(ALLOCATORS) + r"|kmem_cache_create\w*)\s*\(")
+
+
+def footprint(text: str, with_lines: bool) -> str:
+    """A digest of all that this stage reads of fork.c's ``text``: its directive
+    lines (the preprocessor reads them all; includes are not followed), and each
+    allocator's definition or call and each slab cache's creation, from the
+    name to the closing bracket, as written and with comments blanked, all in
+    file order. The rest of fork.c (copy_process and the like, 2,000 lines that
+    change at most tags) cannot reach the answer. ``with_lines``: the lines'
+    numbers count too (for an answer that shows a line of fork.c).
+    """
+    code = code_text(text)
+    raw, blanked = text.split("\n"), code.split("\n")
+    kept = {n for n, line in enumerate(skeleton(text).split("\n"), 1) if line.strip()}
+    for match in _FOOTPRINT_SITE.finditer(code):
+        first = code.count("\n", 0, match.start()) + 1
+        span = definition_lines(code, match)
+        last = span[1] if span is not None else code.count("\n", 0, _site_end(code, match)) + 1
+        kept.update(range(first, last + 1))
+    digest = hashlib.sha1()
+    for number in sorted(kept):
+        if number <= len(raw):
+            shown = f"{number}\0" if with_lines else ""
+            digest.update(f"{shown}{raw[number - 1]}\0{blanked[number - 1]}\n".encode())
+    return digest.hexdigest()
+
+
+def allocator_sites(text: str) -> str:
+    """A digest of where a header's code names an allocator (``ALLOCATORS``): each
+    site from its line's start to the first ``;`` or ``{`` after its arguments. The
+    stage looks for an arch's ``static inline`` allocator in every tree header read
+    (``_definers``), so a header that gains, loses or changes one changes the answer
+    even where its directives do not change."""
+    code = code_text.__wrapped__(text)  # (not kept: fork.c's is, for every cell)
+    digest = hashlib.sha1()
+    for match in ALLOCATOR_CALL.finditer(code):
+        start = code.rfind("\n", 0, match.start()) + 1
+        digest.update(code[start : _site_end(code, match) + 1].encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _site_end(code: str, match: re.Match[str]) -> int:
+    """Where a site named at ``match`` ends: the first ``;`` or ``{`` after its
+    arguments (a ``{`` there makes it a definition), or the end of ``code``."""
+    after = closing(code, match.end() - 1) + 1
+    found = [i for i in (code.find(";", after), code.find("{", after)) if i >= 0]
+    return min(found, default=len(code) - 1)

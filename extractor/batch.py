@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .allocation import FORK, shows_fork_lines
+from .allocation import shows_fork_lines
+from .allocation_text import FORK
 from .arches import Arch
 from .arches import arch as get_arch
 from .cache import Cache, cell_id

@@ -15,7 +15,7 @@ the cell read of them: the key asks the tree's Kconfig the cell's questions
 again (``kconfig_source.answers``, from the Kconfig memo); a directory's count
 by their whole content, as a defconfig and the stack allocation's C files do,
 but for ``kernel/fork.c``, which counts by what the allocation stage reads of it
-(``allocation.footprint``: its directives, and its allocators and slab caches
+(``allocation_text.footprint``: its directives, and its allocators and slab caches
 from name to closing bracket; their line numbers only when the answer shows one).
 
 Results are stored with each line number written as the ordinal of its
@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .allocation import allocator_sites, footprint
+from .allocation_text import allocator_sites, footprint
 from .errors import ExtractorError
 from .kconfig_source import answers
 from .layout import Header, Layout, mentions_in
@@ -71,7 +71,7 @@ class Template:
     #: for): of the others, the Kconfig line that decided the value is not seen
     kconfig_shown: list[str] = field(default_factory=list)
     #: files of ``kconfig`` keyed by what the stack allocation stage reads of them
-    #: (``allocation.footprint``), not whole: path -> whether their lines count
+    #: (``allocation_text.footprint``), not whole: path -> whether their lines count
     footprints: dict[str, bool] = field(default_factory=dict)
 
     @functools.cached_property
@@ -182,9 +182,9 @@ class ContentKeys:
     def __init__(self) -> None:
         self._mentions: dict[tuple[str, tuple[str, ...]], list[tuple[str, int, bool, bool]]] = {}
         self._projected: dict[tuple[str, bytes], tuple[tuple[int, ...], str]] = {}
-        #: (blob id, whether lines count) -> ``allocation.footprint`` of it
+        #: (blob id, whether lines count) -> ``allocation_text.footprint`` of it
         self._footprints: dict[Any, str | None] = {}
-        #: blob id -> ``allocation.allocator_sites`` of it
+        #: blob id -> ``allocation_text.allocator_sites`` of it
         self._allocator_sites: dict[Any, str | None] = {}
         #: (directory, names) -> the file ids of its last scan, and the headers
         #: in it that mention a name (with their blob and mentions)
@@ -245,7 +245,7 @@ class ContentKeys:
         return keyed
 
     def _sites(self, tree: Tree, path: str, blob: str) -> str | None:
-        """``allocation.allocator_sites`` of a header the stack allocation looked
+        """``allocation_text.allocator_sites`` of a header the stack allocation looked
         through for an arch's allocator (None: unreadable, which a rerun reports)."""
         return self._of_text(self._allocator_sites, blob, tree, path, allocator_sites)
 

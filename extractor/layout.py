@@ -123,6 +123,8 @@ class Layout:
     links: dict[str, str] = field(default_factory=dict)
     #: the arch Makefiles read for per-config include dirs: path -> blob id
     makefiles: dict[str, str] = field(default_factory=dict)
+    #: the directory under arch/ the build's ``$(ARCH)`` names (``_arch_dir``)
+    arch_dir: str = ""
     _generated: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -327,6 +329,14 @@ def _claimed_gcc(tree: Tree, warnings: list[str]) -> tuple[int, int, int]:
     return (newest, 0, 0)
 
 
+def _arch_dir(tree: Tree, arch: Arch, era: str) -> str:
+    """The directory under arch/ the build's ``$(ARCH)`` names: before the merges,
+    the legacy headers' own (arch/ppc64 at 2.6.14, arch/x86_64 before 2.6.24),
+    else the srcarch."""
+    built = era[4:] if era != "arch" else arch.srcarch
+    return built if tree.is_dir(f"arch/{built}") else arch.srcarch
+
+
 def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
     """The include layout of ``arch`` at this revision (``LayoutError`` if absent)."""
     era, asm_dir = _era(tree, arch)
@@ -344,9 +354,7 @@ def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
         ]
     else:
         include_dirs = ["include"]
-    # before the merges, the build's ARCH had its own directory (arch/ppc64 at 2.6.14)
-    built = era[4:] if era != "arch" else arch.srcarch
-    arch_dir = built if tree.is_dir(f"arch/{built}") else arch.srcarch
+    arch_dir = _arch_dir(tree, arch, era)
     extra = arch_includes(tree, arch.srcarch, config.symbols, arch_dir)
     warnings += extra.warnings
     if extra.found:  # the arch Makefile says which directories this config adds
@@ -368,6 +376,7 @@ def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
         warnings=warnings,
         links=extra.links,
         makefiles=extra.files,
+        arch_dir=arch_dir,
     )
 
 

@@ -398,6 +398,74 @@ def test_allocation_shapes(tmp_path, name, extra, fork, page_shift, order, sets,
         assert a.reason
 
 
+# Old arm (2.6.12 to 2.6.19) kept its allocator in arch/arm/kernel/process.c, the
+# header only declaring it. Written here, in kstack's own words, in that shape.
+ARCH_DECLARED = "extern struct thread_info *alloc_thread_info(struct task_struct *task);\n"
+PROCESS_C = """#include <linux/sched.h>
+#define SPARE_STACKS 4
+struct thread_info *alloc_thread_info(struct task_struct *task)
+{
+	struct thread_info *ti = take_spare(SPARE_STACKS);
+	if (!ti)
+		ti = (struct thread_info *)
+			__get_free_pages(GFP_KERNEL, THREAD_SIZE_ORDER);
+#ifdef CONFIG_DEBUG_STACK_USAGE
+	if (ti)
+		memset(ti, 0, THREAD_SIZE);
+#endif
+	return ti;
+}
+"""
+PROCESS_C_BRANCHES = """#ifdef CONFIG_SPARE_NEVER_SET
+struct thread_info *alloc_thread_info(struct task_struct *task)
+{
+	return (struct thread_info *)__get_free_pages(GFP_KERNEL, 3);
+}
+#else
+struct thread_info *alloc_thread_info(struct task_struct *task)
+{
+	return kmalloc(THREAD_SIZE, GFP_KERNEL);
+}
+#endif
+"""
+# 2.6.12's shape: the call is a macro of the same file, which kstack does not expand
+PROCESS_C_MACRO = """#define get_stack() ((struct thread_info *) __get_free_pages(GFP_KERNEL, 1))
+struct thread_info *alloc_thread_info(struct task_struct *task)
+{
+	return get_stack();
+}
+"""
+
+# process.c's text (None: no such file), (kind, call, order, size, file, status),
+# and a word the reason of an unknown answer has
+ARCH_C = [
+    (PROCESS_C, ("pages", "__get_free_pages(..., THREAD_SIZE_ORDER)", 1, 8192, "ok"), None),
+    (PROCESS_C_BRANCHES, ("kmalloc", "kmalloc(THREAD_SIZE, ...)", None, 8192, "ok"), None),
+    (PROCESS_C_MACRO, ("arch", None, None, None, "unknown"), "no known allocation call"),
+    ("int unrelated(void);\n", ("arch", None, None, None, "unknown"), "process.c"),
+    (None, ("arch", None, None, None, "unknown"), "process.c"),
+]
+
+
+@pytest.mark.parametrize("process_c, expected, reason", ARCH_C)
+def test_an_old_arch_allocator_in_its_process_c(tmp_path, process_c, expected, reason):
+    tree = write_tree(tmp_path, ARCH_DECLARED, OLD_FORK, 12, 1)
+    if process_c is not None:
+        (tmp_path / "arch/x86/kernel").mkdir(parents=True)
+        (tmp_path / "arch/x86/kernel/process.c").write_text(process_c)
+    arch = ARCHES["x86_64"]
+    config = make_config("default", arch, kconfig=arch.kconfig_defaults)
+    result = scan_tree(tree, arch, config, allocation=True)
+    assert result.error is None, result.error
+    a = result.stack_allocation
+    assert a is not None
+    assert (a.kind, a.call, a.order, a.size, a.status) == expected, a.reason
+    if a.status == "ok":
+        assert (a.file, a.defined_by) == ("arch/x86/kernel/process.c", "arch")
+    else:
+        assert reason in a.reason
+
+
 # (id, thread_info.h's extra lines): an answer naming a line of thread_info.h
 MOVED = [
     ("the switch of an allocator kstack cannot read", ARCH_ELSEWHERE),
