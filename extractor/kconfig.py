@@ -227,7 +227,8 @@ def alldefconfig(
 
     With ``wanted``, only those symbols (and what they depend on) are decided, each
     to the value the whole alldefconfig gives it, and ``defined`` names only the
-    wanted symbols some file defines; ``looked`` gains every symbol whose entries,
+    wanted symbols some file defines (a ``forced`` one too, though it is decided
+    wherever it is not); ``looked`` gains every symbol whose entries,
     selects or implies were read (see ``kconfig_memo.KconfigMemo``).
     """
     root = next((p for p in ("Kconfig", f"arch/{srcarch}/Kconfig") if tree.exists(p)), None)
@@ -249,7 +250,15 @@ def alldefconfig(
         reader, out = _read(tree, srcarch, root, max_files, max_seconds, make_arch)
         names = list(dict.fromkeys(w.removeprefix("CONFIG_") for w in wanted))
         decisions = _evaluate(reader, user, seeded, names, looked)
-        out.defined = frozenset(n for n in names if decisions.get(n) is not None)
+        # a symbol set as asked (``forced``) is defined only where a file defines it:
+        # whether one does is part of the answer (``kconfig_source`` warns where not)
+        if looked is not None:
+            looked.update(n for n in names if n in user)
+        out.defined = frozenset(
+            n
+            for n in names
+            if decisions.get(n) is not None and (n not in user or n in reader.nodes)
+        )
     out.probed = dict(reader.probed)
     for name, decision in decisions.items():
         if decision is not None and decision.value != "":

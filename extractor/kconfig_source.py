@@ -119,6 +119,8 @@ class KconfigSource:
             )
             notes.extend(values.warnings[:3])
             notes.extend(_contradicted(self.arch, make_arch, values))
+            # (a second resolve of the cell, for its defconfig, says it once)
+            notes.extend(n for n in _undefined(config, make_arch, values) if n not in notes)
         return dataclasses.replace(
             config,
             symbols=symbols,
@@ -194,6 +196,20 @@ def _contradicted(arch: Arch, make_arch: str, values: Any) -> list[str]:
             "the values below may be wrong"
         )
     return said
+
+
+def _undefined(config: Config, make_arch: str, values: Any) -> list[str]:
+    """A warning for the symbols the profile or ``--set`` asks for that no file of
+    this tree's Kconfig defines: they are set as asked (headers may test them), but
+    no build of this tree has them (``kasan`` before 4.0, ``4kstacks`` on x86_64)."""
+    absent = [s for s in sorted(config.forced) if s.removeprefix("CONFIG_") not in values.defined]
+    if not absent:
+        return []
+    said = ", ".join(f"{s}={config.forced[s]}" for s in absent)
+    return [
+        f"{said}: not a symbol of this tree's Kconfig for ARCH={make_arch}; set as asked, "
+        "though no build of this tree can have it"
+    ]
 
 
 def answers(

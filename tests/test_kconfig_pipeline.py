@@ -76,3 +76,33 @@ def test_thread_shift_from_kconfig(tree, arch, sets, shift, size, page):
         )
         assert link["file"] == "arch/powerpc/Kconfig"  # the chain points at the Kconfig line
         assert not any("arch table's default" in w for w in cell["warnings"])
+
+
+# (arch, args, the symbols the warning names; None: no warning) on the fixture tree,
+# whose Kconfig has THREAD_SHIFT but neither KASAN nor NOT_IN_TREE
+UNDEFINED = [
+    ("powerpc", ["--config", "kasan"], "CONFIG_KASAN=y, CONFIG_KASAN_GENERIC=y"),
+    ("powerpc", ["--set", "CONFIG_NOT_IN_TREE=y"], "CONFIG_NOT_IN_TREE=y"),
+    ("powerpc64", ["--set", "CONFIG_THREAD_SHIFT=15"], None),
+    ("powerpc", [], None),
+]
+
+
+@pytest.mark.parametrize(("arch", "args", "named"), UNDEFINED)
+def test_a_symbol_asked_for_that_the_tree_lacks_is_named(tree, arch, args, named):
+    """A profile's or --set symbol that no Kconfig file of the tree defines is set as
+    asked (headers may test it), with a warning that no build of the tree has it:
+    `kasan` on a tree from before KASAN would otherwise read as a KASAN build."""
+    result = CliRunner().invoke(
+        cli, ["scan", str(tree), "--arch", arch, "--no-cache", "--format", "json", *args]
+    )
+    assert result.exit_code == 0, result.output
+    (cell,) = json.loads(result.output)["results"]
+    said = [w for w in cell["warnings"] if "not a symbol of this tree's Kconfig" in w]
+    if named is None:
+        assert said == []
+    else:
+        assert said == [
+            f"{named}: not a symbol of this tree's Kconfig for ARCH=powerpc; set as asked, "
+            "though no build of this tree can have it"
+        ]
