@@ -370,7 +370,7 @@ def _allocator(
 def _arch_c(layout: Layout) -> str:
     """The arch C file that held an arch's own allocator in the old kernels: arm's
     ``alloc_thread_info`` was in ``arch/arm/kernel/process.c`` up to 2.6.19."""
-    return f"arch/{layout.arch_dir}/kernel/process.c"
+    return f"arch/{layout.arch_dir or layout.arch.srcarch}/kernel/process.c"
 
 
 def _in_arch_code(

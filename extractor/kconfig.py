@@ -227,8 +227,8 @@ def alldefconfig(
 
     With ``wanted``, only those symbols (and what they depend on) are decided, each
     to the value the whole alldefconfig gives it, and ``defined`` names only the
-    wanted symbols some file defines (a ``forced`` one too, though it is decided
-    wherever it is not); ``looked`` gains every symbol whose entries,
+    wanted symbols some file defines (a ``forced`` symbol is decided, as asked,
+    whether or not one does); ``looked`` gains every symbol whose entries,
     selects or implies were read (see ``kconfig_memo.KconfigMemo``).
     """
     root = next((p for p in ("Kconfig", f"arch/{srcarch}/Kconfig") if tree.exists(p)), None)
