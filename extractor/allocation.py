@@ -107,12 +107,13 @@ def _unknown(reason: str, config: Config, **more: Any) -> Found:
     )
 
 
-def _unreadable(what: str, err: ExtractorError, config: Config) -> Found:
-    """Unknown because fork.c failed: the reason names where, but not the revision
-    (a result is kept by content and read back at other revisions, as warnings
-    are), and fork.c is keyed by its whole content (the line moves with it)."""
+def _unreadable(what: str, err: ExtractorError, config: Config, path: str = FORK) -> Found:
+    """Unknown because ``path`` (fork.c, or an arch's process.c) failed: the reason
+    names where, but not the revision (a result is kept by content and read back at
+    other revisions, as warnings are), and the file is keyed by its whole content
+    (the line moves with it)."""
     found = _unknown(f"{what}: {err.without_rev()}", config)
-    found.read = [FORK]
+    found.read = [path]
     return found
 
 
@@ -337,20 +338,13 @@ def _allocator(
             conditions, lambda _line: True,
         )  # fmt: skip
     for path, source in _definers(tree, layout, table, code):
-        for match in re.finditer(r"\b" + name + r"\s*\(", source):
-            span = definition_lines(source, match)
-            if span is None or not pp.line_active(path, span[0]):
-                continue
-            lines = source.split("\n")
-            by = "generic" if path == FORK else "arch"
-
-            def live(line: int, path: str = path) -> bool:
-                return bool(pp.line_active(path, line))
-
-            return _fold(
-                tree, config, table, model, name, by, switch, path, source, span[0], span[1],
-                None, live,
-            )  # fmt: skip
+        for first, last in _definitions(source, name):
+            if pp.line_active(path, first):
+                by = "generic" if path == FORK else "arch"
+                return _fold(
+                    tree, config, table, model, name, by, switch, path, source, first, last,
+                    None, _live(pp, path),
+                )  # fmt: skip
     found = _in_arch_code(tree, layout, config, table, model, name, switch)
     if found is not None:
         return found
@@ -388,34 +382,40 @@ def _in_arch_code(
     try:
         data = tree.read(path)
     except ExtractorError as err:
-        found = _unreadable(f"{path} could not be read", err, config)
-        found.read = [path]
-        return found
+        return _unreadable(f"{path} could not be read", err, config, path)
     if data is None:
         return None
     text = decode_header(Header(path, data), tree.rev)
     code = code_text(text)
-    spans = [
-        span
-        for match in re.finditer(r"\b" + name + r"\s*\(", code)
-        if (span := definition_lines(code, match)) is not None
-    ]
+    spans = _definitions(code, name)
     if not spans:
         return None
     try:
         _read_directives(table, path, data, text, tree.rev)
     except ExtractorError as err:
-        found = _unreadable(f"{path} could not be preprocessed", err, config)
-        found.read = [path]
-        return found
+        return _unreadable(f"{path} could not be preprocessed", err, config, path)
     pp = table.preprocessor
     for first, last in spans:
         if pp.line_active(path, first):
             return _fold(
                 tree, config, table, model, name, "arch", switch, path, code, first, last,
-                None, lambda line: bool(pp.line_active(path, line)),
+                None, _live(pp, path),
             )  # fmt: skip
     return None
+
+
+def _definitions(code: str, name: str) -> list[tuple[int, int]]:
+    """The (first, last) lines of each definition of the function ``name`` in ``code``."""
+    return [
+        span
+        for match in re.finditer(r"\b" + name + r"\s*\(", code)
+        if (span := definition_lines(code, match)) is not None
+    ]
+
+
+def _live(pp: Any, path: str) -> Any:
+    """Whether a line of ``path`` is live, as the preprocessor read its directives."""
+    return lambda line: bool(pp.line_active(path, line))
 
 
 def _is_guard(condition: Condition) -> bool:

@@ -1,10 +1,12 @@
 """The allocation stage's reading of C text: where a name is called or defined,
 the ``#if`` groups open at a line, and a call's arguments.
 
-In: fork.c's (or a header's) text, with comments blanked, as ``allocation``
-reads it. Out: lines, spans and argument lists; nothing here knows the config
-or the preprocessor. A fork.c version's call sites are the same for every cell
-that reads it, so they are found once per text (``sites``).
+In: fork.c's (or a header's, or an arch's process.c) text, with comments blanked,
+as ``allocation`` reads it. Out: lines, spans and argument lists, and the digests
+of what the stage reads (``footprint``, ``allocator_sites``) for the cache's
+content key; nothing here knows the config or runs the preprocessor. A fork.c
+version's call sites are the same for every cell that reads it, so they are
+found once per text (``sites``).
 """
 
 from __future__ import annotations
@@ -166,14 +168,14 @@ def argument_value(text: str, order: bool, value_of: Callable[[str], int | None]
 
 @functools.lru_cache(maxsize=8)
 def code_text(text: str) -> str:
-    """fork.c's text with comments blanked (lines kept), once per text: every
-    arch and config of a revision asks, and fork.c changes rarely."""
+    """A C file's text with comments blanked (lines kept), once per text: every
+    arch and config of a revision asks for fork.c's, and fork.c changes rarely."""
     return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
 
 
 @functools.lru_cache(maxsize=8)
 def skeleton(text: str) -> str:
-    """fork.c's directive lines, its includes blanked, once per text."""
+    """A C file's directive lines, its includes blanked, once per text."""
     return "\n".join(
         "" if re.match(r"\s*#\s*include\b", line) else line
         for line in directive_skeleton(text).split("\n")

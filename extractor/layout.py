@@ -123,7 +123,7 @@ class Layout:
     links: dict[str, str] = field(default_factory=dict)
     #: the arch Makefiles read for per-config include dirs: path -> blob id
     makefiles: dict[str, str] = field(default_factory=dict)
-    #: the directory under arch/ the build's ``$(ARCH)`` names (``_arch_dir``)
+    #: the directory under arch/ the build's ``$(ARCH)`` names (``_era``)
     arch_dir: str = ""
     _generated: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -287,10 +287,13 @@ class Layout:
         return Header(f"{MISSING_DIR}/{name}", b"", "missing", GENERATED_KIND)
 
 
-def _era(tree: Tree, arch: Arch) -> tuple[str, str]:
+def _era(tree: Tree, arch: Arch) -> tuple[str, str, str]:
+    """The era, where ``<asm/...>`` resolves, and the directory under arch/ the
+    build's ``$(ARCH)`` names: before the merges, the legacy headers' own
+    (arch/ppc64 at 2.6.14, arch/x86_64 before 2.6.24), else the srcarch."""
     modern = f"arch/{arch.srcarch}/include/asm"
     if tree.is_dir(modern):
-        return "arch", modern
+        return "arch", modern, arch.srcarch
     present = [legacy for legacy in arch.legacy_asm if tree.is_dir(f"include/{legacy}")]
     # the link pointed at include/asm-X for a build of ARCH=X: where the tree has
     # arch/X, that one (2.6.14 has include/asm-powerpc, for the merge to come, but
@@ -299,7 +302,7 @@ def _era(tree: Tree, arch: Arch) -> tuple[str, str]:
     built = [legacy for legacy in present if tree.is_dir(f"arch/{legacy[4:]}")]
     if present:
         legacy = (built or present)[0]
-        return legacy, f"include/{legacy}"
+        return legacy, f"include/{legacy}", legacy[4:] if built else arch.srcarch
     looked = ", ".join([modern, *(f"include/{name}" for name in arch.legacy_asm)])
     raise LayoutError(
         f"no {arch.name} headers at this revision (looked for {looked})", Location(tree.rev)
@@ -329,17 +332,9 @@ def _claimed_gcc(tree: Tree, warnings: list[str]) -> tuple[int, int, int]:
     return (newest, 0, 0)
 
 
-def _arch_dir(tree: Tree, arch: Arch, era: str) -> str:
-    """The directory under arch/ the build's ``$(ARCH)`` names: before the merges,
-    the legacy headers' own (arch/ppc64 at 2.6.14, arch/x86_64 before 2.6.24),
-    else the srcarch."""
-    built = era[4:] if era != "arch" else arch.srcarch
-    return built if tree.is_dir(f"arch/{built}") else arch.srcarch
-
-
 def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
     """The include layout of ``arch`` at this revision (``LayoutError`` if absent)."""
-    era, asm_dir = _era(tree, arch)
+    era, asm_dir, arch_dir = _era(tree, arch)
     warnings: list[str] = []
     if era == "arch":
         base = f"arch/{arch.srcarch}/include"
@@ -354,7 +349,6 @@ def make_layout(tree: Tree, arch: Arch, config: Config) -> Layout:
         ]
     else:
         include_dirs = ["include"]
-    arch_dir = _arch_dir(tree, arch, era)
     extra = arch_includes(tree, arch.srcarch, config.symbols, arch_dir)
     warnings += extra.warnings
     if extra.found:  # the arch Makefile says which directories this config adds
