@@ -162,8 +162,11 @@ class KconfigAnswer:
     #: each directory's tree id when the answer was made: a directory whose id is the
     #: same holds the same files, so they are not looked at one by one (``_collect``)
     dir_ids: tuple[str, ...] = ()
+    #: the tree whose blob and directory ids ``files`` and ``dir_ids`` hold
+    tree_id: str = ""
 
     def index_dirs(self, tree: Any) -> None:
+        self.tree_id = tree.tree_id
         self.contents = contents = _contents(tuple(self.files))
         # the answers made at one tree mostly read the same files: their ids are found once
         key = (tree.tree_id, id(contents))
@@ -178,8 +181,30 @@ class KconfigAnswer:
         _DIR_IDS[key] = (contents, self.dir_ids)
 
 
+def _advance(answer: KconfigAnswer, tree: Any, moved: dict[str, Any]) -> None:
+    """Bring an answer that still holds at ``tree``, with none of its lines moved,
+    up to ``tree``: the blob ids of the files that changed (``moved``) and the
+    directory ids. Its next check then looks at what changed since this tree,
+    not since the tree it was made at, and the answers kept at one tree find
+    their changes once (``_changes``). The check is the same: sources, warnings
+    and projections equal from one tree to the next are equal along the chain.
+    (123 real tags: 577 searches for changed files, 7,370 file checks before.)"""
+    if answer.tree_id == tree.tree_id:
+        return
+    if moved:  # (a new dict: the answers made at one tree share their files)
+        now = {path: _shared(blob) for path, (blob, _, _) in moved.items()}
+        answer.files = {**answer.files, **now}
+    answer.index_dirs(tree)
+
+
 #: (tree id, the id of a ``_contents``) -> it, and its directories' ids in that tree
 _DIR_IDS: dict[tuple[Any, int], tuple[Any, tuple[str, ...]]] = {}
+
+
+def _names(content: tuple[list[str], list[str], int]) -> list[str]:
+    """The names looked up in a directory of ``KconfigAnswer.contents``: its files
+    read, and its subdirectories holding one."""
+    return [path.rpartition("/")[2] for part in content[:2] for path in part]
 
 
 def _dir_id(tree: Any, head: str) -> str | None:
@@ -323,7 +348,9 @@ class KconfigMemo:
             if not self._still(answer, tree, objects, srcarch, moved):
                 continue
             values = answer.values
-            if any(lines for _, lines, _ in moved.values()):
+            if not any(lines for _, lines, _ in moved.values()):
+                _advance(answer, tree, moved)
+            else:
                 values = _rebound(
                     values,
                     {path: lines for path, (_, lines, _) in moved.items() if lines},
@@ -400,26 +427,41 @@ class KconfigMemo:
         if found is not None and found[0] is answer.contents:  # (held: its id is its own)
             return found[1]
         changes: list[tuple[str, str, str]] = []
-        self._collect(answer, "", tree, changes)
+        self._collect(answer, tree, changes)
         if len(self._changed) > 16:
             self._changed.clear()
         self._changed[key] = (answer.contents, changes)
         return changes
 
     def _collect(
-        self, answer: KconfigAnswer, head: str, tree: Any, changes: list[tuple[str, str, str]]
+        self, answer: KconfigAnswer, tree: Any, changes: list[tuple[str, str, str]]
     ) -> None:
-        """``changes`` gains the files read under ``head`` whose blob changed: a
-        directory whose tree id is the same holds the same files."""
-        files, subdirs, position = answer.contents[head]
-        if _dir_id(tree, head) == answer.dir_ids[position]:
-            return
-        for path in files:
-            now = tree.blob_id(path) or ""
-            if now != answer.files[path]:
-                changes.append((path, answer.files[path], now))
-        for sub in subdirs:
-            self._collect(answer, sub, tree, changes)
+        """``changes`` gains the files read whose blob changed: a directory whose tree
+        id is the same holds the same files. Breadth first, so that the changed
+        directories of one depth are read in one round trip: the directories a
+        revision looks into are read ahead at the next one (``GitTree.warm``), but a
+        check looks only into those that changed (123 real tags: 5,700 reads of one
+        tree each before, on 138 searches)."""
+        contents, dir_ids, then = answer.contents, answer.dir_ids, answer.files
+        objects = tree.objects
+        level = [""]
+        while level:
+            changed = []
+            for head in level:
+                now = _dir_id(tree, head)
+                if now != dir_ids[contents[head][2]]:
+                    changed.append((head, now))
+            objects.prefetch_trees(
+                [(bytes.fromhex(now), _names(contents[head])) for head, now in changed if now]
+            )
+            level = []
+            for head, _ in changed:
+                files, subdirs, _ = contents[head]
+                for path in files:
+                    blob = tree.blob_id(path) or ""
+                    if blob != then[path]:
+                        changes.append((path, then[path], blob))
+                level.extend(subdirs)
 
     def _file_still(
         self,

@@ -265,6 +265,19 @@ class ObjectStore:
         while len(self._prefetched) > MAX_PREFETCHED:  # not taken after all: forget
             self._prefetched.pop(next(iter(self._prefetched)))
 
+    def prefetch_trees(self, wanted: list[tuple[bytes, list[str]]]) -> None:
+        """``prefetch`` the trees in which a ``child`` lookup of one of their names
+        would read the tree: (tree id, names). A tree whose names are all known
+        here is not read (it would crowd out objects read ahead for later)."""
+        children, parsed = self._children, self._trees
+        self.prefetch(
+            [
+                sha
+                for sha, names in wanted
+                if sha not in parsed and any((sha, name) not in children for name in names)
+            ]
+        )
+
     def _read(
         self, ids: list[bytes], rev: str | None, path: str
     ) -> list[tuple[str, bytes | int] | None]:

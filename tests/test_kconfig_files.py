@@ -364,9 +364,7 @@ def test_the_answers_made_at_one_tree_find_its_changed_files_once(tmp_path, monk
     walks = []
     collect = KconfigMemo._collect
     monkeypatch.setattr(
-        KconfigMemo,
-        "_collect",
-        lambda self, a, head, *r: walks.append(head) or collect(self, a, head, *r),
+        KconfigMemo, "_collect", lambda self, *a: walks.append(a) or collect(self, *a)
     )
     branches = {"r1": MEMO_TREE, "r2": {**MEMO_TREE, "b/notes.txt": "other\n"}}
     with GitObjects(make_repo(tmp_path / "t.git", branches)) as objects:
@@ -377,7 +375,97 @@ def test_the_answers_made_at_one_tree_find_its_changed_files_once(tmp_path, monk
                 )
                 assert found["CONFIG_A"].value == "1"
     memos.forget()
-    assert walks.count("") == 1  # the root: once at r2, for both answers
+    assert len(walks) == 1  # once at r2, for both answers
+
+
+# (id, where b/c/Kconfig gains lines, its added lines at r1, r2, r3: which blob r3's
+# check compares with)
+ADVANCE_ROWS = [
+    ("a comment below, then another", "below", ["", "# one\n", "# one\n# two\n"], 1),
+    ("a comment above (lines move), then another", "above", ["", "# one\n", "# one\n# two\n"], 1),
+    ("unchanged, then a comment", "below", ["", "", "# two\n"], 0),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("where", "texts", "since"), [r[1:] for r in ADVANCE_ROWS], ids=[r[0] for r in ADVANCE_ROWS]
+)
+def test_an_answer_still_good_is_brought_up_to_the_tree_it_was_checked_at(
+    tmp_path, monkeypatch, where, texts, since
+):
+    """An answer kept at r2 is checked at r3 against r2's files, not r1's: what
+    changed since the last check, however long ago the answer was made."""
+    from extractor import memos
+    from extractor.kconfig_memo import KCONFIG, KconfigMemo
+
+    memos.forget()
+    checked = []
+    still = KconfigMemo._file_still
+    monkeypatch.setattr(
+        KconfigMemo,
+        "_file_still",
+        lambda self, a, path, blob, now, *r: (
+            checked.append((path, blob, now)) or still(self, a, path, blob, now, *r)
+        ),
+    )
+    c = MEMO_TREE["b/c/Kconfig"]
+    branches = {
+        f"r{n + 1}": {**MEMO_TREE, "b/c/Kconfig": text + c if where == "above" else c + text}
+        for n, text in enumerate(texts)
+    }
+    with GitObjects(make_repo(tmp_path / "t.git", branches)) as objects:
+        trees = [objects.resolve(rev) for rev in branches]
+        for tree in trees:
+            found = KCONFIG.alldefconfig(tree, "x86", "x86_64", {}, {}, ["A", "C"])
+            assert found["CONFIG_C"].value == "y"
+        blobs = [tree.blob_id("b/c/Kconfig") for tree in trees]
+    memos.forget()
+    assert checked[-1] == ("b/c/Kconfig", blobs[since], blobs[2])
+
+
+def test_a_check_reads_the_changed_directories_of_one_depth_in_one_round_trip(
+    tmp_path, monkeypatch
+):
+    """Three changed directories at depth one, two at depth two: the check reads
+    their trees a depth at a time, not one by one."""
+    from extractor import memos
+    from extractor.kconfig_memo import KCONFIG, KconfigMemo
+
+    memos.forget()
+    deep = {
+        "Kconfig": ROOT + "".join(f'source "{d}/Kconfig"\n' for d in ("a/x", "a/y", "b/x", "c")),
+        **{f"{d}/Kconfig": f"config {d.replace('/', '_').upper()}\n\tbool\n\tdefault y\n"
+           for d in ("a/x", "a/y", "b/x", "c")},
+    }  # fmt: skip
+    changed = {
+        **deep,
+        **{f"{d}/Kconfig": deep[f"{d}/Kconfig"] + "# more\n" for d in ("a/x", "a/y", "b/x", "c")},
+    }
+    reads: list[int] = []
+    with GitObjects(make_repo(tmp_path / "t.git", {"r1": deep, "r2": changed})) as objects:
+        first = objects.resolve("r1")
+        assert KCONFIG.alldefconfig(first, "x86", "x86_64", {}, {}, ["C"])["CONFIG_C"].value == "y"
+        second = objects.resolve("r2")
+        read = type(objects)._read
+        collect = KconfigMemo._collect
+
+        def counted(self, *a):
+            monkeypatch.setattr(
+                type(objects),
+                "_read",
+                lambda o, ids, *r: reads.append(len(ids)) or read(o, ids, *r),
+            )
+            try:
+                return collect(self, *a)
+            finally:
+                monkeypatch.setattr(type(objects), "_read", read)
+
+        monkeypatch.setattr(KconfigMemo, "_collect", counted)
+        assert KCONFIG.alldefconfig(second, "x86", "x86_64", {}, {}, ["C"])["CONFIG_C"].value == "y"
+    memos.forget()
+    # (the root's tree is read before, finding the root Kconfig): a, b, c at once, then
+    # a/x, a/y, b/x; one by one, that was six reads
+    assert reads == [3, 3]
 
 
 def _whole(values):
