@@ -74,6 +74,7 @@ _UNNAMED = [0]
 
 def forget() -> None:
     _PARSED.clear()
+    _LAST_WALK.clear()
     for table in _NAMES.values():
         table.clear()
 
@@ -149,6 +150,11 @@ def parse(path: str, blob: str, data: bytes, srcarch: str) -> Parsed:
     return parsed
 
 
+def is_parsed(path: str, blob: str) -> bool:
+    """Whether the file at ``path`` with blob id ``blob`` is parsed already."""
+    return (path, blob) in _PARSED
+
+
 def parsed(path: str, blob: str, read: Any, srcarch: str) -> Parsed:
     """The parse of the file at ``path`` with blob id ``blob``; ``read()`` gives its
     bytes when it was not parsed yet."""
@@ -169,6 +175,12 @@ class _Place:
     order: tuple[int, ...]
 
 
+#: (srcarch, root file) -> the files the last walk read: the next walk reads ahead
+#: those whose blob it has not parsed, in one round trip (123 real tags: 3,600
+#: round trips in 38 walks before, one a file)
+_LAST_WALK: dict[tuple[str, str], list[str]] = {}
+
+
 class _Walk:
     def __init__(self, reader: Any, root: str) -> None:
         self.reader = reader
@@ -176,7 +188,18 @@ class _Walk:
         self.places: list[_Place] = []
         self.stack: list[str] = []
         self.full = False
+        # (a read ahead changes no answer: the variable is not noted as read)
+        key = (dict.__getitem__(reader.env, "SRCARCH"), root)
+        self.read_ahead(_LAST_WALK.get(key, []))
         self.visit(root, (), (), optional=False)
+        _LAST_WALK[key] = [place.path for place in self.places]
+
+    def read_ahead(self, paths: list[str]) -> None:
+        """Read in one round trip the files of ``paths`` not parsed at their blob here."""
+        blob_ids = getattr(self.tree, "read_ahead", None)
+        if paths and blob_ids is not None:
+            found = blob_ids(paths).items()
+            self.tree.prefetch([blob for path, blob in found if (path, blob) not in _PARSED])
 
     def visit(
         self, path: str, blocks: tuple[Any, ...], order: tuple[int, ...], optional: bool

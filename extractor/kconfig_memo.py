@@ -409,7 +409,18 @@ class KconfigMemo:
             answer, hot, files[hot], tree.blob_id(hot) or "", objects, srcarch, moved
         ):
             return False
-        for path, blob, now in self._changes(answer, tree):
+        changes = self._changes(answer, tree)
+        # the versions to compare, read in one round trip (a walk takes the new ones
+        # where the check fails)
+        objects.prefetch(
+            [
+                bytes.fromhex(version)
+                for path, blob, now in changes
+                for version in (blob, now)
+                if version and not kconfig_files.is_parsed(path, version)
+            ]
+        )
+        for path, blob, now in changes:
             if path == hot:  # (checked above)
                 continue
             if not self._file_still(answer, path, blob, now, objects, srcarch, moved):

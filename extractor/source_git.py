@@ -449,6 +449,42 @@ class GitTree:
                     wanted.append(entry[1])
             self.objects.prefetch(wanted)
 
+    def read_ahead(self, paths: list[str]) -> dict[str, str]:
+        """``blob_id`` of each of ``paths`` (those that name a file), the directories on
+        the way read a depth at a time: one round trip per depth, not one per
+        directory that changed since the last revision looked into it."""
+        children: dict[str, set[str]] = {}
+        for path in paths:
+            head, _, name = path.rpartition("/")
+            while name:
+                seen = head in children
+                children.setdefault(head, set()).add(name)
+                if seen:
+                    break
+                head, _, name = head.rpartition("/")
+        levels: dict[int, list[str]] = {}
+        for head in children:
+            levels.setdefault(head.count("/") if head else -1, []).append(head)
+        for depth in sorted(levels):
+            wanted = []
+            for head in levels[depth]:
+                try:
+                    entry = self._lookup(head)
+                except ExtractorError:
+                    continue  # reported when the path is really asked for
+                if entry is not None and entry[0] == _MODE_TREE:
+                    wanted.append((entry[1], sorted(children[head])))
+            self.objects.prefetch_trees(wanted)
+        found = {}
+        for path in paths:
+            try:
+                blob = self.blob_id(path)
+            except ExtractorError:
+                continue
+            if blob is not None:
+                found[path] = blob
+        return found
+
     def object_id(self, path: str) -> str | None:
         """The id of whatever is at ``path``, a directory's tree included."""
         entry = self._lookup(path)

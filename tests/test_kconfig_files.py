@@ -491,3 +491,89 @@ def test_help_text_ends_where_a_line_is_left_of_its_first_line(text, entries, wa
     parsed = kconfig_files.parse("Kconfig.help", text, text.encode(), "x86")
     assert [node.name for node in parsed.nodes] == entries
     assert len([e for e in parsed.events if e[0] == "warn"]) == warnings
+
+
+DIRS = ("a/x", "a/y", "b/x", "c")
+SPREAD = {
+    "Kconfig": ROOT + "".join(f'source "{d}/Kconfig"\n' for d in DIRS),
+    **{
+        f"{d}/Kconfig": f"config {d.replace('/', '_').upper()}\n\tbool\n\tdefault y\n" for d in DIRS
+    },
+}
+
+
+def _round_trips(objects, monkeypatch, run):
+    """The number of ids in each round trip to git while ``run()`` runs."""
+    reads: list[int] = []
+    read = type(objects)._read
+    monkeypatch.setattr(
+        type(objects), "_read", lambda o, ids, *r: reads.append(len(ids)) or read(o, ids, *r)
+    )
+    try:
+        run()
+    finally:
+        monkeypatch.setattr(type(objects), "_read", read)
+    return reads
+
+
+# (id, what r2 adds to each file, the symbol asked: r2's round trips to git)
+READ_AHEAD_ROWS = [
+    # r2's root tree; then its changed directories, a depth at a time; then the
+    # new versions of the four files at once, and the check passes
+    ("a check", "# more\n", "C", [1, 3, 3, 4]),
+    # the same, but the check fails at the first file it compares, and the walk
+    # that follows reads nothing more
+    ("a walk", "config C\n\tbool\n", "C", [1, 3, 3, 4]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("added", "asked", "trips"),
+    [r[1:] for r in READ_AHEAD_ROWS],
+    ids=[r[0] for r in READ_AHEAD_ROWS],
+)
+def test_the_kconfig_files_a_revision_changed_are_read_in_a_round_trip(
+    tmp_path, monkeypatch, added, asked, trips
+):
+    """A check reads the two versions of the files it compares together, and a walk
+    reads ahead the files the last walk read: not a round trip per file."""
+    from extractor import memos
+    from extractor.kconfig_memo import KCONFIG
+
+    memos.forget()
+    changed = {**SPREAD, **{f"{d}/Kconfig": SPREAD[f"{d}/Kconfig"] + added for d in DIRS}}
+    with GitObjects(make_repo(tmp_path / "t.git", {"r1": SPREAD, "r2": changed})) as objects:
+        first, second = objects.resolve("r1"), objects.resolve("r2")
+        KCONFIG.alldefconfig(first, "x86", "x86_64", {}, {}, [asked])
+        found = []
+        reads = _round_trips(
+            objects,
+            monkeypatch,
+            lambda: found.append(KCONFIG.alldefconfig(second, "x86", "x86_64", {}, {}, [asked])),
+        )
+    memos.forget()
+    assert found[0][f"CONFIG_{asked}"].value == "y"
+    assert reads == trips
+
+
+def test_a_walk_reads_ahead_the_files_the_last_walk_read(tmp_path, monkeypatch):
+    """A tree read whole (no answer kept to check) reads the files the last walk
+    read a depth at a time, then their new versions at once: the tree's
+    directories and files that changed are not read one round trip each."""
+    from extractor import memos
+
+    memos.forget()
+    changed = {**SPREAD, **{f"{d}/Kconfig": SPREAD[f"{d}/Kconfig"] + "# more\n" for d in DIRS}}
+    with GitObjects(make_repo(tmp_path / "t.git", {"r1": SPREAD, "r2": changed})) as objects:
+        first, second = objects.resolve("r1"), objects.resolve("r2")
+        assert kconfig.alldefconfig(first, "x86", wanted=["C"])["CONFIG_C"].value == "y"
+        found = []
+        reads = _round_trips(
+            objects,
+            monkeypatch,
+            lambda: found.append(kconfig.alldefconfig(second, "x86", wanted=["C"])),
+        )
+    memos.forget()
+    assert found[0]["CONFIG_C"].value == "y"
+    # r2's root tree; a, b, c; a/x, a/y, b/x; the four files (before: one at a time)
+    assert reads == [1, 3, 3, 4]
