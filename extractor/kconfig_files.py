@@ -182,14 +182,13 @@ _LAST_WALK: dict[tuple[str, str], list[str]] = {}
 
 
 class _Walk:
-    def __init__(self, reader: Any, root: str) -> None:
+    def __init__(self, reader: Any, root: str, srcarch: str) -> None:
         self.reader = reader
         self.tree: Tree = reader.tree
         self.places: list[_Place] = []
         self.stack: list[str] = []
         self.full = False
-        # (a read ahead changes no answer: the variable is not noted as read)
-        key = (dict.__getitem__(reader.env, "SRCARCH"), root)
+        key = (srcarch, root)
         self.read_ahead(_LAST_WALK.get(key, []))
         self.visit(root, (), (), optional=False)
         _LAST_WALK[key] = [place.path for place in self.places]
@@ -258,7 +257,7 @@ def indexed_reader(
     """A reader for ``tree`` whose tables fill in on demand, or None where only the
     full reader models the tree."""
     reader = _Reader(tree, srcarch, out, max_files, max_seconds)
-    walk = _Walk(reader, root)
+    walk = _Walk(reader, root, srcarch)
     if walk.full:
         return None
     tables = _Tables(walk.places)

@@ -188,7 +188,7 @@ def _advance(answer: KconfigAnswer, tree: Any, moved: dict[str, Any]) -> None:
     not since the tree it was made at, and the answers kept at one tree find
     their changes once (``_changes``). The check is the same: sources, warnings
     and projections equal from one tree to the next are equal along the chain.
-    (123 real tags: 577 searches for changed files, 7,370 file checks before.)"""
+    (123 real tags: 2,637 file checks, 7,370 before.)"""
     if answer.tree_id == tree.tree_id:
         return
     if moved:  # (a new dict: the answers made at one tree share their files)

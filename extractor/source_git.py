@@ -13,6 +13,7 @@ import os
 import posixpath
 import re
 import stat
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -435,19 +436,7 @@ class GitTree:
         per level of depth rather than one per directory."""
         used = list(self.objects.used_dirs)
         self.objects.used_dirs.clear()
-        levels: dict[int, list[str]] = {}
-        for path in used[:MAX_WARM_DIRS]:
-            levels.setdefault(path.count("/") if path else -1, []).append(path)
-        for depth in sorted(levels):
-            wanted = []
-            for path in levels[depth]:
-                try:
-                    entry = self._lookup(path)
-                except ExtractorError:
-                    continue  # reported when the path is really asked for
-                if entry is not None and entry[0] == _MODE_TREE:
-                    wanted.append(entry[1])
-            self.objects.prefetch(wanted)
+        self._read_dirs(dict.fromkeys(used[:MAX_WARM_DIRS]))
 
     def read_ahead(self, paths: list[str]) -> dict[str, str]:
         """``blob_id`` of each of ``paths`` (those that name a file), the directories on
@@ -462,19 +451,7 @@ class GitTree:
                 if seen:
                     break
                 head, _, name = head.rpartition("/")
-        levels: dict[int, list[str]] = {}
-        for head in children:
-            levels.setdefault(head.count("/") if head else -1, []).append(head)
-        for depth in sorted(levels):
-            wanted = []
-            for head in levels[depth]:
-                try:
-                    entry = self._lookup(head)
-                except ExtractorError:
-                    continue  # reported when the path is really asked for
-                if entry is not None and entry[0] == _MODE_TREE:
-                    wanted.append((entry[1], sorted(children[head])))
-            self.objects.prefetch_trees(wanted)
+        self._read_dirs(children)
         found = {}
         for path in paths:
             try:
@@ -484,6 +461,24 @@ class GitTree:
             if blob is not None:
                 found[path] = blob
         return found
+
+    def _read_dirs(self, dirs: Mapping[str, Collection[str] | None]) -> None:
+        """Read the trees of ``dirs`` (directory -> the names to be looked up in it,
+        None: any), a depth at a time: each depth's lookups need the trees of the
+        one above. A tree whose names are all known is not read."""
+        levels: dict[int, list[str]] = {}
+        for path in dirs:
+            levels.setdefault(path.count("/") if path else -1, []).append(path)
+        for depth in sorted(levels):
+            wanted = []
+            for path in levels[depth]:
+                try:
+                    entry = self._lookup(path)
+                except ExtractorError:
+                    continue  # reported when the path is really asked for
+                if entry is not None and entry[0] == _MODE_TREE:
+                    wanted.append((entry[1], dirs[path]))
+            self.objects.prefetch_trees(wanted)
 
     def object_id(self, path: str) -> str | None:
         """The id of whatever is at ``path``, a directory's tree included."""

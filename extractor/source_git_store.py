@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -265,16 +266,18 @@ class ObjectStore:
         while len(self._prefetched) > MAX_PREFETCHED:  # not taken after all: forget
             self._prefetched.pop(next(iter(self._prefetched)))
 
-    def prefetch_trees(self, wanted: list[tuple[bytes, list[str]]]) -> None:
+    def prefetch_trees(self, wanted: list[tuple[bytes, Collection[str] | None]]) -> None:
         """``prefetch`` the trees in which a ``child`` lookup of one of their names
-        would read the tree: (tree id, names). A tree whose names are all known
-        here is not read (it would crowd out objects read ahead for later)."""
+        would read the tree: (tree id, names; None: any name). A tree parsed here,
+        or whose names are all known, is not read (it would crowd out objects read
+        ahead for later)."""
         children, parsed = self._children, self._trees
         self.prefetch(
             [
                 sha
                 for sha, names in wanted
-                if sha not in parsed and any((sha, name) not in children for name in names)
+                if sha not in parsed
+                and (names is None or any((sha, name) not in children for name in names))
             ]
         )
 
