@@ -423,6 +423,29 @@ def test_an_answer_still_good_is_brought_up_to_the_tree_it_was_checked_at(
     assert checked[-1] == ("b/c/Kconfig", blobs[since], blobs[2])
 
 
+DIRS = ("a/x", "a/y", "b/x", "c")
+SPREAD = {
+    "Kconfig": ROOT + "".join(f'source "{d}/Kconfig"\n' for d in DIRS),
+    **{
+        f"{d}/Kconfig": f"config {d.replace('/', '_').upper()}\n\tbool\n\tdefault y\n" for d in DIRS
+    },
+}
+
+
+def _round_trips(objects, monkeypatch, run):
+    """The number of ids in each round trip to git while ``run()`` runs."""
+    reads: list[int] = []
+    read = type(objects)._read
+    monkeypatch.setattr(
+        type(objects), "_read", lambda o, ids, *r: reads.append(len(ids)) or read(o, ids, *r)
+    )
+    try:
+        run()
+    finally:
+        monkeypatch.setattr(type(objects), "_read", read)
+    return reads
+
+
 def test_a_check_reads_the_changed_directories_of_one_depth_in_one_round_trip(
     tmp_path, monkeypatch
 ):
@@ -432,35 +455,20 @@ def test_a_check_reads_the_changed_directories_of_one_depth_in_one_round_trip(
     from extractor.kconfig_memo import KCONFIG, KconfigMemo
 
     memos.forget()
-    deep = {
-        "Kconfig": ROOT + "".join(f'source "{d}/Kconfig"\n' for d in ("a/x", "a/y", "b/x", "c")),
-        **{f"{d}/Kconfig": f"config {d.replace('/', '_').upper()}\n\tbool\n\tdefault y\n"
-           for d in ("a/x", "a/y", "b/x", "c")},
-    }  # fmt: skip
-    changed = {
-        **deep,
-        **{f"{d}/Kconfig": deep[f"{d}/Kconfig"] + "# more\n" for d in ("a/x", "a/y", "b/x", "c")},
-    }
+    changed = {**SPREAD, **{f"{d}/Kconfig": SPREAD[f"{d}/Kconfig"] + "# more\n" for d in DIRS}}
     reads: list[int] = []
-    with GitObjects(make_repo(tmp_path / "t.git", {"r1": deep, "r2": changed})) as objects:
+    with GitObjects(make_repo(tmp_path / "t.git", {"r1": SPREAD, "r2": changed})) as objects:
         first = objects.resolve("r1")
         assert KCONFIG.alldefconfig(first, "x86", "x86_64", {}, {}, ["C"])["CONFIG_C"].value == "y"
         second = objects.resolve("r2")
-        read = type(objects)._read
         collect = KconfigMemo._collect
-
-        def counted(self, *a):
-            monkeypatch.setattr(
-                type(objects),
-                "_read",
-                lambda o, ids, *r: reads.append(len(ids)) or read(o, ids, *r),
-            )
-            try:
-                return collect(self, *a)
-            finally:
-                monkeypatch.setattr(type(objects), "_read", read)
-
-        monkeypatch.setattr(KconfigMemo, "_collect", counted)
+        monkeypatch.setattr(
+            KconfigMemo,
+            "_collect",
+            lambda self, *a: reads.extend(
+                _round_trips(objects, monkeypatch, lambda: collect(self, *a))
+            ),
+        )
         assert KCONFIG.alldefconfig(second, "x86", "x86_64", {}, {}, ["C"])["CONFIG_C"].value == "y"
     memos.forget()
     # (the root's tree is read before, finding the root Kconfig): a, b, c at once, then
@@ -491,29 +499,6 @@ def test_help_text_ends_where_a_line_is_left_of_its_first_line(text, entries, wa
     parsed = kconfig_files.parse("Kconfig.help", text, text.encode(), "x86")
     assert [node.name for node in parsed.nodes] == entries
     assert len([e for e in parsed.events if e[0] == "warn"]) == warnings
-
-
-DIRS = ("a/x", "a/y", "b/x", "c")
-SPREAD = {
-    "Kconfig": ROOT + "".join(f'source "{d}/Kconfig"\n' for d in DIRS),
-    **{
-        f"{d}/Kconfig": f"config {d.replace('/', '_').upper()}\n\tbool\n\tdefault y\n" for d in DIRS
-    },
-}
-
-
-def _round_trips(objects, monkeypatch, run):
-    """The number of ids in each round trip to git while ``run()`` runs."""
-    reads: list[int] = []
-    read = type(objects)._read
-    monkeypatch.setattr(
-        type(objects), "_read", lambda o, ids, *r: reads.append(len(ids)) or read(o, ids, *r)
-    )
-    try:
-        run()
-    finally:
-        monkeypatch.setattr(type(objects), "_read", read)
-    return reads
 
 
 # (id, what r2 adds to each file, the symbol asked: r2's round trips to git)
