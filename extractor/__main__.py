@@ -1,6 +1,6 @@
 """``python -m extractor`` is the ``kstack`` command."""
 
-from .cli import main
+from .cli import console
 
 if __name__ == "__main__":
-    main()
+    console()

@@ -8,6 +8,8 @@ options the commands share are in ``cli_options``, what they write in
 
 from __future__ import annotations
 
+import gc
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -430,3 +432,39 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"kstack: internal error: {err.__class__.__name__}: {err}", err=True)
         sys.exit(EXIT_INTERNAL)
     sys.exit(status if isinstance(status, int) else EXIT_OK)
+
+
+def console() -> None:
+    """The ``kstack`` executable (and ``python -m extractor``): ``main`` in a
+    process that ends as soon as it is done.
+
+    A batch leaves millions of objects in its per-process memos. Python's own
+    exit would first collect them (the batch runs with the collector off, and
+    turning it back on sweeps the lot) and then free them one by one: on
+    real mainline, 123 tags x 2 arches at ``-j 1``, 1.7 s of an 11 s run; 0.4 s
+    of ``kstack history`` v2.6.36..v2.6.37. By the time ``main`` returns there
+    is nothing left to release: reports are written and renamed into place,
+    the cache is closed, worker pools are shut down and every ``git
+    cat-file`` has ended (each closes in a ``finally``). So the collector
+    stays off for the whole short-lived process, and it ends with ``main``'s
+    status once the standard streams are flushed. Library callers and tests
+    call ``main`` or ``cli`` and keep the usual exit.
+    """
+    gc.disable()
+    status: object = EXIT_OK
+    try:
+        main()
+    except SystemExit as stop:
+        status = stop.code
+    if status is None:
+        status = EXIT_OK
+    elif not isinstance(status, int):  # sys.exit("text"): printed, and a failure
+        print(status, file=sys.stderr)
+        status = EXIT_ERROR
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, or a closed stream
+            pass
+    os._exit(status)
+

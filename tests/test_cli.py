@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -133,7 +134,6 @@ def test_errors_are_one_line_with_a_status(demo_repo, args, status, message):
 
 def _scan_stderr(repo, *, terminal: bool) -> str:
     """What ``kstack scan`` writes to stderr, on a terminal (a pty) or on a pipe."""
-    import os
     import pty
 
     args = [sys.executable, "-m", "extractor", "scan", str(repo), "--tags", "v*", "--no-cache"]
@@ -235,3 +235,25 @@ def test_stats_count_every_scan_a_command_made(demo_repo, tmp_path, args, counte
     assert result.exit_code == 0, result.output
     (line,) = [line for line in result.stderr.splitlines() if " trees, " in line]
     assert counted(int(line.removeprefix("kstack: ").split()[0])), line
+
+
+def test_the_console_ends_only_when_reports_and_cache_are_whole(demo_repo, tmp_path):
+    """``console`` ends the process without Python's teardown (``os._exit``): what
+    it wrote to a pipe must be whole, and the cache it filled must serve the next
+    run in full. Without its flush, the JSON on the pipe is cut at a buffer (so
+    the environment's ``PYTHONUNBUFFERED``, if any, is left out)."""
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    cache = tmp_path / "cache.sqlite"
+    args = [sys.executable, "-m", "extractor", "scan", str(demo_repo), "--tags", "v*"]
+    args += ["--format", "json", "--cache", str(cache), "--stats"]
+    cold, warm = (
+        subprocess.run(args, capture_output=True, text=True, timeout=300, env=buffered)
+        for _ in "12"
+    )
+    assert (cold.returncode, warm.returncode) == (0, 0), cold.stderr + warm.stderr
+    values = [
+        [(r["rev"], r["arch"], r["config"], r["constants"]) for r in json.loads(out)["results"]]
+        for out in (cold.stdout, warm.stdout)
+    ]
+    assert values[0] and values[0] == values[1]
+    assert "(100.0%" in warm.stderr and "0 preprocessed" in warm.stderr, warm.stderr
