@@ -404,6 +404,45 @@ def _in_arch_code(
     return None
 
 
+_WORD_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+
+
+def _through_macros(
+    table: MacroTable,
+    path: str,
+    source: str,
+    offsets: list[int],
+    first: int,
+    last: int,
+    conditions: tuple[Condition, ...] | None,
+    live: Any,
+) -> list[tuple[re.Match[str], int, str]]:
+    """The allocation calls that lines first..last of ``source`` make through a
+    macro the same file defines: (the call in the macro's definition, the line
+    that calls the macro, ``"name() = "`` for the written call). Early 2.6 arm:
+    ``alloc_thread_info`` calls ``ll_alloc_task_struct()``, which process.c
+    defines a few lines above it as a ``__get_free_pages`` call. Only macros
+    defined live in ``path``, read by the preprocessor as it stands at the
+    end of the file, are followed; one level deep."""
+    out = []
+    for match in _WORD_CALL.finditer(source, offsets[first - 1], offsets[last]):
+        line = source.count("\n", 0, match.start()) + 1
+        if not live(line) or (conditions is None and is_directive_line(source, match.start())):
+            continue
+        name = match.group(1)
+        where = table.definitions.get(name)
+        macro = table.macros.get(name)
+        if where is None or macro is None or where.path != path or where.line is None:
+            continue
+        start, end = offsets[where.line - 1], offsets[where.line] - 1
+        while end < len(source) and source[end - 1] == "\\":  # continuation lines
+            end = source.find("\n", end + 1) % (len(source) + 1)
+        inner = _CALL.search(source, start, end)
+        if inner is not None and live(where.line):
+            out.append((inner, line, f"{name}() = " if macro.arglist is not None else f"{name} = "))
+    return out
+
+
 def _definitions(code: str, name: str) -> list[tuple[int, int]]:
     """The (first, last) lines of each definition of the function ``name`` in ``code``."""
     return [
@@ -486,18 +525,22 @@ def _fold(
     raw = tree.read(path) or b""
     shown = decode_header(Header(path, raw), tree.rev).split("\n")
     listing_lines = tuple((n, shown[n - 1], bool(live(n))) for n in range(first, last + 1))
-    body = source[offsets[first - 1] : offsets[last]]
-    for match in _CALL.finditer(body):
-        at = offsets[first - 1] + match.start()
-        line = source.count("\n", 0, at) + 1
-        if not live(line) or (conditions is None and is_directive_line(source, at)):
-            continue
+    calls = [
+        (match, line, "")
+        for match in _CALL.finditer(source, offsets[first - 1], offsets[last])
+        if live(line := source.count("\n", 0, match.start()) + 1)
+        and (conditions is not None or not is_directive_line(source, match.start()))
+    ]
+    if not calls:  # (the allocator may call a macro of its own file that allocates)
+        calls = _through_macros(table, path, source, offsets, first, last, conditions, live)
+    for match, line, via in calls:
+        at = match.start()
         callee = match.group(1)
         kind, size_at, order_at = CALLS[callee]
-        open_paren = offsets[first - 1] + match.end() - 1
+        open_paren = match.end() - 1
         close = closing(source, open_paren)
         args = arguments(source, open_paren + 1, close)
-        written = " ".join(source[at : close + 1].replace("\\\n", " ").split())
+        written = via + " ".join(source[at : close + 1].replace("\\\n", " ").split())
         allocation = StackAllocation(
             status="ok",
             kind=kind,
@@ -540,6 +583,9 @@ def _fold(
         symbols = {s for c in allocation.conditions for s in c.symbols if s.startswith("CONFIG_")}
         allocation.symbols = tuple(sorted(symbols))
         found.asked |= symbols
+        defined_at = source.count("\n", 0, at) + 1  # (a macro's: above the function)
+        if defined_at != line:
+            listing_lines = ((defined_at, shown[defined_at - 1], True), *listing_lines)
         found.listing = Listing(path, listing_lines, line, argument)
         return found
     return Found(

@@ -20,7 +20,7 @@ from extractor.arches import ARCHES
 from extractor.cli import cli
 from extractor.config import make_config
 from extractor.demo import build_demo_repo
-from extractor.scan import scan_tree
+from extractor.scan import analyse, scan_tree
 from extractor.source import DirectoryTree
 
 
@@ -428,20 +428,30 @@ struct thread_info *alloc_thread_info(struct task_struct *task)
 }
 #endif
 """
-# 2.6.12's shape: the call is a macro of the same file, which kstack does not expand
+# 2.6.12's shape: the call is in a macro of the same file, defined above the function
 PROCESS_C_MACRO = """#define get_stack() ((struct thread_info *) __get_free_pages(GFP_KERNEL, 1))
 struct thread_info *alloc_thread_info(struct task_struct *task)
 {
 	return get_stack();
 }
 """
+# the same, the macro defined where the preprocessor does not go: no answer
+PROCESS_C_DEAD_MACRO = "#ifdef CONFIG_SPARE_NEVER_SET\n" + PROCESS_C_MACRO.replace(
+    "\nstruct", "\n#endif\nstruct", 1
+)
+# the same, a macro that allocates in another file (a header): not followed
+PROCESS_C_HEADER_MACRO = PROCESS_C_MACRO.replace("get_stack", "__get_stack_in_header").split(
+    "\n", 1
+)[1]
 
 # process.c's text (None: no such file), (kind, call, order, size, file, status),
 # and a word the reason of an unknown answer has
 ARCH_C = [
     (PROCESS_C, ("pages", "__get_free_pages(..., THREAD_SIZE_ORDER)", 1, 8192, "ok"), None),
     (PROCESS_C_BRANCHES, ("kmalloc", "kmalloc(THREAD_SIZE, ...)", None, 8192, "ok"), None),
-    (PROCESS_C_MACRO, ("arch", None, None, None, "unknown"), "no known allocation call"),
+    (PROCESS_C_MACRO, ("pages", "__get_free_pages(..., 1)", 1, 8192, "ok"), None),
+    (PROCESS_C_DEAD_MACRO, ("arch", None, None, None, "unknown"), "no known allocation call"),
+    (PROCESS_C_HEADER_MACRO, ("arch", None, None, None, "unknown"), "no known allocation call"),
     ("int unrelated(void);\n", ("arch", None, None, None, "unknown"), "process.c"),
     (None, ("arch", None, None, None, "unknown"), "process.c"),
 ]
@@ -464,6 +474,22 @@ def test_an_old_arch_allocator_in_its_process_c(tmp_path, process_c, expected, r
         assert (a.file, a.defined_by) == ("arch/x86/kernel/process.c", "arch")
     else:
         assert reason in a.reason
+
+
+def test_a_call_through_a_macro_of_process_c_names_both(tmp_path):
+    """The answer's line is where the function calls the macro; what is written
+    shows the macro and its allocation call, and the listing starts at the macro."""
+    tree = write_tree(tmp_path, ARCH_DECLARED, OLD_FORK, 12, 1)
+    (tmp_path / "arch/x86/kernel").mkdir(parents=True)
+    (tmp_path / "arch/x86/kernel/process.c").write_text(PROCESS_C_MACRO)
+    arch = ARCHES["x86_64"]
+    config = make_config("default", arch, kconfig=arch.kconfig_defaults)
+    analysis = analyse(tree, arch, config, [], allocation=True)
+    a = analysis.result.stack_allocation
+    assert (a.line, a.written) == (4, "get_stack() = __get_free_pages(GFP_KERNEL, 1)")
+    listing = analysis.allocation.listing
+    assert [n for n, _, _ in listing.lines] == [1, 2, 3, 4, 5]
+    assert (listing.call_line, listing.argument[0]) == (4, 1)
 
 
 # (id, thread_info.h's extra lines): an answer naming a line of thread_info.h
