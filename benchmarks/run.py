@@ -229,8 +229,12 @@ def profile(repo: Path, scratch: Path, out: Path) -> str:
     text = []
     for name in ("cold", "warm"):
         prof = out / f"{name}.prof"
-        command = [sys.executable, "-m", "cProfile", "-o", str(prof)]
-        command += kstack_command(repo, cache, 1)[1:]
+        # (cli.main, not the executable's entry: that one ends the process with
+        # os._exit, before cProfile could write its file)
+        runner = "import cProfile, sys; from extractor.cli import main; "
+        runner += "cProfile.run('main()', sys.argv.pop(1))"
+        command = [sys.executable, "-c", runner, str(prof)]
+        command += kstack_command(repo, cache, 1)[3:]
         subprocess.run(
             command, cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
         )
