@@ -8,6 +8,7 @@ options the commands share are in ``cli_options``, what they write in
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
@@ -462,9 +463,7 @@ def console() -> None:
         print(status, file=sys.stderr)
         status = EXIT_ERROR
     for stream in (sys.stdout, sys.stderr):
-        try:
+        # (a reader that went away, or a closed stream: nothing left to say there)
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()
-        except (OSError, ValueError):  # a reader that went away, or a closed stream
-            pass
     os._exit(status)
-
