@@ -28,7 +28,12 @@ Runs, each on a fresh cache where it says cold:
   writes as ``autoconf.h`` (``--config-file ARCH=FILE``), so kstack evaluates no
   Kconfig, as the loop does not; the median of ``ROUNDS``, and its THREAD_SIZE
   must equal gcc's wherever the loop folded one. (a)'s default profile is each
-  tag's own alldefconfig, which the loop never computes.
+  tag's own alldefconfig, which the loop never computes;
+- (i) (c) under each tag's own alldefconfig, the config (a) evaluates: the tag's own
+  ``scripts/kconfig`` (built as make builds it, once per version) run as ``make
+  alldefconfig`` runs it, its ``.config`` written as ``autoconf.h``. Not a target's
+  yardstick (the issue names (c)); it says what (a) costs against a loop that
+  gives the same answer, and its values must equal (a)'s where it folds one. One run.
 """
 
 from __future__ import annotations
@@ -171,6 +176,79 @@ def plain_loop(
     return found
 
 
+def autoconf_of(dot_config: str) -> str:
+    """A ``.config`` as kbuild writes it into ``autoconf.h``: ``=y`` as 1, ``=m`` as
+    ``_MODULE``, other values as written; symbols not set are left out."""
+    out = []
+    for line in dot_config.splitlines():
+        match = re.fullmatch(r"(CONFIG_\w+)=(.*)", line)
+        if match is None:
+            continue
+        name, value = match.groups()
+        if value == "y":
+            out.append(f"#define {name} 1")
+        elif value == "m":
+            out.append(f"#define {name}_MODULE 1")
+        else:
+            out.append(f"#define {name} {value}")
+    return "\n".join(out) + "\n"
+
+
+def own_config_loop(
+    repo: Path, revs: list[str], scratch: Path
+) -> dict[tuple[str, str, str], int | None]:
+    """(i): (c) under each tag's own alldefconfig, the config (a) evaluates: per tag a
+    checkout, then per arch the tag's ``conf`` as ``make alldefconfig`` runs it (its
+    ``scripts/kconfig`` built with the host's gcc, once per version of that
+    directory, as make would), the ``.config`` written as ``autoconf.h``, and one
+    ``gcc -E -P``. Its values must equal (a)'s wherever it folds one."""
+    sys.path.insert(0, str(HERE.parent))  # (the repository: its tests' conf runner)
+    from extractor.arches import arch as get_arch
+    from tests.realdata.kconfig_history_vs_conf import build_conf
+
+    work, built = scratch / "work", scratch / "confs"
+    built.mkdir()
+    subprocess.run(
+        ["git", "clone", "-q", "--shared", "--no-checkout", str(repo), str(work)], check=True
+    )
+    unit = scratch / "unit.c"
+    found: dict[tuple[str, str, str], int | None] = {}
+    for rev in revs:
+        subprocess.run(["git", "-C", str(work), "checkout", "-q", "-f", rev], check=True)
+        modern = (work / "arch/x86/include/asm/page_types.h").exists()
+        unit.write_text(f"#include <asm/{'page_types' if modern else 'page'}.h>\nTHREAD_SIZE\n")
+        conf = build_conf(repo, rev, built)
+        long = b"long_opts" in (built / f"{conf.name}.c").read_bytes()
+        for name in ARCHES:
+            spec = get_arch(name)
+            seed, dot_config = scratch / f"seed-{name}", scratch / f"config-{name}"
+            seed.write_text("".join(f"{k}={v}\n" for k, v in spec.kconfig_seed.items()))
+            env = {
+                **os.environ,
+                "ARCH": spec.make_arch or name,
+                "SRCARCH": "x86",
+                "KERNELVERSION": rev.removeprefix("v"),
+                "KCONFIG_CONFIG": str(dot_config),
+            }
+            mode = [f"--defconfig={seed}"] if long else ["-D", str(seed)]
+            root = "Kconfig" if (work / "Kconfig").exists() else "arch/x86/Kconfig"
+            made = subprocess.run(
+                [str(conf), *mode, root], cwd=work, env=env, capture_output=True, check=False
+            )
+            found[(rev, name, "default")] = None
+            if made.returncode != 0:
+                continue
+            header = scratch / f"autoconf-{name}.h"
+            header.write_text(autoconf_of(dot_config.read_text()))
+            command = ["gcc", "-E", "-P", "-nostdinc", MACHINE[name], "-D__KERNEL__"]
+            command += ["-Iarch/x86/include", "-Iinclude", "-include", str(header), str(unit)]
+            done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
+            lines = [line for line in done.stdout.splitlines() if line.strip()]
+            if done.returncode == 0 and lines:
+                found[(rev, name, "default")] = fold(lines[-1])
+    return found
+
+
 def scratch_agreement(repo: Path, sample: list[str], incremental: Path, work: Path) -> str:
     """How many cells of ``sample``'s tags, each scanned alone from scratch, equal
     the same cells of the incremental scan written to ``incremental``; the cells
@@ -283,6 +361,17 @@ def main() -> int:
                 # thousands of files) slows the disk for minutes, and the next
                 # round's loop took twice as long (51 s, then 115 s with the
                 # first tree deleted in between, 51 s and 51 s with it kept)
+        own: tuple[float, float] | None = None
+        own_values: dict[tuple[str, str, str], int | None] = {}
+        if not options.skip_loop:  # (i), once: minutes long, and not a target's yardstick
+            work = scratch / "own-loop"
+            work.mkdir()
+            started, before = time.monotonic(), os.times()
+            own_values = own_config_loop(repo, revs, work)
+            after = os.times()
+            cpu = after.children_user + after.children_system + after.user + after.system
+            cpu -= before.children_user + before.children_system + before.user + before.system
+            own = (time.monotonic() - started, cpu)
         cold, as_loop = median(runs["cold"]), median(runs["as-loop"])
         spreads = {kind: spread_of(runs[kind]) for kind in kinds}
         for kind in kinds:
@@ -333,6 +422,19 @@ def main() -> int:
                     failed = True
                     agree += f" (DIFFER: {sorted(wrong.items())[:10]})"
 
+        own_agree = "not run"
+        if own is not None:
+            known = {k: v for k, v in own_values.items() if v is not None}
+            wrong = {
+                k: (v, kstack_values.get(k)) for k, v in known.items() if kstack_values.get(k) != v
+            }
+            own_agree = (
+                f"one run; {len(known) - len(wrong)} of {len(known)} cells it folded agree with (a)"
+            )
+            if wrong:
+                failed = True
+                own_agree += f" (DIFFER: {sorted(wrong.items())[:10]})"
+
         all_cache, all_out = scratch / "all.sqlite", scratch / "all.json"
         command = kstack(repo, all_cache, "scan", *selection_args(None), *arch_args)
         command += ["--config", "default", "--config", "4kstacks", "--format", "json"]
@@ -368,6 +470,8 @@ def main() -> int:
             row("(b) kstack warm", warm, stats(warm)),
             f"| (c) plain loop (checkout + gcc -E -P) | {loop_seconds:.2f} | {loop_cpu:.2f} "
             f"| | | {agree} |",
+            f"| (i) (c) under each tag's own alldefconfig (checkout + the tag's conf + gcc -E -P) "
+            f"| {own[0] if own else 0:.2f} | {own[1] if own else 0:.2f} | | | {own_agree} |",
             row(f"(d) git floor ({len(revs)} tags × {len(paths)} paths)", floor),
             row(
                 f"(e) kstack cold, all {len(every)} tags × 2 arches × 2 configs",
@@ -394,6 +498,11 @@ def main() -> int:
                 f"| (h) cold with the loop's config, against the loop | {ratio('as-loop')} |",
                 f"| warm >= 200x the loop | {loop_seconds / warm.seconds:.0f}x |",
             ]
+        if own is not None:
+            lines.append(
+                f"| (a) against (i), the loop that computes (a)'s config (not a target; one run) "
+                f"| {own[0] / cold.seconds:.1f}x |"
+            )
         lines += [
             f"| cold within 20x of the floor | {cold.seconds / floor.seconds:.1f}x |",
             f"| all tags cold < 30 s, RSS < 300 MB | {everything.seconds:.1f} s, "
