@@ -144,70 +144,60 @@ def plain_loop(
     repo: Path, revs: list[str], scratch: Path
 ) -> dict[tuple[str, str, str], int | None]:
     """(c): checkout per tag, one ``gcc -E -P`` per arch, folded by Python."""
-    work = scratch / "work"
-    subprocess.run(
-        ["git", "clone", "-q", "--shared", "--no-checkout", str(repo), str(work)], check=True
-    )
     configs = {}
     for name in ARCHES:
         path = scratch / f"autoconf-{name}.h"
         path.write_text(table_config(name).autoconf())
         configs[name] = path
-    unit = scratch / "unit.c"
-    found: dict[tuple[str, str, str], int | None] = {}
-    for rev in revs:
-        subprocess.run(["git", "-C", str(work), "checkout", "-q", "-f", rev], check=True)
-        modern = (work / "arch/x86/include/asm/page_types.h").exists()
-        unit.write_text(f"#include <asm/{'page_types' if modern else 'page'}.h>\nTHREAD_SIZE\n")
-        for name in ARCHES:
-            command = ["gcc", "-E", "-P", "-nostdinc", MACHINE[name], "-D__KERNEL__"]
-            command += [
-                "-Iarch/x86/include",
-                "-Iinclude",
-                "-include",
-                str(configs[name]),
-                str(unit),
-            ]
-            done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
-            lines = [line for line in done.stdout.splitlines() if line.strip()]
-            found[(rev, name, "default")] = (
-                fold(lines[-1]) if done.returncode == 0 and lines else None
-            )
-    return found
-
-
-def autoconf_of(dot_config: str) -> str:
-    """A ``.config`` as kbuild writes it into ``autoconf.h``: ``=y`` as 1, ``=m`` as
-    ``_MODULE``, other values as written; symbols not set are left out."""
-    out = []
-    for line in dot_config.splitlines():
-        match = re.fullmatch(r"(CONFIG_\w+)=(.*)", line)
-        if match is None:
-            continue
-        name, value = match.groups()
-        if value == "y":
-            out.append(f"#define {name} 1")
-        elif value == "m":
-            out.append(f"#define {name}_MODULE 1")
-        else:
-            out.append(f"#define {name} {value}")
-    return "\n".join(out) + "\n"
+    return _loop(repo, revs, scratch, lambda work, rev, name: configs[name])
 
 
 def own_config_loop(
     repo: Path, revs: list[str], scratch: Path
 ) -> dict[tuple[str, str, str], int | None]:
-    """(i): (c) under each tag's own alldefconfig, the config (a) evaluates: per tag a
-    checkout, then per arch the tag's ``conf`` as ``make alldefconfig`` runs it (its
+    """(i): (c) under each tag's own alldefconfig, the config (a) evaluates: per tag
+    and arch the tag's ``conf`` as ``make alldefconfig`` runs it (its
     ``scripts/kconfig`` built with the host's gcc, once per version of that
-    directory, as make would), the ``.config`` written as ``autoconf.h``, and one
-    ``gcc -E -P``. Its values must equal (a)'s wherever it folds one."""
+    directory, as make would), its ``.config`` written as kbuild writes
+    ``autoconf.h``. Its values must equal (a)'s wherever it folds one."""
     sys.path.insert(0, str(HERE.parent))  # (the repository: its tests' conf runner)
     from extractor.arches import arch as get_arch
+    from tests.realdata.gcc_reference import kbuild_autoconf
     from tests.realdata.kconfig_history_vs_conf import build_conf
 
-    work, built = scratch / "work", scratch / "confs"
+    built = scratch / "confs"
     built.mkdir()
+
+    def autoconf(work: Path, rev: str, name: str) -> Path | None:
+        conf, spec = build_conf(repo, rev, built), get_arch(name)
+        seed, dot_config = scratch / f"seed-{name}", scratch / f"config-{name}"
+        seed.write_text("".join(f"{k}={v}\n" for k, v in spec.kconfig_seed.items()))
+        env = {
+            **os.environ,
+            "ARCH": spec.make_arch or name,
+            "SRCARCH": "x86",
+            "KERNELVERSION": rev.removeprefix("v"),
+            "KCONFIG_CONFIG": str(dot_config),
+        }
+        long = b"long_opts" in (built / f"{conf.name}.c").read_bytes()  # (2.6.36's options)
+        mode = [f"--defconfig={seed}"] if long else ["-D", str(seed)]
+        root = "Kconfig" if (work / "Kconfig").exists() else "arch/x86/Kconfig"
+        made = subprocess.run([str(conf), *mode, root], cwd=work, env=env, capture_output=True)
+        if made.returncode != 0:
+            return None
+        header = scratch / f"autoconf-{name}.h"
+        header.write_text(kbuild_autoconf(dot_config.read_text()))
+        return header
+
+    return _loop(repo, revs, scratch, autoconf)
+
+
+def _loop(
+    repo: Path, revs: list[str], scratch: Path, autoconf: Any
+) -> dict[tuple[str, str, str], int | None]:
+    """One scratch work tree, ``git checkout -f`` of each tag in turn, then per arch
+    one ``gcc -E -P`` under ``autoconf(work, rev, arch)`` (None: no value), folded."""
+    work = scratch / "work"
     subprocess.run(
         ["git", "clone", "-q", "--shared", "--no-checkout", str(repo), str(work)], check=True
     )
@@ -217,29 +207,11 @@ def own_config_loop(
         subprocess.run(["git", "-C", str(work), "checkout", "-q", "-f", rev], check=True)
         modern = (work / "arch/x86/include/asm/page_types.h").exists()
         unit.write_text(f"#include <asm/{'page_types' if modern else 'page'}.h>\nTHREAD_SIZE\n")
-        conf = build_conf(repo, rev, built)
-        long = b"long_opts" in (built / f"{conf.name}.c").read_bytes()
         for name in ARCHES:
-            spec = get_arch(name)
-            seed, dot_config = scratch / f"seed-{name}", scratch / f"config-{name}"
-            seed.write_text("".join(f"{k}={v}\n" for k, v in spec.kconfig_seed.items()))
-            env = {
-                **os.environ,
-                "ARCH": spec.make_arch or name,
-                "SRCARCH": "x86",
-                "KERNELVERSION": rev.removeprefix("v"),
-                "KCONFIG_CONFIG": str(dot_config),
-            }
-            mode = [f"--defconfig={seed}"] if long else ["-D", str(seed)]
-            root = "Kconfig" if (work / "Kconfig").exists() else "arch/x86/Kconfig"
-            made = subprocess.run(
-                [str(conf), *mode, root], cwd=work, env=env, capture_output=True, check=False
-            )
             found[(rev, name, "default")] = None
-            if made.returncode != 0:
+            header = autoconf(work, rev, name)
+            if header is None:
                 continue
-            header = scratch / f"autoconf-{name}.h"
-            header.write_text(autoconf_of(dot_config.read_text()))
             command = ["gcc", "-E", "-P", "-nostdinc", MACHINE[name], "-D__KERNEL__"]
             command += ["-Iarch/x86/include", "-Iinclude", "-include", str(header), str(unit)]
             done = subprocess.run(command, cwd=work, capture_output=True, text=True, check=False)
@@ -286,6 +258,17 @@ def cold_run(
     measured = measure.run([*command, "-o", str(out), "--stats"], env=env, cwd=where)
     found = json.loads(out.read_text())["results"] if out.exists() else None
     return measured, json.dumps(found)
+
+
+def timed(loop: Any, repo: Path, revs: list[str], work: Path) -> tuple[Any, tuple[float, float]]:
+    """A loop's values, and its (wall, CPU) seconds, the CPU of its children included."""
+    work.mkdir()
+    started, before = time.monotonic(), os.times()
+    values = loop(repo, revs, work)
+    after = os.times()
+    cpu = after.children_user + after.children_system + after.user + after.system
+    cpu -= before.children_user + before.children_system + before.user + before.system
+    return values, (time.monotonic() - started, cpu)
 
 
 def median(runs: list[measure.Measured]) -> measure.Measured:
@@ -349,14 +332,8 @@ def main() -> int:
                 runs[kind].append(measured)
                 outputs[kind].append(found)
             if not options.skip_loop:
-                work = scratch / f"loop-{number}"
-                work.mkdir()
-                started, before = time.monotonic(), os.times()
-                loop_values = plain_loop(repo, revs, work)
-                after = os.times()
-                cpu = after.children_user + after.children_system + after.user + after.system
-                cpu -= before.children_user + before.children_system + before.user + before.system
-                loops.append((time.monotonic() - started, cpu))
+                loop_values, took = timed(plain_loop, repo, revs, scratch / f"loop-{number}")
+                loops.append(took)
                 # kept until every round is done: deleting a work tree (tens of
                 # thousands of files) slows the disk for minutes, and the next
                 # round's loop took twice as long (51 s, then 115 s with the
@@ -364,14 +341,7 @@ def main() -> int:
         own: tuple[float, float] | None = None
         own_values: dict[tuple[str, str, str], int | None] = {}
         if not options.skip_loop:  # (i), once: minutes long, and not a target's yardstick
-            work = scratch / "own-loop"
-            work.mkdir()
-            started, before = time.monotonic(), os.times()
-            own_values = own_config_loop(repo, revs, work)
-            after = os.times()
-            cpu = after.children_user + after.children_system + after.user + after.system
-            cpu -= before.children_user + before.children_system + before.user + before.system
-            own = (time.monotonic() - started, cpu)
+            own_values, own = timed(own_config_loop, repo, revs, scratch / "own-loop")
         cold, as_loop = median(runs["cold"]), median(runs["as-loop"])
         spreads = {kind: spread_of(runs[kind]) for kind in kinds}
         for kind in kinds:

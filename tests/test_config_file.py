@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from realdata.gcc_reference import gcc_fold, gcc_macros
+from realdata.gcc_reference import gcc_fold, gcc_macros, kbuild_autoconf
 
 from extractor import ARCHES, DirectoryTree, make_config
 from extractor.config import read_config_file
@@ -126,25 +126,9 @@ def _kstack(tree: Path, arch: str, profile: str = "default", **kwargs):
     return result
 
 
-def _autoconf(config_text: str) -> str:
-    """What kbuild's ``autoconf.h`` holds for a ``.config`` (written independently
-    of kstack's reader: ``=y`` is 1, ``=m`` is _MODULE, a value is itself)."""
-    lines = []
-    for line in config_text.splitlines():
-        if line.startswith("CONFIG_") and "=" in line:
-            name, value = line.split("=", 1)
-            if value == "y":
-                lines.append(f"#define {name} 1")
-            elif value == "m":
-                lines.append(f"#define {name}_MODULE 1")
-            else:
-                lines.append(f"#define {name} {value}")
-    return "\n".join(lines) + "\n"
-
-
 def _gcc(tree: Path, config_text: str, work: Path) -> dict[str, int | None]:
     (work / "generated").mkdir(parents=True, exist_ok=True)
-    (work / "generated" / "autoconf.h").write_text(_autoconf(config_text))
+    (work / "generated" / "autoconf.h").write_text(kbuild_autoconf(config_text))
     dirs = [Path("arch/powerpc/include"), work, Path("include"), Path("include/uapi")]
     entries = ["asm/page.h", "asm/thread_info.h"]
     macros = gcc_macros(tree, dirs, GCC_PPC32, ["linux/kconfig.h"], entries)

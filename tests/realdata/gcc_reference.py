@@ -618,3 +618,19 @@ def compare(
         if c_size(got["type"], model) != size:
             problems.append(f"{where} {name}: kstack type {got['type']}, gcc size {size}")
     return problems, compared, gaps
+
+
+def kbuild_autoconf(config_text: str) -> str:
+    """What kbuild's ``autoconf.h`` holds for a ``.config`` (written independently
+    of kstack's reader: ``=y`` is 1, ``=m`` is _MODULE, a value is itself)."""
+    lines = []
+    for line in config_text.splitlines():
+        if line.startswith("CONFIG_") and "=" in line:
+            name, value = line.split("=", 1)
+            if value == "y":
+                lines.append(f"#define {name} 1")
+            elif value == "m":
+                lines.append(f"#define {name}_MODULE 1")
+            else:
+                lines.append(f"#define {name} {value}")
+    return "\n".join(lines) + "\n"
