@@ -257,3 +257,19 @@ def test_the_console_ends_only_when_reports_and_cache_are_whole(demo_repo, tmp_p
     ]
     assert values[0] and values[0] == values[1]
     assert "(100.0%" in warm.stderr and "0 preprocessed" in warm.stderr, warm.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(demo_repo):
+    """``kstack scan ... | head``: the reader closes the pipe half-way. The command
+    ends with status 0 and says nothing on stderr (Python's own exit used to
+    print "Exception ignored ... BrokenPipeError" and end with status 120)."""
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    args = [sys.executable, "-m", "extractor", "scan", str(demo_repo), "--tags", "v*"]
+    args += ["--format", "csv", "--no-cache"]  # (short rows: some wait in the buffer)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=buffered)
+    assert proc.stdout is not None and proc.stderr is not None
+    head = proc.stdout.readline()
+    proc.stdout.close()  # as head(1) does once it has its lines
+    err = proc.stderr.read().decode()
+    assert head.startswith(b"rev,arch,config,")
+    assert (proc.wait(timeout=300), err) == (0, "")
