@@ -161,28 +161,15 @@ def own_config_loop(
     directory, as make would), its ``.config`` written as kbuild writes
     ``autoconf.h``. Its values must equal (a)'s wherever it folds one."""
     sys.path.insert(0, str(HERE.parent))  # (the repository: its tests' conf runner)
-    from extractor.arches import arch as get_arch
     from tests.realdata.gcc_reference import kbuild_autoconf
-    from tests.realdata.kconfig_history_vs_conf import build_conf
+    from tests.realdata.kconfig_history_vs_conf import build_conf, run_conf
 
     built = scratch / "confs"
     built.mkdir()
 
     def autoconf(work: Path, rev: str, name: str) -> Path | None:
-        conf, spec = build_conf(repo, rev, built), get_arch(name)
-        seed, dot_config = scratch / f"seed-{name}", scratch / f"config-{name}"
-        seed.write_text("".join(f"{k}={v}\n" for k, v in spec.kconfig_seed.items()))
-        env = {
-            **os.environ,
-            "ARCH": spec.make_arch or name,
-            "SRCARCH": "x86",
-            "KERNELVERSION": rev.removeprefix("v"),
-            "KCONFIG_CONFIG": str(dot_config),
-        }
-        long = b"long_opts" in (built / f"{conf.name}.c").read_bytes()  # (2.6.36's options)
-        mode = [f"--defconfig={seed}"] if long else ["-D", str(seed)]
-        root = "Kconfig" if (work / "Kconfig").exists() else "arch/x86/Kconfig"
-        made = subprocess.run([str(conf), *mode, root], cwd=work, env=env, capture_output=True)
+        dot_config = scratch / f"config-{name}"
+        made = run_conf(build_conf(repo, rev, built), work, rev, name, "x86", dot_config)
         if made.returncode != 0:
             return None
         header = scratch / f"autoconf-{name}.h"

@@ -405,6 +405,8 @@ def _in_arch_code(
 
 
 _WORD_CALL = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+#: a line with its continuation lines
+_LOGICAL_LINE = re.compile(r"(?:[^\n]*\\\n)*[^\n]*")
 
 
 def _through_macros(
@@ -422,8 +424,8 @@ def _through_macros(
     that calls the macro, ``"name() = "`` for the written call). Early 2.6 arm:
     ``alloc_thread_info`` calls ``ll_alloc_task_struct()``, which process.c
     defines a few lines above it as a ``__get_free_pages`` call. Only macros
-    defined live in ``path``, read by the preprocessor as it stands at the
-    end of the file, are followed; one level deep."""
+    that ``path`` defines, as the preprocessor read it (so on a live line), in
+    force at the end of the file, are followed; one level deep."""
     out = []
     for match in _WORD_CALL.finditer(source, offsets[first - 1], offsets[last]):
         line = source.count("\n", 0, match.start()) + 1
@@ -434,11 +436,9 @@ def _through_macros(
         macro = table.macros.get(name)
         if where is None or macro is None or where.path != path or where.line is None:
             continue
-        start, end = offsets[where.line - 1], offsets[where.line] - 1
-        while end < len(source) and source[end - 1] == "\\":  # continuation lines
-            end = source.find("\n", end + 1) % (len(source) + 1)
-        inner = _CALL.search(source, start, end)
-        if inner is not None and live(where.line):
+        start = offsets[where.line - 1]
+        inner = _CALL.search(source, start, _LOGICAL_LINE.match(source, start).end())  # type: ignore[union-attr]
+        if inner is not None:
             out.append((inner, line, f"{name}() = " if macro.arglist is not None else f"{name} = "))
     return out
 
@@ -585,7 +585,10 @@ def _fold(
         found.asked |= symbols
         defined_at = source.count("\n", 0, at) + 1  # (a macro's: above the function)
         if defined_at != line:
-            listing_lines = ((defined_at, shown[defined_at - 1], True), *listing_lines)
+            listing_lines = (
+                (defined_at, shown[defined_at - 1], bool(live(defined_at))),
+                *listing_lines,
+            )
         found.listing = Listing(path, listing_lines, line, argument)
         return found
     return Found(

@@ -237,17 +237,21 @@ def test_stats_count_every_scan_a_command_made(demo_repo, tmp_path, args, counte
     assert counted(int(line.removeprefix("kstack: ").split()[0])), line
 
 
+def _buffered() -> dict[str, str]:
+    """The environment less ``PYTHONUNBUFFERED`` (set on some machines): stdout on a
+    pipe is then buffered, as for most users, and a missed flush shows."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+
+
 def test_the_console_ends_only_when_reports_and_cache_are_whole(demo_repo, tmp_path):
     """``console`` ends the process without Python's teardown (``os._exit``): what
     it wrote to a pipe must be whole, and the cache it filled must serve the next
-    run in full. Without its flush, the JSON on the pipe is cut at a buffer (so
-    the environment's ``PYTHONUNBUFFERED``, if any, is left out)."""
-    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    run in full. Without its flush, the JSON on the pipe is cut at a buffer."""
     cache = tmp_path / "cache.sqlite"
     args = [sys.executable, "-m", "extractor", "scan", str(demo_repo), "--tags", "v*"]
     args += ["--format", "json", "--cache", str(cache), "--stats"]
     cold, warm = (
-        subprocess.run(args, capture_output=True, text=True, timeout=300, env=buffered)
+        subprocess.run(args, capture_output=True, text=True, timeout=300, env=_buffered())
         for _ in "12"
     )
     assert (cold.returncode, warm.returncode) == (0, 0), cold.stderr + warm.stderr
@@ -263,10 +267,9 @@ def test_a_reader_that_stops_early_gets_no_traceback(demo_repo):
     """``kstack scan ... | head``: the reader closes the pipe half-way. The command
     ends with status 0 and says nothing on stderr (Python's own exit used to
     print "Exception ignored ... BrokenPipeError" and end with status 120)."""
-    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
     args = [sys.executable, "-m", "extractor", "scan", str(demo_repo), "--tags", "v*"]
     args += ["--format", "csv", "--no-cache"]  # (short rows: some wait in the buffer)
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=buffered)
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_buffered())
     assert proc.stdout is not None and proc.stderr is not None
     head = proc.stdout.readline()
     proc.stdout.close()  # as head(1) does once it has its lines

@@ -68,33 +68,42 @@ def build_conf(repo: Path, tag: str, built: Path) -> Path:
     return conf
 
 
-def conf_values(
-    repo: Path, tag: str, arch: str, srcarch: str, conf: Path, work: Path
-) -> dict[str, str]:
-    """``conf -D seed ROOT`` on the tag's Kconfig files: CONFIG_X -> value."""
+def run_conf(
+    conf: Path, work: Path, tag: str, arch: str, srcarch: str, dot_config: Path
+) -> subprocess.CompletedProcess[str]:
+    """``conf`` as ``make alldefconfig`` runs it in ``work`` (the tag's Kconfig files, or
+    its whole tree): ``conf -D SEED ROOT`` with make's ``ARCH``, ``SRCARCH`` and
+    ``KERNELVERSION`` and the arch's seed, writing ``dot_config``."""
     spec = ARCHES[arch]
-    names = _git(repo, "ls-tree", "-r", "--name-only", tag).stdout.decode().split("\n")
-    wanted = [n for n in names if Path(n).name.startswith("Kconfig")]
-    archive = _git(repo, "archive", tag, *wanted).stdout
-    subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
     root = "Kconfig" if (work / "Kconfig").exists() else f"arch/{srcarch}/Kconfig"
     if not (work / root).exists():  # (kstack uses its arch table there)
         raise RuntimeError(f"no {root}: the tree has no Kconfig for this arch")
-    seed = work / "seed.config"
+    seed = dot_config.with_name(dot_config.name + ".seed")
     seed.write_text("".join(f"{k}={v}\n" for k, v in spec.kconfig_seed.items()))
     env = {
         **os.environ,
         "ARCH": spec.make_arch or spec.name,
         "SRCARCH": srcarch,
         "KERNELVERSION": tag.removeprefix("v"),
-        "KCONFIG_CONFIG": str(work / ".config"),
+        "KCONFIG_CONFIG": str(dot_config),
     }
     # 2.6.36 gave conf long options: --defconfig=FILE is what -D FILE was
     long = b"long_opts" in (conf.parent / f"{conf.name}.c").read_bytes()
     mode = [f"--defconfig={seed}"] if long else ["-D", str(seed)]
-    proc = subprocess.run(
+    return subprocess.run(
         [str(conf), *mode, root], cwd=work, env=env, capture_output=True, text=True
     )
+
+
+def conf_values(
+    repo: Path, tag: str, arch: str, srcarch: str, conf: Path, work: Path
+) -> dict[str, str]:
+    """``conf -D seed ROOT`` on the tag's Kconfig files: CONFIG_X -> value."""
+    names = _git(repo, "ls-tree", "-r", "--name-only", tag).stdout.decode().split("\n")
+    wanted = [n for n in names if Path(n).name.startswith("Kconfig")]
+    archive = _git(repo, "archive", tag, *wanted).stdout
+    subprocess.run(["tar", "-x", "-C", str(work)], input=archive, check=True)
+    proc = run_conf(conf, work, tag, arch, srcarch, work / ".config")
     if proc.returncode != 0:
         raise RuntimeError(f"conf failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
     values = {}
