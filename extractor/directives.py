@@ -42,35 +42,44 @@ def directive_skeleton(text: str) -> str:
     return found
 
 
+def _blank(match: re.Match[str]) -> str:
+    """A comment as one space, with a mark for each newline it swallowed; a literal
+    as it is."""
+    found = match.group(0)
+    if found.startswith("/*"):
+        return " " + _NEWLINE_MARK * found.count("\n")
+    if found.startswith("//"):
+        return " "
+    return found
+
+
 def _skeleton(text: str) -> str:
-
-    def blank(match: re.Match[str]) -> str:
-        found = match.group(0)
-        if found.startswith("/*"):
-            return " " + _NEWLINE_MARK * found.count("\n")
-        if found.startswith("//"):
-            return " "
-        return found
-
-    stripped = _COMMENT_OR_LITERAL.sub(blank, text)
+    # (once per header version, on every line of it: a line that neither continues
+    # nor held part of a comment takes the short way)
+    stripped = _COMMENT_OR_LITERAL.sub(_blank, text)
     out: list[str] = []
+    append = out.append
     pending: list[str] = []
     swallowed = 0
+    marked = _NEWLINE_MARK in stripped
     for line in stripped.split("\n"):
-        swallowed += line.count(_NEWLINE_MARK)
-        line = line.replace(_NEWLINE_MARK, "")
+        if marked and _NEWLINE_MARK in line:
+            swallowed += line.count(_NEWLINE_MARK)
+            line = line.replace(_NEWLINE_MARK, "")
         if line.endswith("\\"):
             pending.append(line[:-1])
             swallowed += 1
             continue
-        logical = "".join(pending) + line
-        pending = []
-        out.append(logical if logical.lstrip().startswith("#") else "")
-        out.extend([""] * swallowed)
-        swallowed = 0
+        if pending:
+            line = "".join(pending) + line
+            pending = []
+        append(line if line.lstrip().startswith("#") else "")
+        if swallowed:
+            out.extend([""] * swallowed)
+            swallowed = 0
     if pending:
         logical = "".join(pending)
-        out.append(logical if logical.lstrip().startswith("#") else "")
+        append(logical if logical.lstrip().startswith("#") else "")
         out.extend([""] * swallowed)
     return "\n".join(out)
 
@@ -79,6 +88,7 @@ _DIRECTIVE = re.compile(r"^\s*#\s*([A-Za-z_]\w*)?(.*)$")
 _IDENT = re.compile(r"[A-Za-z_]\w*")
 _PASTED_LEFT = re.compile(r"([A-Za-z_]\w*)\s*##")
 _PASTED_RIGHT = re.compile(r"##\s*([A-Za-z_]\w*)")
+_INCLUDED = re.compile(r'"(?:\\.|[^"\\])*"|<[^>]*>')
 CONDITIONALS = frozenset({"if", "ifdef", "ifndef", "elif"})
 
 
@@ -101,26 +111,23 @@ class Directive:
 def directive_facts(text: str) -> list[Directive]:
     """Every directive of a header's text with its line: what can change macros."""
     facts: list[Directive] = []
+    append, match_line, identifiers = facts.append, _DIRECTIVE.match, _IDENT.findall
     for number, line in enumerate(directive_skeleton(text).split("\n"), 1):
         if not line:
             continue
-        match = _DIRECTIVE.match(line)
+        match = match_line(line)
         if not match:
             continue
-        kind = match.group(1) or ""
-        rest = match.group(2)
-        words = _IDENT.findall(
-            re.sub(r'"(?:\\.|[^"\\])*"|<[^>]*>', "", rest) if kind == "include" else rest
-        )
+        kind, rest = match.group(1) or "", match.group(2)
+        # (an include's file name is not a name)
+        words = identifiers(_INCLUDED.sub("", rest) if kind == "include" else rest)
         name = words[0] if kind in ("define", "undef") and words else ""
         body = words[1:] if name else words
-        pasted = (
-            tuple(_PASTED_LEFT.findall(rest) + _PASTED_RIGHT.findall(rest))
-            if kind == "define"
-            else ()
-        )
+        pasted: tuple[str, ...] = ()
+        if kind == "define" and "##" in rest:
+            pasted = tuple(_PASTED_LEFT.findall(rest) + _PASTED_RIGHT.findall(rest))
         normalized = " ".join(f"#{kind}{rest}".split())
-        facts.append(Directive(number, kind, name, normalized, tuple(body), pasted))
+        append(Directive(number, kind, name, normalized, tuple(body), pasted))
     return facts
 
 
