@@ -74,32 +74,77 @@ def _groups(facts: list[Directive]) -> list[int] | None:
     return None if stack else owner
 
 
+class _Shape:
+    """What relevance reads of one header version, worked out once per facts list
+    (the facts are kept per blob, and a cell's closure asks about each header in
+    every round): its groups, and which groups a directive makes live."""
+
+    __slots__ = ("facts", "owner", "always", "by_name", "tests", "defines", "definitions",
+                 "included")  # fmt: skip
+
+    def __init__(self, facts: list[Directive]) -> None:
+        self.facts = facts  # (held: the memo is keyed by its id)
+        self.owner = _groups(facts)
+        #: the groups enclosing a directive that matters by itself (``_basic`` but
+        #: a definition); name -> the groups enclosing a #define/#undef of it
+        self.always: set[int] = set()
+        self.by_name: dict[str, set[int]] = {}
+        #: each conditional that tests names: its group (-1: unbalanced), the names
+        self.tests: list[tuple[int, tuple[str, ...]]] = []
+        #: name -> its #define/#undef directives, in order; the names includes use
+        self.definitions: dict[str, list[Directive]] = {}
+        self.included: list[str] = []
+        open_groups: list[int] = []
+        for index, directive in enumerate(facts):
+            kind = directive.kind
+            if kind in CONDITIONALS:
+                group = self.owner[index] if self.owner is not None else -1
+                self.tests.append((group, directive.identifiers))
+            if kind in ("if", "ifdef", "ifndef"):
+                open_groups.append(index)
+            elif kind == "endif":
+                if open_groups:
+                    open_groups.pop()
+            elif kind in ("define", "undef"):
+                self.definitions.setdefault(directive.name, []).append(directive)
+                self.by_name.setdefault(directive.name, set()).update(open_groups)
+            elif kind not in _BRANCHES:
+                self.always.update(open_groups)
+                if kind == "include":
+                    self.included.extend(directive.identifiers)
+        self.defines = set(self.definitions)
+
+    def live(self, names: AbstractSet[str]) -> set[int] | None:
+        """``_live_groups``: the groups that enclose something that matters."""
+        if self.owner is None:
+            return None
+        live = set(self.always)
+        for name in self.by_name.keys() & names:
+            live |= self.by_name[name]
+        return live
+
+
+#: id of a facts list -> its shape (which holds the list, so the id stays its own)
+_SHAPES: OrderedDict[int, _Shape] = OrderedDict()
+
+
+def _shape(facts: list[Directive]) -> _Shape:
+    found = _SHAPES.get(id(facts))
+    if found is not None and found.facts is facts:
+        _SHAPES.move_to_end(id(facts))
+        return found
+    found = _SHAPES[id(facts)] = _Shape(facts)
+    if len(_SHAPES) > MAX_FACTS:
+        _SHAPES.popitem(last=False)
+    return found
+
+
 def _basic(directive: Directive, names: AbstractSet[str]) -> bool:
     """A directive that matters by itself: an include, an #error, a #warning, a
     pragma, or the definition of a relevant name."""
     if directive.kind in ("define", "undef"):
         return directive.name in names
     return directive.kind not in _BRANCHES
-
-
-def _live_groups(
-    facts: list[Directive], names: AbstractSet[str], owner: list[int] | None = None
-) -> set[int] | None:
-    """The #if groups that enclose something that matters (None: unbalanced,
-    so every group counts). ``owner`` is ``_groups(facts)``, if the caller has it."""
-    owner = owner if owner is not None else _groups(facts)
-    if owner is None:
-        return None
-    live: set[int] = set()
-    open_groups: list[int] = []
-    for index, directive in enumerate(facts):
-        if directive.kind in ("if", "ifdef", "ifndef"):
-            open_groups.append(index)
-        elif directive.kind == "endif":
-            open_groups.pop()
-        elif _basic(directive, names):
-            live.update(open_groups)
-    return live
 
 
 _PARAMETERS = re.compile(r"#define\s+\w+\(([^)]*)\)")
@@ -120,17 +165,14 @@ def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
     last through their definitions, and looks again only at the headers that define
     one of them (a header's live groups change with nothing else).
     """
+    shapes = [_shape(header) for header in facts]
     definitions: dict[str, list[Directive]] = {}
     names = set(seeds)
-    for header in facts:
-        for directive in header:
-            if directive.kind in ("define", "undef"):
-                definitions.setdefault(directive.name, []).append(directive)
-            elif directive.kind == "include":
-                names.update(directive.identifiers)
+    for shape in shapes:
+        for name, found in shape.definitions.items():
+            definitions.setdefault(name, []).extend(found)
+        names.update(shape.included)
     defined = list(definitions)
-    owners = [_groups(header) for header in facts]  # (per header, not per round)
-    defines = [{d.name for d in header if d.kind in ("define", "undef")} for header in facts]
     expanded: set[str] = set()
     looked: set[str] | None = None  # the names the headers were last looked at with
     while True:
@@ -151,24 +193,25 @@ def relevant_names(facts: list[list[Directive]], seeds: set[str]) -> set[str]:
         if looked is not None and not new_names:  # (the first round looks at every header)
             return names
         looked = set(names)
-        for header, owner, own in zip(facts, owners, defines, strict=True):
-            if new_names is not names and (owner is None or own.isdisjoint(new_names)):
+        for shape in shapes:
+            if new_names is not names and (
+                shape.owner is None or shape.defines.isdisjoint(new_names)
+            ):
                 continue  # (unbalanced: all its conditionals count, taken the first time)
-            live = _live_groups(header, names, owner) if owner is not None else None
-            for index, directive in enumerate(header):
-                if directive.kind in CONDITIONALS and (
-                    live is None or (owner is not None and owner[index] in live)
-                ):
-                    names.update(directive.identifiers)
+            live = shape.live(names)
+            for group, tested in shape.tests:
+                if live is None or group in live:
+                    names.update(tested)
 
 
 def projection(facts: list[Directive], names: AbstractSet[str]) -> list[Directive]:
     """The directives of a header that can matter to a cell with these names:
     the live #if groups' branches and what matters by itself."""
-    live = _live_groups(facts, names)
+    shape = _shape(facts)
+    live = shape.live(names)
     if live is None:
         return [d for d in facts if d.kind not in ("define", "undef") or d.name in names]
-    owner = _groups(facts)
+    owner = shape.owner
     assert owner is not None
     return [
         d
