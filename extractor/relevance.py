@@ -115,7 +115,9 @@ class _Shape:
         self.defines = set(self.definitions)
 
     def live(self, names: AbstractSet[str]) -> set[int] | None:
-        """``_live_groups``: the groups that enclose something that matters."""
+        """The #if groups that enclose something that matters with these names (an
+        include, an #error, a #warning, a pragma, a relevant definition); None when
+        the header does not balance, so every group counts."""
         if self.owner is None:
             return None
         live = set(self.always)
