@@ -99,3 +99,36 @@ PIECES = st.sampled_from(
 @given(st.lists(PIECES, max_size=40).map("".join))
 def test_any_text_lexes_as_pcpp_lexes_it(text):
     assert _agree(text)
+
+
+SUFFIXES = ["", "x", "1", "=", "==", "=x", "#", "##", "*/", "/", "\n", "\\\n", " ", "'", '"',
+            "a'", 'a"', "xUL", ".5", "e5", "<", ">", "&", "|", "+", "-", "\t"]  # fmt: skip
+
+
+def test_the_split_expression_matches_as_the_whole_one_at_every_character():
+    """``_by_first_character``: at a position holding each ASCII character, the
+    expression of the rules that can start with it gives the rule and the text the
+    master expression gives (the first rule that matches, in PLY's order)."""
+    pp = Preprocessor()
+    regex, rules = pp.lexer.lexre[0]
+    table = preprocess_lex._by_first_character(regex, rules)
+    assert set(table) == {chr(code) for code in range(128)}
+    for code in range(128):
+        match, kinds = table[chr(code)]
+        for suffix in SUFFIXES:
+            for text, at in ((chr(code) + suffix, 0), ("q" + chr(code) + suffix, 1)):
+                whole, part = regex.match(text, at), match(text, at)
+                assert (whole is None) == (part is None), (text, at)
+                if whole is not None:
+                    assert rules[whole.lastindex] == kinds[part.lastindex], (text, at)
+                    assert whole.group() == part.group(), (text, at)
+
+
+def test_the_expression_is_split():
+    """Most characters leave most rules out (else lexing is back to 1 us a token)."""
+    pp = Preprocessor()
+    regex, rules = pp.lexer.lexre[0]
+    table = preprocess_lex._by_first_character(regex, rules)
+    rules_at = {char: table[char][0].__self__.pattern.count("(?P<") for char in "aL#<=0 "}
+    assert rules_at == {"a": 1, "L": 2, "#": 2, "<": 4, "=": 3, "0": 2, " ": 1}
+    assert table["@"][0]("@", 0) is None  # no rule starts with @: a literal, as PLY has it
