@@ -13,8 +13,11 @@ lines not seen before), and that was 8% of a cold run. ``lines_of`` runs PLY's
 own master expression and rule table in one loop instead, making the tokens of
 the rules without a function (names, punctuation), of blanks and of numbers
 itself, and calling pcpp's rule function for the rest (strings, characters,
-comments, continuations), with PLY's lexer as it expects. A lexer PLY built
-differently (several master expressions, ignored characters) is left to pcpp.
+comments, continuations), with PLY's lexer as it expects. At each position it
+tries only the rules that can start with the character there, in PLY's order
+(``_by_first_character``): the first that matches is the one PLY finds. A lexer
+PLY built differently (several master expressions, ignored characters) is left
+to pcpp.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import Any
 
 from pcpp.parser import LexToken  # type: ignore[import-untyped]  # the class pcpp's lexer makes
 
-try:  # CPython's parser of expressions (``_by_first_character``); without it, none is split
+try:  # CPython's parser of expressions (``_by_first_character``); without it, no rule is left out
     from re import _constants as re_constants
     from re import _parser as re_parser
 except ImportError:  # pragma: no cover
