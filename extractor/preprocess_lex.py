@@ -164,8 +164,11 @@ def _by_first_character(regex: Any, rules: list[Any]) -> dict[str, tuple[Any, li
         return known[1]
     table: dict[str, tuple[Any, list[Any]]] = {}
     parts = _alternatives(regex.pattern)
-    compiled = [re.compile(part, regex.flags) for part in parts]
-    if "|".join(parts) == regex.pattern and sum(c.groups for c in compiled) == regex.groups:
+    try:  # (a part that is not a whole rule does not compile, or miscounts the groups)
+        compiled = [re.compile(part, regex.flags) for part in parts]
+    except re.error:
+        compiled = []
+    if compiled and sum(c.groups for c in compiled) == regex.groups:
         outer, index = [], 1  # each rule's group in the master expression
         for each in compiled:
             outer.append(index)

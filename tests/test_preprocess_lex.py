@@ -9,6 +9,7 @@ as its directive skeleton, and texts hypothesis makes from C's pieces.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,11 @@ def test_the_expression_is_split():
     rules_at = {char: table[char][0].__self__.pattern.count("(?P<") for char in "aL#<=0 "}
     assert rules_at == {"a": 1, "L": 2, "#": 2, "<": 4, "=": 3, "0": 2, " ": 1}
     assert table["@"][0]("@", 0) is None  # no rule starts with @: a literal, as PLY has it
+
+
+def test_an_expression_that_does_not_split_into_rules_is_used_whole():
+    """A master expression whose top-level ``|`` the split misreads (here one inside
+    a verbose-mode comment) gives parts that are not whole rules: it is not split,
+    and every character takes the whole expression (an empty table)."""
+    regex = re.compile("(?P<t_A>a # )|( \n)|(?P<t_B>b)", re.VERBOSE)
+    assert preprocess_lex._by_first_character(regex, [None, (None, "A"), (None, "B")]) == {}
