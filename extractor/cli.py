@@ -12,6 +12,7 @@ import contextlib
 import gc
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,8 +116,9 @@ def scan_command(fmt: str, output: Path | None, all_configs: bool, **kwargs: Any
     """
     show_stats = kwargs.pop("show_stats")
     request = make_request(kwargs)
-    if all_configs:  # (no cells, no cache: nothing for --stats to count)
-        _all_configs(request, fmt, output)
+    if all_configs:  # (no cells, no cache: --stats says what the preprocessor did)
+        with _uncached_stats(show_stats, "--all-configs") as counted:
+            counted[0] = _all_configs(request, fmt, output)
         return
     batch = request.selection.tag_globs or len(request.selection.revs) > 1
     if batch and fmt in report.STREAMED:
@@ -140,7 +142,32 @@ def _report_stats(request: ScanRequest, show: bool) -> None:
         click.echo(f"kstack: {stats.summary()}", err=True)
 
 
-def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
+@contextlib.contextmanager
+def _uncached_stats(show: bool, command: str) -> Iterator[list[int]]:
+    """``--stats`` for a command that reads no cache (explain, --all-configs): how
+    many trees it read (the body sets ``counted[0]``), and what the preprocessor
+    ran and replayed from memory meanwhile."""
+    import time
+
+    from . import memo
+
+    counted, started = [0], time.monotonic()
+    before = (memo.MEMO.run, memo.MEMO.replayed + memo.MEMO.partial)
+    yield counted
+    if show:
+        run = memo.MEMO.run - before[0]
+        replayed = memo.MEMO.replayed + memo.MEMO.partial - before[1]
+        click.echo(
+            f"kstack: {command} reads no cache: {counted[0]} tree"
+            f"{'' if counted[0] == 1 else 's'}, {run} headers preprocessed, "
+            f"{replayed} replayed from memory, "
+            f"in {time.monotonic() - started:.2f} s",
+            err=True,
+        )
+
+
+def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> int:
+    """Write ``--all-configs``' spaces; how many trees were read."""
     import json
 
     from .arches import arch as get_arch
@@ -149,10 +176,11 @@ def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
 
     if fmt not in ("table", "json"):
         raise UsageError("--all-configs writes --format table or json")
-    spaces = []
+    spaces, count = [], 0
     for _, tree in trees(request.selection):
         if isinstance(tree, ExtractorError):
             raise tree
+        count += 1
         for arch_name in request.arches:
             arch = get_arch(arch_name)
             for base in configs_for(request, arch):
@@ -164,6 +192,7 @@ def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> None:
     else:
         text = "".join(s.text() + "\n" for s in spaces)
     write_output(text, output)
+    return count
 
 
 @cli.command("demo", epilog=EPILOG_EXIT)
@@ -224,15 +253,30 @@ def explain_command(name: str | None, allocation: bool, fmt: str, **kwargs: Any)
       kstack explain /usr/src/linux-headers-6.1.0-56-common THREAD_SIZE --format json
       kstack explain ~/linux --rev v4.9 --allocation --set CONFIG_VMAP_STACK=n
     """
+    if (name is None) == (not allocation):
+        raise UsageError("explain takes a MACRO, or --allocation (not both)")
+    show_stats = kwargs.pop("show_stats")
+    request = make_request(kwargs)
+    arch, config, selection = single_cell(request, "explain")
+    with _uncached_stats(show_stats, "explain") as counted:
+        _explain(selection, arch, config, name, allocation, fmt, request)
+        counted[0] = 1
+
+
+def _explain(
+    selection: Selection,
+    arch: Any,
+    config: Any,
+    name: str | None,
+    allocation: bool,
+    fmt: str,
+    request: ScanRequest,
+) -> None:
     import json
 
     from .batch import trees as _trees
     from .explain import explain, explain_allocation, render_allocation, render_text
 
-    if (name is None) == (not allocation):
-        raise UsageError("explain takes a MACRO, or --allocation (not both)")
-    request = make_request(kwargs)
-    arch, config, selection = single_cell(request, "explain")
     for _, tree in _trees(selection):
         if isinstance(tree, ExtractorError):
             raise tree

@@ -140,8 +140,8 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "show_stats",
             is_flag=True,
             help="Print how the cells were answered (cache hits, time) to stderr; "
-            "history and diff count their bisection and both sides (not --all-configs "
-            "or explain, which read no cache).",
+            "history and diff count their bisection and both sides. explain and "
+            "--all-configs read no cache: they say what the preprocessor ran.",
         ),
     ]
     for option in reversed(options):

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -235,6 +236,37 @@ def test_stats_count_every_scan_a_command_made(demo_repo, tmp_path, args, counte
     assert result.exit_code == 0, result.output
     (line,) = [line for line in result.stderr.splitlines() if " trees, " in line]
     assert counted(int(line.removeprefix("kstack: ").split()[0])), line
+
+
+# (command after the repo, the trees it reads): commands that read no cache say
+# with --stats what the preprocessor did, and nothing without it
+UNCACHED_STATS_ROWS = [
+    (["explain", "{repo}", "--rev", "v4.4", "THREAD_SIZE"], 1),
+    (["explain", "{repo}", "--rev", "v4.4", "--allocation"], 1),
+    (["scan", "{repo}", "--rev", "v4.4", "--all-configs"], 1),
+    (["scan", "{repo}", "--tags", "v4.*", "--all-configs"], 3),
+]
+
+
+@pytest.mark.parametrize(
+    ("args", "trees"), UNCACHED_STATS_ROWS, ids=["explain", "allocation", "all-configs", "tags"]
+)
+def test_stats_of_commands_that_read_no_cache(demo_repo, args, trees):
+    argv = [a.replace("{repo}", str(demo_repo)) for a in args]
+    quiet = CliRunner().invoke(cli, argv)
+    assert quiet.exit_code == 0, quiet.output
+    assert "reads no cache" not in quiet.stderr
+    result = CliRunner().invoke(cli, [*argv, "--stats"])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stderr.splitlines() if "reads no cache" in line]
+    match = re.fullmatch(
+        r"kstack: \S+ reads no cache: (\d+) trees?, (\d+) headers preprocessed, "
+        r"(\d+) replayed from memory, in [\d.]+ s",
+        line,
+    )
+    assert match is not None, line
+    assert int(match[1]) == trees, line
+    assert int(match[2]) + int(match[3]) > 0, line
 
 
 def _buffered() -> dict[str, str]:
