@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .allocation_text import (
-    ALLOCATOR_CALL,
     ALLOCATORS,
-    BRANCH,
     FORK,
+    abbreviate,
     argument_value,
     arguments,
+    asked_in,
+    cache_size,
     closing,
     code_text,
     definition_lines,
@@ -44,7 +45,7 @@ from .allocation_text import (
     sites,
     skeleton,
     span,
-    step,
+    tested_names,
 )
 from .config import Config
 from .errors import ExtractorError, Location, PreprocessError
@@ -146,7 +147,7 @@ def stack_allocation(
     pp = table.preprocessor
     code = code_text(text)
     name = _called(code, pp)
-    asked = _asked_symbols(code)
+    asked = asked_in(code)
     if name is None:
         found = _unknown(f"{FORK} calls none of {', '.join(ALLOCATORS)} on a live line", config)
     else:
@@ -178,23 +179,11 @@ def shows_fork_lines(allocation: StackAllocation | None) -> bool:
     return bool(re.search(re.escape(FORK) + r":\d", json.dumps(allocation.as_dict())))
 
 
-@functools.lru_cache(maxsize=8)
-def _tested_names(code: str) -> frozenset[str]:
-    """Names (not CONFIG_) the allocator branches test."""
-    return frozenset(
-        name
-        for group in _allocator_groups(code)
-        for _, directive in group
-        for name in re.findall(r"[A-Za-z_]\w*", directive.split(None, 1)[-1])
-        if not name.startswith("CONFIG_") and name != "defined" and not directive.startswith("#e")
-    )
-
-
 def _read_fork(
     layout: Layout, table: MacroTable, data: bytes, text: str, rev: str | None
 ) -> list[str]:
     """fork.c's directives into ``table``, its includes not followed (see the docstring)."""
-    tested = _tested_names(code_text(text))
+    tested = tested_names(code_text(text))
     missing = {n for n in tested if n not in table.macros}
     warnings: list[str] = []
     if missing:
@@ -236,25 +225,6 @@ def _read_directives(table: MacroTable, path: str, data: bytes, text: str, rev: 
         raise PreprocessError(f"unterminated {frame.directive}", Location(rev, path, frame.line))
 
 
-def _allocator_groups(code: str) -> list[list[tuple[int, str]]]:
-    """The ``#if`` groups open at any line of an allocator's definition or call."""
-    targets: set[int] = set()
-    for match in ALLOCATOR_CALL.finditer(code):
-        span = definition_lines(code, match)
-        line = code.count("\n", 0, match.start()) + 1
-        targets.update(range(span[0], span[1] + 1) if span else (line,))
-    groups: dict[int, list[tuple[int, str]]] = {}
-    stack: list[list[tuple[int, str]]] = []
-    for number, text in enumerate(code.split("\n"), 1):
-        if number in targets:
-            for group in stack:
-                groups[group[0][0]] = group
-        branch = BRANCH.match(text)
-        if branch:
-            step(stack, number, branch)
-    return list(groups.values())
-
-
 def asked_symbols(tree: Tree) -> set[str]:
     """CONFIG_ symbols fork.c's allocator branches test, read from its text alone."""
     try:
@@ -264,17 +234,7 @@ def asked_symbols(tree: Tree) -> set[str]:
     if data is None:
         return set()
     text = decode_header(Header(FORK, data), tree.rev)
-    return set(_asked_symbols(code_text(text)))
-
-
-@functools.lru_cache(maxsize=8)
-def _asked_symbols(code: str) -> frozenset[str]:
-    """CONFIG_ symbols of the conditionals around the allocators and their calls."""
-    asked = {"CONFIG_THREAD_INFO_IN_TASK"}
-    for group in _allocator_groups(code):
-        for _, directive in group:
-            asked.update(re.findall(r"\bCONFIG_\w+", directive))
-    return frozenset(asked)
+    return set(asked_in(code_text(text)))
 
 
 def _conditions(path: str, lines: list[str], target: int, table: MacroTable) -> list[Condition]:
@@ -547,7 +507,7 @@ def _fold(
             function=name,
             defined_by=by,
             switch=switch,
-            call=_abbreviate(callee, [a for a, _ in args], size_at, order_at),
+            call=abbreviate(callee, [a for a, _ in args], size_at, order_at),
             written=written,
             file=path,
             line=line,
@@ -561,7 +521,7 @@ def _fold(
         argument = None
         picked = order_at if order_at is not None else size_at
         if kind == "slab":
-            size_text = _cache_size(source, args[0][0] if args else "")
+            size_text = cache_size(source, args[0][0] if args else "")
             if size_text is None:
                 allocation.reason = "the cache's object size was not found in " + path
             else:
@@ -606,29 +566,6 @@ def _fold(
         Listing(path, listing_lines),
         read=[path],
     )
-
-
-def _abbreviate(callee: str, args: list[str], size_at: int | None, order_at: int | None) -> str:
-    """``alloc_pages_node(..., THREAD_SIZE_ORDER)``: the argument that counts kept."""
-    keep = order_at if order_at is not None else size_at
-    if keep is None or keep >= len(args):
-        shown = args[:1] + (["..."] if len(args) > 1 else [])
-    else:
-        shown = (["..."] if keep > 0 else []) + [args[keep]]
-        if keep < len(args) - 1:
-            shown.append("...")
-    return f"{callee}({', '.join(shown)})"
-
-
-def _cache_size(source: str, cache: str) -> str | None:
-    """The object size the slab cache that the call allocates from was created with."""
-    if not re.fullmatch(r"\w+", cache):
-        return None
-    match = re.search(r"\b" + cache + r"\s*=\s*kmem_cache_create\w*\s*\(", source)
-    if match is None:
-        return None
-    args = arguments(source, match.end(), closing(source, match.end() - 1))
-    return args[1][0] if len(args) > 1 else None
 
 
 def _value(

@@ -2,9 +2,11 @@
 the ``#if`` groups open at a line, and a call's arguments.
 
 In: fork.c's (or a header's, or an arch's process.c) text, with comments blanked,
-as ``allocation`` reads it. Out: lines, spans and argument lists, and the digests
-of what the stage reads (``footprint``, ``allocator_sites``) for the cache's
-content key; nothing here knows the config or runs the preprocessor. A fork.c
+as ``allocation`` reads it. Out: lines, spans and argument lists; the names the
+``#if`` groups around the allocators test (``tested_names``, ``asked_in``); a
+call as a report shows it (``abbreviate``); and the digests of what the stage
+reads (``footprint``, ``allocator_sites``) for the cache's content key. Nothing
+here knows the config or runs the preprocessor. A fork.c
 version's call sites are the same for every cell that reads it, so they are
 found once per text (``sites``).
 """
@@ -232,3 +234,70 @@ def _site_end(code: str, match: re.Match[str]) -> int:
     after = closing(code, match.end() - 1) + 1
     found = [i for i in (code.find(";", after), code.find("{", after)) if i >= 0]
     return min(found, default=len(code) - 1)
+
+
+# --- what the stage asks of fork.c, and how it shows a call -------------------------
+
+
+@functools.lru_cache(maxsize=8)
+def tested_names(code: str) -> frozenset[str]:
+    """Names (not CONFIG_) the allocator branches test."""
+    return frozenset(
+        name
+        for group in allocator_groups(code)
+        for _, directive in group
+        for name in re.findall(r"[A-Za-z_]\w*", directive.split(None, 1)[-1])
+        if not name.startswith("CONFIG_") and name != "defined" and not directive.startswith("#e")
+    )
+
+
+def allocator_groups(code: str) -> list[list[tuple[int, str]]]:
+    """The ``#if`` groups open at any line of an allocator's definition or call."""
+    targets: set[int] = set()
+    for match in ALLOCATOR_CALL.finditer(code):
+        span = definition_lines(code, match)
+        line = code.count("\n", 0, match.start()) + 1
+        targets.update(range(span[0], span[1] + 1) if span else (line,))
+    groups: dict[int, list[tuple[int, str]]] = {}
+    stack: list[list[tuple[int, str]]] = []
+    for number, text in enumerate(code.split("\n"), 1):
+        if number in targets:
+            for group in stack:
+                groups[group[0][0]] = group
+        branch = BRANCH.match(text)
+        if branch:
+            step(stack, number, branch)
+    return list(groups.values())
+
+
+@functools.lru_cache(maxsize=8)
+def asked_in(code: str) -> frozenset[str]:
+    """CONFIG_ symbols of the conditionals around the allocators and their calls."""
+    asked = {"CONFIG_THREAD_INFO_IN_TASK"}
+    for group in allocator_groups(code):
+        for _, directive in group:
+            asked.update(re.findall(r"\bCONFIG_\w+", directive))
+    return frozenset(asked)
+
+
+def abbreviate(callee: str, args: list[str], size_at: int | None, order_at: int | None) -> str:
+    """``alloc_pages_node(..., THREAD_SIZE_ORDER)``: the argument that counts kept."""
+    keep = order_at if order_at is not None else size_at
+    if keep is None or keep >= len(args):
+        shown = args[:1] + (["..."] if len(args) > 1 else [])
+    else:
+        shown = (["..."] if keep > 0 else []) + [args[keep]]
+        if keep < len(args) - 1:
+            shown.append("...")
+    return f"{callee}({', '.join(shown)})"
+
+
+def cache_size(source: str, cache: str) -> str | None:
+    """The object size the slab cache that the call allocates from was created with."""
+    if not re.fullmatch(r"\w+", cache):
+        return None
+    match = re.search(r"\b" + cache + r"\s*=\s*kmem_cache_create\w*\s*\(", source)
+    if match is None:
+        return None
+    args = arguments(source, match.end(), closing(source, match.end() - 1))
+    return args[1][0] if len(args) > 1 else None
