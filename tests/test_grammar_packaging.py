@@ -40,25 +40,54 @@ print(value, evaluate.grammar_is_packaged(), pathlib.Path(evaluate.__file__).res
 
 
 def run(*command: str | Path, cwd: Path | None = None) -> str:
+    return completed(*command, cwd=cwd).stdout
+
+
+def completed(*command: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     result = subprocess.run(
         [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True
     )
     assert result.returncode == 0, f"{command}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
-    return result.stdout
+    return result
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The wheel, and what building it printed on stderr."""
     # Build from a copy: an in-tree build leaves build/ and *.egg-info behind
     # in a work tree that others are using.
     source = tmp_path_factory.mktemp("source") / "kstack"
     shutil.copytree(ROOT, source, ignore=not_built)
     out = tmp_path_factory.mktemp("wheel")
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, source)
+    command = (sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", out, source)
+    printed = completed(*command).stderr
     (built,) = out.glob("kstack-*.whl")
-    return built
+    return built, printed
+
+
+@pytest.fixture(scope="module")
+def wheel(build: tuple[Path, str]) -> Path:
+    return build[0]
+
+
+@pytest.mark.slow
+def test_building_the_wheel_warns_nothing(build: tuple[Path, str]) -> None:
+    """The README's first command builds kstack: setuptools' deprecations (a license
+    given as a table) and its package-discovery warnings (a directory shipped as
+    data that Python could import) would greet every new user."""
+    # (a Python warning's category ends in "Warning"; pip's own notes about the
+    # machine's index, "WARNING: Location ... is ignored", are not the build's)
+    assert "Warning" not in build[1], build[1][-4000:]
+
+
+@pytest.mark.slow
+def test_wheel_carries_the_fixtures(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "extractor/fixtures/history.toml" in names
+    eras = {n.split("/")[3] for n in names if n.startswith("extractor/fixtures/eras/")}
+    assert len(eras) == len(list((ROOT / "fixtures" / "eras").iterdir())), sorted(eras)
 
 
 @pytest.mark.slow
