@@ -329,6 +329,18 @@ def _bare_dir(tmp: Path) -> Run:
     return Run(("scan", str(repo)), tmp)
 
 
+@case("dot-git-as-directory")
+def _dot_git_dir(tmp: Path) -> Run:
+    work = make_repo(tmp / "work", [Commit(base_tree(), ("v1",))])
+    return Run(("scan", str(work / ".git")), tmp)
+
+
+@case("bare-repo-diff-one-rev")
+def _bare_diff(tmp: Path) -> Run:
+    repo = make_repo(tmp / "repo.git", [Commit(base_tree(), ("v1",))], bare=True)
+    return Run(("diff", str(repo), "v1"), tmp)
+
+
 def history(tmp: Path, name: str = "full.git") -> Path:
     """Three commits tagged v1 v2 v3: THREAD_SIZE_ORDER 1, 2, 3."""
     commits = [

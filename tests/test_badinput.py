@@ -56,6 +56,10 @@ def both(name: str, where: str, message: str) -> dict[str, Expect]:
 
 MISSING = r"^the objects of this revision are missing \(a shallow clone\?\)$"
 NO_X86 = r"^no x86_64 headers at this revision \(looked for arch/x86/include/asm, "
+NO_WORK_TREE = (
+    r"^\$TMP/{path}: a git repository with no work tree to read; name its revisions "
+    r"\(--rev, --tags; for diff, A and B\)$"
+)
 
 
 def not_read(*searched: str) -> str:
@@ -81,7 +85,9 @@ ROWS: dict[str, Expect] = {
     "empty-repo-head": fails("HEAD", r"^unknown revision 'HEAD'$"),
     "empty-repo-tags": fails("", r"^no tag matches \* in \$TMP/repo$"),
     "bare-repo-tags": ok(),
-    "bare-repo-as-directory": fails("", NO_X86),
+    "bare-repo-as-directory": fails("", NO_WORK_TREE.format(path="repo\\.git")),
+    "dot-git-as-directory": fails("", NO_WORK_TREE.format(path="work/\\.git")),
+    "bare-repo-diff-one-rev": fails("", NO_WORK_TREE.format(path="repo\\.git")),
     "shallow-missing-tag-object": fails("v1", MISSING),
     "shallow-missing-commit": fails("v2", MISSING),
     "shallow-batch": Expect(
