@@ -20,7 +20,7 @@ import click
 
 from . import __version__, report
 from .batch import ScanRequest, scan
-from .cli_options import make_request, selection_options, single_cell
+from .cli_options import macro_name, make_request, selection_options, single_cell
 from .cli_output import exit_status, progress_bar, write_output, write_stream
 from .errors import (
     EXIT_ERROR,
@@ -255,6 +255,8 @@ def explain_command(name: str | None, allocation: bool, fmt: str, **kwargs: Any)
     """
     if (name is None) == (not allocation):
         raise UsageError("explain takes a MACRO, or --allocation (not both)")
+    if name is not None:
+        macro_name(name, "explain")
     show_stats = kwargs.pop("show_stats")
     request = make_request(kwargs)
     arch, config, selection = single_cell(request, "explain")

@@ -7,6 +7,7 @@ explain-like commands work on; a usage error when the options do not fit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import click
 
 from .arches import ARCHES
+from .arches import arch as get_arch
 from .batch import ScanRequest, configs_for
 from .config import PROFILES
 from .errors import UsageError
@@ -166,19 +168,31 @@ def make_request(kwargs: dict[str, Any]) -> ScanRequest:
     )
     from .cache import default_path
 
+    arches = list(dict.fromkeys(kwargs["arches"]))
+    for name in arches:  # (an unknown arch is a usage error before the path is read)
+        get_arch(name)
     return ScanRequest(
         selection=selection,
-        arches=list(dict.fromkeys(kwargs["arches"])),
+        arches=arches,
         profiles=list(dict.fromkeys(kwargs["profiles"])),
         sets=list(kwargs["sets"]),
         **config_files(kwargs["config_files"], kwargs["arches"]),
-        macros=list(kwargs["macros"]),
+        macros=[macro_name(name, "--macro") for name in kwargs["macros"]],
         limits=limits,
         cache_path=kwargs["cache_path"] or default_path(),
         use_cache=not kwargs["no_cache"],
         jobs=kwargs["jobs"],
         allocation=not kwargs["no_allocation"],
     )
+
+
+def macro_name(value: str, what: str) -> str:
+    """``value`` if it is one C identifier, as a macro's name must be; else a usage
+    error (``THREAD_SIZE,PAGE_SIZE`` would otherwise be reported as not defined)."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        several = "; repeat --macro for several" if what == "--macro" else ""
+        raise UsageError(f"{what} {value!r}: not a macro name (one C identifier{several})")
+    return value
 
 
 def config_files(values: tuple[str, ...], arches: tuple[str, ...]) -> dict[str, Any]:
@@ -207,8 +221,6 @@ def config_files(values: tuple[str, ...], arches: tuple[str, ...]) -> dict[str, 
 
 def single_cell(request: ScanRequest, what: str) -> tuple[Any, Any, Any]:
     """The one tree, arch and config that explain-like commands work on."""
-    from .arches import arch as get_arch
-
     if len(request.arches) != 1 or len(request.profiles) != 1:
         raise UsageError(f"{what} takes one --arch and one --config")
     if len(request.selection.revs) > 1 or request.selection.tag_globs:

@@ -112,6 +112,9 @@ EXITS = [
     (["scan", "{repo}", "--rev", "v4.4", "--rev", "v9.9"], 3, "v9.9: unknown revision"),
     (["explain", "{repo}", "--rev", "v4.4", "NO_SUCH_MACRO"], 2, "NO_SUCH_MACRO is not defined"),
     (["scan", "{repo}", "--frobnicate"], 2, "No such option"),
+    (["scan", "{repo}", "--rev", "v4.4", "--macro", "A,B"], 2, "--macro 'A,B': not a macro name"),
+    (["history", "{repo}", "--tags", "v4.*", "--macro", "1X"], 2, "'1X': not a macro name"),
+    (["explain", "{repo}", "--rev", "v4.4", "PAGE SIZE"], 2, "'PAGE SIZE': not a macro name"),
 ]
 
 
