@@ -36,6 +36,8 @@ PROFILES: dict[str, dict[str, str]] = {
 _SYMBOL = re.compile(r"^CONFIG_[A-Za-z0-9_]+$")
 _SET_LINE = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
 _UNSET_LINE = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")
+#: an unquoted value a .config can hold: a bool or tristate, or an int or hex number
+_VALUE = re.compile(r"[ymn]|-?[0-9]+|0[xX][0-9a-fA-F]+")
 
 
 class NotingLookups(dict[str, str]):
@@ -131,6 +133,12 @@ def parse_assignment(text: str, where: Location | None = None) -> tuple[str, str
     value = value.strip()
     if value.startswith('"') and not (len(value) >= 2 and value.endswith('"')):
         raise ConfigError(f"unterminated string in {text!r}", where or Location())
+    if not (value.startswith('"') or _VALUE.fullmatch(value)):
+        # (a .config holds nothing else: `=no` or `=yes` would be a defined macro, on)
+        raise ConfigError(
+            f"{name}={value}: a value is y, n, m, a number or a quoted string",
+            where or Location(),
+        )
     return name, value
 
 

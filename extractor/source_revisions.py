@@ -91,7 +91,29 @@ def revisions(objects: GitObjects, selection: Selection) -> list[str]:
             until=selection.until,
         )
         if not tags:
-            globs = " ".join(selection.tag_globs)
-            raise SourceError(f"no tag matches {globs} in {selection.path}")
+            raise SourceError(_none_selected(objects, selection))
         revs += [t for t in tags if t not in revs]
     return revs
+
+
+def _none_selected(objects: GitObjects, selection: Selection) -> str:
+    """The error for globs that select no tag, saying which filter left out the
+    tags they match (the -rc rule, or --since/--until), if one did."""
+    tags, globs = objects.tags(), selection.tag_globs
+    message = f"no tag matches {' '.join(globs)} in {selection.path}"
+    unfiltered = select_tags(tags, globs, rc=selection.rc)
+    if not unfiltered and not selection.rc and select_tags(tags, globs, rc=True):
+        rc_only = select_tags(tags, globs, rc=True)
+        return f"{message} but -rc tags, which need --rc ({_some(rc_only)})"
+    if not unfiltered:
+        return message
+    bounds = " ".join(
+        f"{flag} {value}"
+        for flag, value in (("--since", selection.since), ("--until", selection.until))
+        if value
+    )
+    return f"{message} within {bounds}: {len(unfiltered)} outside it ({_some(unfiltered)})"
+
+
+def _some(tags: list[str]) -> str:
+    return ", ".join(tags[:3]) + (", ..." if len(tags) > 3 else "")

@@ -317,6 +317,12 @@ def _empty_tags(tmp: Path) -> Run:
     return Run(("scan", str(_empty_repo(tmp)), "--tags", "*"), tmp)
 
 
+@case("rc-tags-only")
+def _rc_only(tmp: Path) -> Run:
+    commits = [Commit(base_tree(), (tag,)) for tag in ("v1-rc1", "v1-rc2")]
+    return Run(("scan", str(make_repo(tmp / "repo", commits)), "--tags", "v1*"), tmp)
+
+
 @case("bare-repo-tags")
 def _bare_tags(tmp: Path) -> Run:
     repo = make_repo(tmp / "repo.git", [Commit(base_tree(), ("v1",))], bare=True)

@@ -84,6 +84,9 @@ ROWS: dict[str, Expect] = {
     # repositories
     "empty-repo-head": fails("HEAD", r"^unknown revision 'HEAD'$"),
     "empty-repo-tags": fails("", r"^no tag matches \* in \$TMP/repo$"),
+    "rc-tags-only": fails(
+        "", r"^no tag matches v1\* in \$TMP/repo but -rc tags, which need --rc \(v1-rc1, v1-rc2\)$"
+    ),
     "bare-repo-tags": ok(),
     "bare-repo-as-directory": fails("", NO_WORK_TREE.format(path="repo\\.git")),
     "dot-git-as-directory": fails("", NO_WORK_TREE.format(path="work/\\.git")),

@@ -115,6 +115,9 @@ EXITS = [
     (["scan", "{repo}", "--rev", "v4.4", "--macro", "A,B"], 2, "--macro 'A,B': not a macro name"),
     (["history", "{repo}", "--tags", "v4.*", "--macro", "1X"], 2, "'1X': not a macro name"),
     (["explain", "{repo}", "--rev", "v4.4", "PAGE SIZE"], 2, "'PAGE SIZE': not a macro name"),
+    (["scan", "{repo}", "--rev", "v4.4", "--set", "CONFIG_KASAN=no"], 2, "a value is y, n, m"),
+    (["scan", "{repo}", "--tags", "v4.*", "--since", "v9.0"], 2, "within --since v9.0: 3 outside"),
+    (["scan", "{repo}", "--rev", "v4.4", "--limit-seconds", "0"], 2, "not in the range x>0"),
 ]
 
 

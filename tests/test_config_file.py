@@ -305,3 +305,41 @@ def test_each_arch_reads_its_own_config_file_in_one_run(tmp_path) -> None:
     assert both == alone
     sizes = {r["arch"]: r["constants"]["THREAD_SIZE"]["value"] for r in both}
     assert sizes == {"x86_64": 32768, "i386": 8192}
+
+
+# (a .config line or --set value, what it reads as; None: refused, with the line named)
+ASSIGNMENTS = [
+    ("CONFIG_KASAN=y", ("CONFIG_KASAN", "y")),
+    ("CONFIG_KASAN=m", ("CONFIG_KASAN", "m")),
+    ("CONFIG_KASAN=n", ("CONFIG_KASAN", "n")),
+    ("CONFIG_FRAME_WARN=2048", ("CONFIG_FRAME_WARN", "2048")),
+    ("CONFIG_X=-1", ("CONFIG_X", "-1")),
+    ("CONFIG_PHYSICAL_START=0x1000000", ("CONFIG_PHYSICAL_START", "0x1000000")),
+    ('CONFIG_LOCALVERSION=""', ("CONFIG_LOCALVERSION", '""')),
+    ('CONFIG_CMDLINE="console=ttyS0 quiet"', ("CONFIG_CMDLINE", '"console=ttyS0 quiet"')),
+    # unquoted words are no .config value: `=no` would define the macro, so KASAN on
+    ("CONFIG_KASAN=no", None),
+    ("CONFIG_KASAN=yes", None),
+    ("CONFIG_KASAN=Y", None),
+    ("CONFIG_X=0x", None),
+    ("CONFIG_X=12abc", None),
+    ('CONFIG_X="open', None),
+]
+
+
+@pytest.mark.parametrize(("text", "parsed"), ASSIGNMENTS, ids=[t for t, _ in ASSIGNMENTS])
+def test_a_config_line_holds_only_what_a_config_can(tmp_path, text, parsed) -> None:
+    from extractor.config import parse_assignment
+    from extractor.errors import ConfigError
+
+    config = tmp_path / ".config"
+    config.write_text(f"# made here\n{text}\n")
+    if parsed is None:
+        with pytest.raises(ConfigError) as raised:
+            read_config_file(config)
+        assert str(raised.value).startswith(f"{config}:2: "), str(raised.value)
+        with pytest.raises(ConfigError):
+            parse_assignment(text)
+    else:
+        assert read_config_file(config) == dict([parsed])
+        assert parse_assignment(text) == parsed
