@@ -33,7 +33,7 @@ from .arches import Arch
 from .arches import arch as get_arch
 from .cache import Cache, cell_id
 from .cache_content import Backoff, Template
-from .config import Config, make_config, read_config_file
+from .config import Config, check_config_arch, make_config, read_config_file
 from .errors import ExtractorError, SourceError
 from .kconfig_source import KconfigSource
 from .lanes import Lanes
@@ -110,6 +110,8 @@ def configs_for(request: ScanRequest, arch: Arch) -> list[Config]:
     """The request's profiles for one arch, with ``--set`` and ``--config-file`` applied."""
     config_file = request.config_file_for(arch.name)
     file_symbols = read_config_file(config_file) if config_file else None
+    if config_file and file_symbols is not None:
+        check_config_arch(config_file, file_symbols, arch)
     return [
         make_config(
             profile,

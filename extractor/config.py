@@ -166,6 +166,42 @@ def read_config_file(path: Path) -> dict[str, str]:
     return symbols
 
 
+#: source arch -> the symbol every .config made for it sets (its Kconfig's own entry)
+ARCH_SYMBOLS = {
+    "x86": "CONFIG_X86",
+    "arm": "CONFIG_ARM",
+    "arm64": "CONFIG_ARM64",
+    "mips": "CONFIG_MIPS",
+    "powerpc": "CONFIG_PPC",
+    "s390": "CONFIG_S390",
+    "riscv": "CONFIG_RISCV",
+    "loongarch": "CONFIG_LOONGARCH",
+}
+
+
+def check_config_arch(path: Path, symbols: Mapping[str, str], arch: Arch) -> None:
+    """A usage error when the .config at ``path`` was made for another source arch
+    (it sets that arch's own symbol): an arm64 config read for x86_64 gives
+    numbers, and they are wrong (16K pages). A file that sets no arch's symbol,
+    or this one's, stands; x86_64 and i386 (one source arch) follow the file."""
+    for srcarch, symbol in ARCH_SYMBOLS.items():
+        if srcarch != arch.srcarch and symbols.get(symbol) == "y":
+            line = _line_of(path, f"{symbol}=y")
+            raise ConfigError(
+                f"a .config for {srcarch} ({symbol}=y), given for {arch.name}: "
+                f"name its arch (--arch, or --config-file ARCH=FILE)",
+                Location(None, str(path), line),
+            )
+
+
+def _line_of(path: Path, line: str) -> int | None:
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((n for n, text in enumerate(lines, 1) if text.strip() == line), None)
+
+
 def profile_names(arch: Arch) -> list[str]:
     return sorted({*PROFILES, *arch.profiles})
 

@@ -343,3 +343,41 @@ def test_a_config_line_holds_only_what_a_config_can(tmp_path, text, parsed) -> N
     else:
         assert read_config_file(config) == dict([parsed])
         assert parse_assignment(text) == parsed
+
+
+# (the arch a file is given for, the file's lines, the source arch it is refused as)
+ARCH_OF_FILE = [
+    ("x86_64", ["CONFIG_X86=y", "CONFIG_X86_64=y", "CONFIG_64BIT=y"], None),
+    ("i386", ["CONFIG_X86=y", "CONFIG_X86_64=y"], None),  # (one source arch: the file rules)
+    ("x86_64", ["CONFIG_KASAN=y"], None),  # (no arch's symbol: a partial file stands)
+    ("x86_64", ["CONFIG_ARM64=y", "CONFIG_ARM64_16K_PAGES=y", "CONFIG_PAGE_SHIFT=14"], "arm64"),
+    ("arm64", ["CONFIG_ARM=y"], "arm"),
+    ("arm", ["CONFIG_ARM64=y"], "arm64"),
+    ("powerpc64", ["CONFIG_PPC=y", "CONFIG_PPC64=y"], None),
+    ("mips", ["CONFIG_PPC=y"], "powerpc"),
+    ("s390", ["CONFIG_X86=y"], "x86"),
+    ("riscv", ["CONFIG_LOONGARCH=y"], "loongarch"),
+    ("loongarch", ["CONFIG_RISCV=y"], "riscv"),
+    ("x86_64", ["CONFIG_MIPS=y"], "mips"),
+    ("x86_64", ["CONFIG_S390=y"], "s390"),
+    ("x86_64", ["# CONFIG_ARM64 is not set"], None),
+]
+
+
+@pytest.mark.parametrize(("arch", "lines", "other"), ARCH_OF_FILE)
+def test_a_config_file_made_for_another_arch_is_refused(tmp_path, arch, lines, other) -> None:
+    from extractor.batch import ScanRequest, configs_for
+    from extractor.errors import ConfigError
+    from extractor.source_revisions import Selection
+
+    config = tmp_path / ".config"
+    config.write_text("# made here\n" + "\n".join(lines) + "\n")
+    request = ScanRequest(selection=Selection(path=tmp_path), arches=[arch], config_file=config)
+    if other is None:
+        assert configs_for(request, ARCHES[arch])
+        return
+    with pytest.raises(ConfigError) as raised:
+        configs_for(request, ARCHES[arch])
+    text = str(raised.value)
+    assert text.startswith(f"{config}:2: a .config for {other} "), text
+    assert f"given for {arch}" in text, text
