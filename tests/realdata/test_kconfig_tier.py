@@ -260,6 +260,26 @@ def test_config_file_agrees_with_gcc(
     assert "THREAD_SIZE" in compared
 
 
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_a_config_made_for_an_arch_is_refused_for_the_others(
+    linux_source_6_12: Path, row: Row
+) -> None:
+    """make's .config for one arch is read for every arch of its source arch, and
+    refused, with a usage error, for the arches of every other."""
+    from extractor.config import check_config_arch
+    from extractor.errors import ConfigError
+
+    path = made(linux_source_6_12, row) / ".config"
+    symbols = read_config_file(path)
+    own = ARCHES[row.arch].srcarch
+    for arch in ARCHES.values():
+        if arch.srcarch == own:
+            check_config_arch(path, symbols, arch)
+        else:
+            with pytest.raises(ConfigError, match=f"a .config for {own} "):
+                check_config_arch(path, symbols, arch)
+
+
 PROFILE_ROWS = [r for r in ROWS if r.profile is not None]
 
 
