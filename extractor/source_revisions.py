@@ -102,11 +102,9 @@ def _none_selected(objects: GitObjects, selection: Selection) -> str:
     tags, globs = objects.tags(), selection.tag_globs
     message = f"no tag matches {' '.join(globs)} in {selection.path}"
     unfiltered = select_tags(tags, globs, rc=selection.rc)
-    if not unfiltered and not selection.rc and select_tags(tags, globs, rc=True):
-        rc_only = select_tags(tags, globs, rc=True)
-        return f"{message} but -rc tags, which need --rc ({_some(rc_only)})"
     if not unfiltered:
-        return message
+        with_rc = [] if selection.rc else select_tags(tags, globs, rc=True)
+        return f"{message} but -rc tags, which need --rc ({_some(with_rc)})" if with_rc else message
     bounds = " ".join(
         f"{flag} {value}"
         for flag, value in (("--since", selection.since), ("--until", selection.until))
