@@ -109,8 +109,9 @@ class ScanRequest:
 def configs_for(request: ScanRequest, arch: Arch) -> list[Config]:
     """The request's profiles for one arch, with ``--set`` and ``--config-file`` applied."""
     config_file = request.config_file_for(arch.name)
-    file_symbols = read_config_file(config_file) if config_file else None
-    if config_file and file_symbols is not None:
+    file_symbols = None
+    if config_file:
+        file_symbols = read_config_file(config_file)
         check_config_arch(config_file, file_symbols, arch)
     return [
         make_config(

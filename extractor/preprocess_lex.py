@@ -227,7 +227,7 @@ def _alternatives(pattern: str) -> list[str]:
 def _first_characters(part: str, flags: int) -> set[str] | None:
     """The ASCII characters a match of ``part`` can start with; None where that is
     not worked out (a construct not handled, or an empty match): any character."""
-    if re_parser is None:
+    if re_parser is None or flags & re.IGNORECASE:  # (a literal's other case is no member)
         return None
     try:
         found, empty = _sequence(re_parser.parse(part, flags))

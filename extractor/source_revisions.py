@@ -83,23 +83,24 @@ def revisions(objects: GitObjects, selection: Selection) -> list[str]:
     """Explicit ``--rev`` values first, then the tags the globs select."""
     revs = list(selection.revs)
     if selection.tag_globs:
+        every = objects.tags()
         tags = select_tags(
-            objects.tags(),
+            every,
             selection.tag_globs,
             rc=selection.rc,
             since=selection.since,
             until=selection.until,
         )
         if not tags:
-            raise SourceError(_none_selected(objects, selection))
+            raise SourceError(_none_selected(every, selection))
         revs += [t for t in tags if t not in revs]
     return revs
 
 
-def _none_selected(objects: GitObjects, selection: Selection) -> str:
-    """The error for globs that select no tag, saying which filter left out the
-    tags they match (the -rc rule, or --since/--until), if one did."""
-    tags, globs = objects.tags(), selection.tag_globs
+def _none_selected(tags: list[str], selection: Selection) -> str:
+    """The error for globs that select none of ``tags``, saying which filter left out
+    the tags they match (the -rc rule, or --since/--until), if one did."""
+    globs = selection.tag_globs
     message = f"no tag matches {' '.join(globs)} in {selection.path}"
     unfiltered = select_tags(tags, globs, rc=selection.rc)
     if not unfiltered:
