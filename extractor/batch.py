@@ -41,7 +41,7 @@ from .layout import make_layout
 from .preprocess import Limits
 from .result import CachedResult, Result
 from .scan import analyse, opened_paths, relevance_seeds, relevant
-from .source import DirectoryTree, Tree
+from .source import DirectoryTree, Tree, is_git_directory
 from .source_git import GitObjects, GitTree
 from .source_revisions import Selection, revisions
 
@@ -133,7 +133,7 @@ def trees(selection: Selection) -> Iterator[tuple[str | None, Tree | ExtractorEr
             raise SourceError(f"{path}: no such file or directory")
         if not path.is_dir():
             raise SourceError(f"{path}: not a directory or a git repository")
-        if _is_git_directory(path):
+        if is_git_directory(path):
             raise SourceError(
                 f"{path}: a git repository with no work tree to read; name its revisions "
                 "(--rev, --tags; for diff, A and B)"
@@ -149,17 +149,6 @@ def trees(selection: Selection) -> Iterator[tuple[str | None, Tree | ExtractorEr
                 yield rev, tree
             except ExtractorError as err:
                 yield rev, err.at_rev(rev)
-
-
-def _is_git_directory(path: Path) -> bool:
-    """Whether ``path`` is a bare repository or a work tree's ``.git``: git's own
-    files, no sources (a kernel tree has its Makefile at the top)."""
-    return (
-        (path / "HEAD").is_file()
-        and (path / "objects").is_dir()
-        and (path / "refs").is_dir()
-        and not (path / "Makefile").exists()
-    )
 
 
 @dataclass

@@ -94,6 +94,17 @@ class Tree(Protocol):
         """The names in a directory that start with ``prefix``, sorted."""
 
 
+def is_git_directory(path: Path) -> bool:
+    """Whether ``path`` is a bare repository or a work tree's ``.git``: git's own
+    files, no sources (a kernel tree has its Makefile at the top)."""
+    return (
+        (path / "HEAD").is_file()
+        and (path / "objects").is_dir()
+        and (path / "refs").is_dir()
+        and not (path / "Makefile").exists()
+    )
+
+
 @dataclass
 class DirectoryTree:
     """A plain directory: an unpacked tarball, a headers package, a work tree."""
