@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .arches import Arch
+from .arches import ARCHES, Arch
 from .errors import ConfigError, Location
 
 #: profiles every arch has; an arch may add its own in ``Arch.profiles``
@@ -180,10 +180,13 @@ ARCH_SYMBOLS = {
 
 
 def check_config_arch(path: Path, symbols: Mapping[str, str], arch: Arch) -> None:
-    """A usage error when the .config at ``path`` was made for another source arch
-    (it sets that arch's own symbol): an arm64 config read for x86_64 gives
-    numbers, and they are wrong (16K pages). A file that sets no arch's symbol,
-    or this one's, stands; x86_64 and i386 (one source arch) follow the file."""
+    """A usage error when the .config at ``path`` was made for another arch: it sets
+    another source arch's own symbol (an arm64 config read for x86_64 gives
+    numbers, and they are wrong: 16K pages), or it says otherwise than every build
+    of ``arch`` does of a symbol that makes it (an x86_64 config given for i386:
+    ``make ARCH=i386`` builds 32-bit whatever the file says, but read as it
+    stands, with i386's compiler, it gave THREAD_SIZE 16384 on 6.12, which no
+    i386 build has). A file that says nothing of them (a partial file) stands."""
     for srcarch, symbol in ARCH_SYMBOLS.items():
         if srcarch != arch.srcarch and symbols.get(symbol) == "y":
             line = _line_of(path, f"{symbol}=y")
@@ -192,6 +195,54 @@ def check_config_arch(path: Path, symbols: Mapping[str, str], arch: Arch) -> Non
                 f"name its arch (--arch, or --config-file ARCH=FILE)",
                 Location(None, str(path), line),
             )
+    clash = _contradiction(symbols, arch)
+    if clash is None:
+        return
+    symbol, said, value = clash
+    line = _line_of(path, f"{symbol}={said}")
+    if line is None and said == "n":
+        line = _line_of(path, f"# {symbol} is not set")
+    fits = [
+        other.name
+        for other in ARCHES.values()
+        if other.srcarch == arch.srcarch and other is not arch
+        and _contradiction(symbols, other) is None
+    ]  # fmt: skip
+    where = Location(None, str(path), line)
+    if fits:
+        raise ConfigError(
+            f"a .config for {' or '.join(fits)} ({symbol}={said}), given for {arch.name}, "
+            f"whose builds have {symbol}={value}: name its arch (--arch {fits[0]}, "
+            "or --config-file ARCH=FILE)",
+            where,
+        )
+    raise ConfigError(
+        f"this .config has {symbol}={said}, but every {arch.name} build has "
+        f"{symbol}={value}: a .config for an arch kstack does not model",
+        where,
+    )
+
+
+def _contradiction(symbols: Mapping[str, str], arch: Arch) -> tuple[str, str, str] | None:
+    """The first symbol that makes ``arch`` (its base config, but for what it only
+    assumes) that ``symbols`` set otherwise, as (symbol, value set, ``arch``'s), or
+    one that makes a sibling arch (same source arch) and not this one set y."""
+    for symbol, value in arch.base_config.items():
+        said = symbols.get(symbol)
+        if symbol not in arch.assumed and said is not None and said != value:
+            return symbol, said, value
+    for other in ARCHES.values():
+        if other.srcarch != arch.srcarch or other is arch:
+            continue
+        for symbol, value in other.base_config.items():
+            if (
+                value == "y"
+                and symbol not in other.assumed
+                and symbol not in arch.base_config
+                and symbols.get(symbol) == "y"
+            ):
+                return symbol, "y", "n"
+    return None
 
 
 def _line_of(path: Path, line: str) -> int | None:
@@ -244,8 +295,6 @@ def make_config(
     symbols: dict[str, str] = dict(kconfig or {})
     # what makes a sibling arch (CONFIG_X86_64 beside i386) is explicitly off, so
     # that neither a header nor the tree's Kconfig defaults can turn it on
-    from .arches import ARCHES
-
     for sibling in ARCHES.values():
         if sibling.srcarch == arch.srcarch:
             symbols.update({s: "n" for s in sibling.base_config if s not in arch.base_config})

@@ -19,7 +19,7 @@ import pytest
 from realdata.gcc_reference import gcc_fold, gcc_macros, kbuild_autoconf
 
 from extractor import ARCHES, DirectoryTree, make_config
-from extractor.config import read_config_file
+from extractor.config import check_config_arch, read_config_file
 from extractor.scan import analyse
 
 HEADERS = {
@@ -345,27 +345,38 @@ def test_a_config_line_holds_only_what_a_config_can(tmp_path, text, parsed) -> N
         assert parse_assignment(text) == parsed
 
 
-# (the arch a file is given for, the file's lines, the source arch it is refused as)
+# (the arch a file is given for, the file's lines, the arch it is refused as (None:
+# read), and the line named). An arch whose builds all have a symbol (i386:
+# CONFIG_64BIT=n, as `make ARCH=i386` decides whatever the file says) refuses a file
+# that says otherwise; what an arch only assumes (mips' 32BIT) the file decides.
 ARCH_OF_FILE = [
-    ("x86_64", ["CONFIG_X86=y", "CONFIG_X86_64=y", "CONFIG_64BIT=y"], None),
-    ("i386", ["CONFIG_X86=y", "CONFIG_X86_64=y"], None),  # (one source arch: the file rules)
-    ("x86_64", ["CONFIG_KASAN=y"], None),  # (no arch's symbol: a partial file stands)
-    ("x86_64", ["CONFIG_ARM64=y", "CONFIG_ARM64_16K_PAGES=y", "CONFIG_PAGE_SHIFT=14"], "arm64"),
-    ("arm64", ["CONFIG_ARM=y"], "arm"),
-    ("arm", ["CONFIG_ARM64=y"], "arm64"),
-    ("powerpc64", ["CONFIG_PPC=y", "CONFIG_PPC64=y"], None),
-    ("mips", ["CONFIG_PPC=y"], "powerpc"),
-    ("s390", ["CONFIG_X86=y"], "x86"),
-    ("riscv", ["CONFIG_LOONGARCH=y"], "loongarch"),
-    ("loongarch", ["CONFIG_RISCV=y"], "riscv"),
-    ("x86_64", ["CONFIG_MIPS=y"], "mips"),
-    ("x86_64", ["CONFIG_S390=y"], "s390"),
-    ("x86_64", ["# CONFIG_ARM64 is not set"], None),
+    ("x86_64", ["CONFIG_X86=y", "CONFIG_X86_64=y", "CONFIG_64BIT=y"], None, 0),
+    ("i386", ["CONFIG_X86=y", "CONFIG_X86_32=y", "# CONFIG_64BIT is not set"], None, 0),
+    ("i386", ["CONFIG_X86=y", "CONFIG_X86_64=y"], "x86_64", 3),
+    ("i386", ["CONFIG_64BIT=y"], "x86_64", 2),
+    ("x86_64", ["# CONFIG_64BIT is not set"], "i386", 2),
+    ("x86_64", ["CONFIG_X86=y", "CONFIG_X86_32=y"], "i386", 3),  # (2.6.20's i386: no 64BIT)
+    ("x86_64", ["CONFIG_KASAN=y"], None, 0),  # (no arch's symbol: a partial file stands)
+    ("x86_64", ["CONFIG_ARM64=y", "CONFIG_ARM64_16K_PAGES=y", "CONFIG_PAGE_SHIFT=14"], "arm64", 2),
+    ("arm64", ["CONFIG_ARM=y"], "arm", 2),
+    ("arm", ["CONFIG_ARM64=y"], "arm64", 2),
+    ("powerpc64", ["CONFIG_PPC=y", "CONFIG_PPC64=y"], None, 0),
+    ("powerpc", ["CONFIG_PPC=y", "CONFIG_PPC64=y"], "powerpc64", 3),
+    ("powerpc64", ["CONFIG_PPC=y", "CONFIG_PPC32=y"], "powerpc", 3),
+    ("powerpc64", ["CONFIG_PPC_BOOK3E_64=y", "CONFIG_PPC_4K_PAGES=y"], None, 0),  # (assumed)
+    ("mips", ["CONFIG_64BIT=y", "CONFIG_CPU_MIPS64_R2=y"], None, 0),  # (assumed: the file's)
+    ("mips", ["CONFIG_PPC=y"], "powerpc", 2),
+    ("s390", ["CONFIG_X86=y"], "x86", 2),
+    ("riscv", ["CONFIG_LOONGARCH=y"], "loongarch", 2),
+    ("loongarch", ["CONFIG_RISCV=y"], "riscv", 2),
+    ("x86_64", ["CONFIG_MIPS=y"], "mips", 2),
+    ("x86_64", ["CONFIG_S390=y"], "s390", 2),
+    ("x86_64", ["# CONFIG_ARM64 is not set"], None, 0),
 ]
 
 
-@pytest.mark.parametrize(("arch", "lines", "other"), ARCH_OF_FILE)
-def test_a_config_file_made_for_another_arch_is_refused(tmp_path, arch, lines, other) -> None:
+@pytest.mark.parametrize(("arch", "lines", "other", "line"), ARCH_OF_FILE)
+def test_a_config_file_made_for_another_arch_is_refused(tmp_path, arch, lines, other, line) -> None:
     from extractor.batch import ScanRequest, configs_for
     from extractor.errors import ConfigError
     from extractor.source_revisions import Selection
@@ -379,5 +390,21 @@ def test_a_config_file_made_for_another_arch_is_refused(tmp_path, arch, lines, o
     with pytest.raises(ConfigError) as raised:
         configs_for(request, ARCHES[arch])
     text = str(raised.value)
-    assert text.startswith(f"{config}:2: a .config for {other} "), text
+    assert text.startswith(f"{config}:{line}: a .config for {other} "), text
     assert f"given for {arch}" in text, text
+    assert "\n" not in text, text
+
+
+def test_a_config_file_no_arch_of_its_source_arch_builds_is_refused(tmp_path) -> None:
+    """s390 has one arch, and all its builds are 64-bit here: a 31-bit file (2.6's
+    s390 had one) fits none, and says so rather than naming a sibling."""
+    from extractor.errors import ConfigError
+
+    config = tmp_path / ".config"
+    config.write_text("CONFIG_S390=y\n# CONFIG_64BIT is not set\n")
+    with pytest.raises(ConfigError) as raised:
+        check_config_arch(config, read_config_file(config), ARCHES["s390"])
+    assert str(raised.value) == (
+        f"{config}:2: this .config has CONFIG_64BIT=n, but every s390 build has "
+        "CONFIG_64BIT=y: a .config for an arch kstack does not model"
+    )
