@@ -202,12 +202,7 @@ def check_config_arch(path: Path, symbols: Mapping[str, str], arch: Arch) -> Non
     line = _line_of(path, f"{symbol}={said}")
     if line is None and said == "n":
         line = _line_of(path, f"# {symbol} is not set")
-    fits = [
-        other.name
-        for other in ARCHES.values()
-        if other.srcarch == arch.srcarch and other is not arch
-        and _contradiction(symbols, other) is None
-    ]  # fmt: skip
+    fits = _fitting(symbols, arch)
     where = Location(None, str(path), line)
     if fits:
         raise ConfigError(
@@ -221,6 +216,16 @@ def check_config_arch(path: Path, symbols: Mapping[str, str], arch: Arch) -> Non
         f"{symbol}={value}: a .config for an arch kstack does not model",
         where,
     )
+
+
+def _fitting(symbols: Mapping[str, str], arch: Arch) -> list[str]:
+    """The other arches of ``arch``'s source arch that ``symbols`` do not contradict."""
+    return [
+        other.name
+        for other in ARCHES.values()
+        if other.srcarch == arch.srcarch and other is not arch
+        and _contradiction(symbols, other) is None
+    ]  # fmt: skip
 
 
 def _contradiction(symbols: Mapping[str, str], arch: Arch) -> tuple[str, str, str] | None:
@@ -280,6 +285,15 @@ def make_config(
         known = ", ".join(profile_names(arch))
         raise ConfigError(f"unknown config profile {profile!r} (known: {known})")
     overrides = dict(parse_assignment(item) for item in sets)
+    clash = _contradiction(overrides, arch)
+    if clash is not None:
+        # (as a file that says so is: the number would be another arch's, or none's)
+        symbol, said, value = clash
+        fits = _fitting(overrides, arch)
+        raise ConfigError(
+            f"--set {symbol}={said}: every {arch.name} build has {symbol}={value}"
+            + (f"; for {fits[0]}, use --arch {fits[0]}" if fits else "")
+        )
     name = profile
     if file_symbols is not None:
         name += "+file"

@@ -408,3 +408,35 @@ def test_a_config_file_no_arch_of_its_source_arch_builds_is_refused(tmp_path) ->
         f"{config}:2: this .config has CONFIG_64BIT=n, but every s390 build has "
         "CONFIG_64BIT=y: a .config for an arch kstack does not model"
     )
+
+
+# (the arch, the --set values, the error, None: accepted). What makes the arch is
+# no --set's to change: the numbers would be another arch's, or no build's.
+SETS_FOR_ARCH = [
+    ("i386", ["CONFIG_X86_64=y"], "--set CONFIG_X86_64=y: every i386 build has "
+     "CONFIG_X86_64=n; for x86_64, use --arch x86_64"),
+    ("i386", ["CONFIG_64BIT=y"], "--set CONFIG_64BIT=y: every i386 build has "
+     "CONFIG_64BIT=n; for x86_64, use --arch x86_64"),
+    ("x86_64", ["CONFIG_X86_32=y"], "--set CONFIG_X86_32=y: every x86_64 build has "
+     "CONFIG_X86_32=n; for i386, use --arch i386"),
+    ("powerpc", ["CONFIG_PPC64=y"], "--set CONFIG_PPC64=y: every powerpc build has "
+     "CONFIG_PPC64=n; for powerpc64, use --arch powerpc64"),
+    ("s390", ["CONFIG_64BIT=n"], "--set CONFIG_64BIT=n: every s390 build has CONFIG_64BIT=y"),
+    ("i386", ["CONFIG_X86_64=n", "CONFIG_4KSTACKS=y"], None),
+    ("x86_64", ["CONFIG_64BIT=y", "CONFIG_KASAN=y"], None),
+    ("mips", ["CONFIG_64BIT=y"], None),  # (an assumption of the arch table's: the user's)
+    ("powerpc64", ["CONFIG_PPC_4K_PAGES=y"], None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("arch", "sets", "error"), SETS_FOR_ARCH)
+def test_a_set_that_makes_another_arch_is_refused(arch, sets, error) -> None:
+    from extractor.errors import ConfigError
+
+    if error is None:
+        config = make_config("default", ARCHES[arch], sets=sets)
+        assert all(config.symbols[s.split("=")[0]] == s.split("=")[1] for s in sets)
+        return
+    with pytest.raises(ConfigError) as raised:
+        make_config("default", ARCHES[arch], sets=sets)
+    assert str(raised.value) == error
