@@ -31,10 +31,19 @@ from .allocation import shows_fork_lines
 from .allocation_text import FORK
 from .arches import Arch
 from .arches import arch as get_arch
+from .batch_stats import Stats
 from .cache import Cache, cell_id
 from .cache_content import Backoff, Template
-from .config import Config, check_config_arch, make_config, read_config_file
+from .config import (
+    Config,
+    check_config_arch,
+    config_file_version,
+    make_config,
+    read_config_file,
+    release,
+)
 from .errors import ExtractorError, SourceError
+from .kbuild import tree_version
 from .kconfig_source import KconfigSource
 from .lanes import Lanes
 from .layout import make_layout
@@ -151,37 +160,6 @@ def trees(selection: Selection) -> Iterator[tuple[str | None, Tree | ExtractorEr
                 yield rev, err.at_rev(rev)
 
 
-@dataclass
-class Stats:
-    """How the cells of one run were answered."""
-
-    trees: int = 0
-    cells: int = 0
-    tree_hits: int = 0
-    content_hits: int = 0
-    computed: int = 0
-    errors: int = 0
-    seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def hits(self) -> int:
-        return self.tree_hits + self.content_hits
-
-    def add(self, other: Stats) -> None:
-        for name in ("trees", "cells", "tree_hits", "content_hits", "computed", "errors"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.warnings += [w for w in other.warnings if w not in self.warnings]
-
-    def summary(self) -> str:
-        rate = 100.0 * self.hits / self.cells if self.cells else 0.0
-        return (
-            f"{self.trees} trees, {self.cells} cells: {self.hits} from the cache ({rate:.1f}%: "
-            f"{self.tree_hits} by tree, {self.content_hits} by content), {self.computed} "
-            f"preprocessed, {self.errors} failed, in {self.seconds:.2f} s"
-        )
-
-
 class Cells:
     """Answers the cells of one process: the cache, then the pipeline."""
 
@@ -193,6 +171,13 @@ class Cells:
         self.configs = {a.name: configs_for(request, a) for a in self.arches}
         #: (arch, config) -> cell id: the same for every revision
         self.cells: dict[tuple[str, str], str] = {}
+        #: each config file read whose header names a kernel version -> that version
+        self.made_for = {
+            str(path): version
+            for arch in self.arches
+            if (path := request.config_file_for(arch.name)) is not None
+            and (version := config_file_version(path)) is not None
+        }
         #: tag or commit id -> its tree id as the cache knows it, for the
         #: revisions ``prepare`` read ahead
         self.known_trees: dict[str, str | None] = {}
@@ -238,6 +223,8 @@ class Cells:
         if gc.get_count()[0] > GC_YOUNG:  # (the collector is off: ``GC_YOUNG``)
             gc.collect()
         out = []
+        if self.made_for and not isinstance(tree, ExtractorError):
+            self._versions(rev, tree)
         for arch in self.arches:
             for config in self.configs[arch.name]:
                 if isinstance(tree, ExtractorError):
@@ -248,6 +235,14 @@ class Cells:
                 self.stats.errors += result.error is not None
                 out.append(result)
         return out
+
+    def _versions(self, rev: str | None, tree: Tree) -> None:
+        """Note each config file made for another release than ``tree``'s."""
+        version = tree_version(tree)
+        for path, made in self.made_for.items():
+            if version is not None and release(made) != release(version):
+                read = self.stats.foreign.setdefault(path, (made, []))[1]
+                read.append((version, rev or "the directory"))
 
     def one(self, tree: Tree, arch: Arch, config: Config) -> Result:
         names = self.request.macros

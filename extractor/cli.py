@@ -136,7 +136,7 @@ def _report_stats(request: ScanRequest, show: bool) -> None:
     """The cache's warnings, and with --stats how every scan the command made
     answered its cells (a history's bisection and a diff's two sides included)."""
     stats = request.stats
-    for warning in stats.warnings:
+    for warning in stats.notes():
         click.echo(f"kstack: warning: {warning}", err=True)
     if show:
         click.echo(f"kstack: {stats.summary()}", err=True)

@@ -166,6 +166,41 @@ def read_config_file(path: Path) -> dict[str, str]:
     return symbols
 
 
+#: the version a .config says it was made for, in its header: "# Linux/x86 6.1.0
+#: Kernel Configuration" (and "# Linux/x86_64 2.6.36 ..."), or, before 2.6.33,
+#: "# Linux kernel version: 2.6.28"
+_MADE_FOR = re.compile(
+    r"^# Linux(?:/\S+)? (\d+)\.(\d+)(?:\.(\d+))?\S* Kernel Configuration\s*$"
+    r"|^# Linux kernel version: (\d+)\.(\d+)(?:\.(\d+))?"
+)
+
+
+def config_file_version(path: Path) -> tuple[int, ...] | None:
+    """The kernel version a .config's header says it was made for (None: it says
+    none, as a file written by hand does not)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as lines:
+            head = [line.rstrip("\n") for _, line in zip(range(12), lines, strict=False)]
+    except OSError:
+        return None
+    for line in head:
+        found = _MADE_FOR.match(line)
+        if found is not None:
+            groups = found.groups()
+            return tuple(int(n or 0) for n in (groups[:3] if groups[0] else groups[3:]))
+    return None
+
+
+def release(version: tuple[int, ...]) -> tuple[int, ...]:
+    """The release a version belongs to: 2.6.28.10 and 2.6.28 are 2.6.28; from 3.0,
+    3.0.10 and 3.0 are 3.0 (its third number is the stable update)."""
+    return tuple(version[:3]) if version[0] < 3 else tuple(version[:2])
+
+
+def dotted(version: tuple[int, ...]) -> str:
+    return ".".join(str(n) for n in version)
+
+
 #: source arch -> the symbol every .config made for it sets (its Kconfig's own entry)
 ARCH_SYMBOLS = {
     "x86": "CONFIG_X86",

@@ -356,3 +356,30 @@ def default_defconfig(tree: Tree, srcarch: str) -> tuple[str, dict[str, str]] | 
         elif found := _UNSET.match(line.strip()):
             symbols[found.group(1)] = "n"
     return path, symbols
+
+
+_VERSION_LINE = re.compile(rb"^(VERSION|PATCHLEVEL|SUBLEVEL)\s*=\s*(\d+)", re.M)
+#: the top Makefile's blob id -> the version it states
+_VERSIONS: dict[str, tuple[int, ...] | None] = {}
+
+
+def makefile_version(data: bytes) -> tuple[int, ...] | None:
+    """VERSION, PATCHLEVEL and SUBLEVEL as a top Makefile states them (its first
+    lines), or None where it states no VERSION and PATCHLEVEL."""
+    numbers = {name: int(value) for name, value in _VERSION_LINE.findall(data[:4096])}
+    if b"VERSION" not in numbers or b"PATCHLEVEL" not in numbers:
+        return None
+    return (numbers[b"VERSION"], numbers[b"PATCHLEVEL"], numbers.get(b"SUBLEVEL", 0))
+
+
+def tree_version(tree: Tree) -> tuple[int, ...] | None:
+    """The kernel version of ``tree`` by its top Makefile (None: it has none, as a
+    headers package has not, or one that states none)."""
+    blob = tree.blob_id("Makefile")
+    if blob is None:
+        return None
+    if blob not in _VERSIONS:
+        if len(_VERSIONS) > 4096:
+            _VERSIONS.clear()
+        _VERSIONS[blob] = makefile_version(tree.read("Makefile") or b"")
+    return _VERSIONS[blob]

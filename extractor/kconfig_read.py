@@ -21,6 +21,7 @@ from typing import Any
 
 from .config import NotingLookups
 from .errors import EscapeError, ExtractorError, LimitError, Location
+from .kbuild import makefile_version
 from .kconfig_entries import (
     _NAME,
     _TYPES,
@@ -449,7 +450,6 @@ class _Reader:
 #: the tree's Kconfig tool since 6.11: a choice's value is worked out by this
 #: function of its menu, which takes the default even where the prompt is hidden
 _CHOICE_BY_MENU = b"sym_calc_choice(struct menu *choice)"
-_MAKEFILE_VERSION = re.compile(rb"^(VERSION|PATCHLEVEL)\s*=\s*(\d+)", re.M)
 #: blob id of the file read -> its answer (None: a Makefile that names no version)
 _HIDDEN_CHOICES: dict[str, bool | None] = {}
 
@@ -480,10 +480,8 @@ def _choice_rule(path: str, data: bytes) -> bool | None:
     """``hidden_choices_pick`` from one file (None: a Makefile without a version)."""
     if path.endswith("symbol.c"):
         return _CHOICE_BY_MENU in data
-    numbers = dict(_MAKEFILE_VERSION.findall(data[:4096]))
-    if b"VERSION" not in numbers or b"PATCHLEVEL" not in numbers:
-        return None
-    return (int(numbers[b"VERSION"]), int(numbers[b"PATCHLEVEL"])) >= (6, 11)
+    version = makefile_version(data)
+    return None if version is None else version[:2] >= (6, 11)
 
 
 def _indent(text: str) -> int:

@@ -440,3 +440,107 @@ def test_a_set_that_makes_another_arch_is_refused(arch, sets, error) -> None:
     with pytest.raises(ConfigError) as raised:
         make_config("default", ARCHES[arch], sets=sets)
     assert str(raised.value) == error
+
+
+# (a .config's first lines, the version it says it was made for)
+MADE_FOR = [
+    ("#\n# Automatically generated file; DO NOT EDIT.\n# Linux/x86 6.12.118 Kernel Configuration\n",
+     (6, 12, 118)),
+    ("# Linux/x86_64 2.6.36-rc3 Kernel Configuration\n", (2, 6, 36)),
+    ("# Linux/arm 3.0.0 Kernel Configuration\n", (3, 0, 0)),
+    ("#\n# Automatically generated make config: don't edit\n# Linux kernel version: 2.6.28\n",
+     (2, 6, 28)),
+    ("# Linux kernel version: 2.6.22-git14\n", (2, 6, 22)),
+    ("CONFIG_X86=y\n", None),  # (by hand: no header)
+    ("# Linux/x86 6.1.0 kernel configuration\n", None),  # (not make's words)
+    ("\n" * 12 + "# Linux/x86 6.1.0 Kernel Configuration\n", None),  # (not in the header)
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "version"), MADE_FOR)
+def test_the_version_a_config_file_was_made_for(tmp_path, text, version) -> None:
+    from extractor.config import config_file_version
+
+    config = tmp_path / ".config"
+    config.write_text(text)
+    assert config_file_version(config) == version
+
+
+# (a version, the release it belongs to: stable updates are the same release)
+RELEASES = [
+    ((2, 6, 28), (2, 6, 28)),
+    ((2, 6, 28, 10), (2, 6, 28)),
+    ((3, 0, 0), (3, 0)),
+    ((3, 0, 10), (3, 0)),
+    ((6, 12, 118), (6, 12)),
+]
+
+
+@pytest.mark.parametrize(("version", "expected"), RELEASES)
+def test_release(version, expected) -> None:
+    from extractor.config import release
+
+    assert release(version) == expected
+
+
+# (a top Makefile's first lines, the version it states)
+MAKEFILES = [
+    (b"VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 118\nEXTRAVERSION =\n", (6, 12, 118)),
+    (b"VERSION = 2\nPATCHLEVEL = 6\nSUBLEVEL = 28\nEXTRAVERSION = -rc4\n", (2, 6, 28)),
+    (b"VERSION = 3\nPATCHLEVEL = 1\n", (3, 1, 0)),
+    (b"# a comment\nPATCHLEVEL = 1\n", None),
+    (b"", None),
+]
+
+
+@pytest.mark.parametrize(("data", "version"), MAKEFILES)
+def test_makefile_version(data, version) -> None:
+    from extractor.kbuild import makefile_version
+
+    assert makefile_version(data) == version
+
+
+@pytest.fixture(scope="module")
+def demo_history(tmp_path_factory):
+    from extractor.demo import build_demo_repo
+
+    return build_demo_repo(tmp_path_factory.mktemp("demo") / "repo.git")
+
+
+# (the version a config file's header names, the tags scanned, what the run warns of it)
+FOREIGN = [
+    ("4.4.0", "v4.*", "read at 2 revisions of other versions, v4.10 (Linux 4.10.0) to "
+     "v4.20 (Linux 4.20.0): "),
+    ("4.4.12", "v4.4", None),  # (a stable update: the same release)
+    ("4.10.0", "v4.4", "read at v4.4 (Linux 4.4.0): "),
+    ("2.6.20", "v2.6.2*", "read at v2.6.25 (Linux 2.6.25): "),
+    (None, "v4.*", None),  # (a file without a header: nothing to compare)
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("made", "tags", "said"), FOREIGN)
+def test_a_config_file_read_at_another_version_is_noted(
+    demo_history, tmp_path, made, tags, said
+) -> None:
+    """make oldconfig would fill in what a file of another version leaves out;
+    kstack reads it as n, and says once, for the run, where that was."""
+    from click.testing import CliRunner
+
+    from extractor.cli import cli
+
+    config = tmp_path / ".config"
+    header = f"#\n# Linux/x86_64 {made} Kernel Configuration\n#\n" if made else ""
+    config.write_text(header + "CONFIG_X86=y\nCONFIG_X86_64=y\nCONFIG_64BIT=y\n")
+    args = ["scan", str(demo_history), "--tags", tags, "--arch", "x86_64", "--no-cache"]
+    result = CliRunner().invoke(cli, [*args, "--config-file", str(config), "-o", "/dev/null"])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "was made for Linux" in line]
+    if said is None:
+        assert notes == []
+        return
+    assert notes == [
+        f"kstack: warning: {config} was made for Linux {made} (its header) and "
+        + said
+        + "a symbol the file leaves out reads as n, where make oldconfig would give it its "
+        "default there"
+    ]
