@@ -46,19 +46,8 @@ class Stats:
         revisions of another release than its header names."""
         out = list(self.warnings)
         for path, (made, read) in sorted(self.foreign.items()):
-            if not read:
-                continue
-            read = sorted(set(read))
-            (low, first), (high, last) = read[0], read[-1]
-            at = f"{first} (Linux {dotted(low)})"
-            if len(read) > 1:
-                at = f"{len(read)} revisions of other versions, {at} to "
-                at += f"{last} (Linux {dotted(high)})"
-            out.append(
-                f"{path} was made for Linux {dotted(made)} (its header) and read at {at}: "
-                "a symbol the file leaves out reads as n, where make oldconfig would give "
-                "it its default there"
-            )
+            if read:
+                out.append(foreign_note(path, made, read))
         return out
 
     def summary(self) -> str:
@@ -68,3 +57,18 @@ class Stats:
             f"{self.tree_hits} by tree, {self.content_hits} by content), {self.computed} "
             f"preprocessed, {self.errors} failed, in {self.seconds:.2f} s"
         )
+
+
+def foreign_note(path: str, made: tuple[int, ...], read: list[tuple[tuple[int, ...], str]]) -> str:
+    """What a config file made for Linux ``made`` is, read at the revisions ``read``
+    of other releases ((version, revision) each)."""
+    read = sorted(set(read))
+    (low, first), (high, last) = read[0], read[-1]
+    at = f"{first} (Linux {dotted(low)})"
+    if len(read) > 1:
+        at = f"{len(read)} revisions of other versions, {at} to {last} (Linux {dotted(high)})"
+    return (
+        f"{path} was made for Linux {dotted(made)} (its header) and read at {at}: "
+        "a symbol the file leaves out reads as n, where make oldconfig would give "
+        "it its default there"
+    )

@@ -166,6 +166,21 @@ def _uncached_stats(show: bool, command: str) -> Iterator[list[int]]:
         )
 
 
+def _version_note(request: ScanRequest, arch: Any, rev: str | None, tree: Any) -> None:
+    """A warning when the arch's config file was made for another release than
+    ``tree``'s (``Cells`` notes the same for a scan, once for the run)."""
+    from .batch_stats import foreign_note
+    from .config import config_file_version, release
+    from .kbuild import tree_version
+
+    path = request.config_file_for(arch.name)
+    made = config_file_version(path) if path is not None else None
+    version = tree_version(tree) if made is not None else None
+    if made is not None and version is not None and release(made) != release(version):
+        note = foreign_note(str(path), made, [(version, rev or "the directory")])
+        click.echo(f"kstack: warning: {note}", err=True)
+
+
 def _all_configs(request: ScanRequest, fmt: str, output: Path | None) -> int:
     """Write ``--all-configs``' spaces; how many trees were read."""
     import json
@@ -279,9 +294,10 @@ def _explain(
     from .batch import trees as _trees
     from .explain import explain, explain_allocation, render_allocation, render_text
 
-    for _, tree in _trees(selection):
+    for rev, tree in _trees(selection):
         if isinstance(tree, ExtractorError):
             raise tree
+        _version_note(request, arch, rev, tree)
         if allocation:
             found = explain_allocation(tree, arch, config, request.limits)
             text = render_allocation(found)

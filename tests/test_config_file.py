@@ -544,3 +544,22 @@ def test_a_config_file_read_at_another_version_is_noted(
         + "a symbol the file leaves out reads as n, where make oldconfig would give it its "
         "default there"
     ]
+
+
+@pytest.mark.parametrize(("rev", "noted"), [("v4.10", True), ("v4.4", False)])
+def test_explain_notes_a_config_file_of_another_version(demo_history, tmp_path, rev, noted):
+    from click.testing import CliRunner
+
+    from extractor.cli import cli
+
+    config = tmp_path / ".config"
+    config.write_text("# Linux/x86 4.4.0 Kernel Configuration\nCONFIG_X86=y\nCONFIG_X86_64=y\n")
+    args = ["explain", str(demo_history), "THREAD_SIZE", "--rev", rev, "--arch", "x86_64"]
+    result = CliRunner().invoke(cli, [*args, "--config-file", str(config)])
+    assert result.exit_code == 0, result.output
+    note = (
+        f"kstack: warning: {config} was made for Linux 4.4.0 (its header) and read at "
+        f"{rev} (Linux 4.10.0): "
+    )
+    assert (note in result.stderr) == noted, result.stderr
+    assert "THREAD_SIZE" in result.stdout
