@@ -192,6 +192,15 @@ def kstack_version(checkout: Path) -> str:
     return f"{commit} + uncommitted changes to {files}"
 
 
+def installed_code() -> str:
+    """The fingerprint of the kstack every measured command runs: the installed
+    package's (``cache.code_id``), read from outside the checkout. A ``make
+    install`` or ``make check`` while a benchmark runs reinstalls it (both
+    depend on ``install``), and the runs after that measure other code: a
+    warm run then finds no result of the cold run's code, and takes seconds."""
+    return _output([sys.executable, "-c", "from extractor.cache import code_id; print(code_id())"])
+
+
 def machine(python: str) -> dict[str, str]:
     """What the numbers were measured on."""
     model = "unknown"

@@ -301,6 +301,7 @@ def main() -> int:
     scratch = Path(tempfile.mkdtemp(prefix="kstack-real-"))
     lines: list[str] = []
     failed = False
+    code = measure.installed_code()
     try:
         revs = tags(repo, SINCE)
         every = tags(repo, None)
@@ -474,6 +475,12 @@ def main() -> int:
             f"| history < 10 s | {history.seconds:.1f} s |",
             "",
         ]
+        if measure.installed_code() != code:
+            failed = True
+            lines.append(
+                "THE INSTALLED KSTACK CHANGED DURING THE RUN (a `make install` or `make check` "
+                "reinstalled it): the runs measured two versions; run it again"
+            )
         checked = (("cold", cold), ("as-loop", as_loop), ("all", everything), ("history", history))
         for name, measured in checked:
             if measured.returncode not in (0, 3):

@@ -416,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
         args.tags, args.big = 150, 600
     work = args.work or default_work()
     info = measure.machine(sys.executable)
+    code = measure.installed_code()
     main_repo = build(Params(tags=args.tags), work)
     scratch = work / f"run-{args.tags}"
     shutil.rmtree(scratch, ignore_errors=True)
@@ -437,12 +438,14 @@ def main(argv: list[str] | None = None) -> int:
     after = measure.kstack_version(HERE.parent)
     if after != info["kstack"]:  # other people edit the product while this runs
         info["kstack"] += f" at the start; {after} at the end"
+    if measure.installed_code() != code:  # and reinstall it: the runs measured two versions
+        problems.append("the installed kstack changed during the run (make install or check)")
     text = report(info, main_runs, big_runs, problems, extra)
     print(text)
     if args.report:
         write_report(args.report, text)
     if problems:
-        print("\n".join(["", "THREAD_SIZE MISMATCH:", *problems]), file=sys.stderr)
+        print("\n".join(["", "PROBLEMS:", *problems]), file=sys.stderr)
         return 1
     return 0
 
