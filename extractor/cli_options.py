@@ -81,7 +81,8 @@ def selection_options(function: Callable[..., Any]) -> Callable[..., Any]:
             metavar="[ARCH=]FILE",
             help="Read config symbols from a kernel .config: the whole config, with no "
             "Kconfig defaults added. ARCH=FILE is for that --arch only (repeatable, one "
-            "per arch); a FILE alone is for every other arch.",
+            "per arch); a FILE alone is for every other arch. A file made for another "
+            "arch (CONFIG_ARM64=y for x86_64, CONFIG_64BIT=y for i386) is refused.",
         ),
         click.option(
             "--macro",
