@@ -214,6 +214,21 @@ ARCH_SYMBOLS = {
 }
 
 
+#: arch -> the symbol every .config made for it sets, in every era (i386's X86_32
+#: came in 2.6.16, s390's S390 after 2.6.12: neither is asked for); a file that
+#: leaves it out reads it as n, and x86_64's headers then take the 32-bit branches
+IDENTITY = {
+    "x86_64": "CONFIG_X86_64",
+    "arm64": "CONFIG_ARM64",
+    "arm": "CONFIG_ARM",
+    "powerpc64": "CONFIG_PPC64",
+    "powerpc": "CONFIG_PPC",
+    "mips": "CONFIG_MIPS",
+    "riscv": "CONFIG_RISCV",
+    "loongarch": "CONFIG_LOONGARCH",
+}
+
+
 def check_config_arch(path: Path, symbols: Mapping[str, str], arch: Arch) -> None:
     """A usage error when the .config at ``path`` was made for another arch: it sets
     another source arch's own symbol (an arm64 config read for x86_64 gives
@@ -231,6 +246,16 @@ def check_config_arch(path: Path, symbols: Mapping[str, str], arch: Arch) -> Non
                 Location(None, str(path), line),
             )
     clash = _contradiction(symbols, arch)
+    own = IDENTITY.get(arch.name)
+    if clash is None and own is not None and symbols.get(own) != "y":
+        # (what it leaves out is n: a few lines of KASAN for x86_64 made a 32-bit
+        # build, THREAD_SIZE 4096 at 2.6.30 with CONFIG_4KSTACKS=y)
+        raise ConfigError(
+            f"not a whole .config for {arch.name}: it does not set {own}=y, as every "
+            f"{arch.name} .config does (a file is the whole config, and what it leaves "
+            "out is n); to add a few symbols to a profile, use --set",
+            Location(None, str(path)),
+        )
     if clash is None:
         return
     symbol, said, value = clash

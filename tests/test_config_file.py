@@ -356,22 +356,22 @@ ARCH_OF_FILE = [
     ("i386", ["CONFIG_64BIT=y"], "x86_64", 2),
     ("x86_64", ["# CONFIG_64BIT is not set"], "i386", 2),
     ("x86_64", ["CONFIG_X86=y", "CONFIG_X86_32=y"], "i386", 3),  # (2.6.20's i386: no 64BIT)
-    ("x86_64", ["CONFIG_KASAN=y"], None, 0),  # (no arch's symbol: a partial file stands)
+    ("x86_64", ["CONFIG_X86_64=y", "CONFIG_KASAN=y"], None, 0),  # (only its own: it stands)
     ("x86_64", ["CONFIG_ARM64=y", "CONFIG_ARM64_16K_PAGES=y", "CONFIG_PAGE_SHIFT=14"], "arm64", 2),
     ("arm64", ["CONFIG_ARM=y"], "arm", 2),
     ("arm", ["CONFIG_ARM64=y"], "arm64", 2),
     ("powerpc64", ["CONFIG_PPC=y", "CONFIG_PPC64=y"], None, 0),
     ("powerpc", ["CONFIG_PPC=y", "CONFIG_PPC64=y"], "powerpc64", 3),
     ("powerpc64", ["CONFIG_PPC=y", "CONFIG_PPC32=y"], "powerpc", 3),
-    ("powerpc64", ["CONFIG_PPC_BOOK3E_64=y", "CONFIG_PPC_4K_PAGES=y"], None, 0),  # (assumed)
-    ("mips", ["CONFIG_64BIT=y", "CONFIG_CPU_MIPS64_R2=y"], None, 0),  # (assumed: the file's)
+    ("powerpc64", ["CONFIG_PPC64=y", "CONFIG_PPC_BOOK3E_64=y", "CONFIG_PPC_4K_PAGES=y"], None, 0),
+    ("mips", ["CONFIG_MIPS=y", "CONFIG_64BIT=y"], None, 0),  # (assumed: the file's)
     ("mips", ["CONFIG_PPC=y"], "powerpc", 2),
     ("s390", ["CONFIG_X86=y"], "x86", 2),
     ("riscv", ["CONFIG_LOONGARCH=y"], "loongarch", 2),
     ("loongarch", ["CONFIG_RISCV=y"], "riscv", 2),
     ("x86_64", ["CONFIG_MIPS=y"], "mips", 2),
     ("x86_64", ["CONFIG_S390=y"], "s390", 2),
-    ("x86_64", ["# CONFIG_ARM64 is not set"], None, 0),
+    ("x86_64", ["CONFIG_X86_64=y", "# CONFIG_ARM64 is not set"], None, 0),
 ]
 
 
@@ -393,6 +393,38 @@ def test_a_config_file_made_for_another_arch_is_refused(tmp_path, arch, lines, o
     assert text.startswith(f"{config}:{line}: a .config for {other} "), text
     assert f"given for {arch}" in text, text
     assert "\n" not in text, text
+
+
+# (the arch, a file's lines: it leaves out the symbol every config of the arch sets,
+# so reads it as n). A file is the whole config: CONFIG_KASAN=y alone made x86_64 a
+# 32-bit build (2.6.30 with CONFIG_4KSTACKS=y: THREAD_SIZE 4096). i386 and s390 ask
+# for none: 2.6.12's configs had no X86_32 or S390.
+NOT_WHOLE = [
+    ("x86_64", ["CONFIG_KASAN=y"], "CONFIG_X86_64"),
+    ("x86_64", ["CONFIG_X86=y", "CONFIG_64BIT=y"], "CONFIG_X86_64"),
+    ("powerpc64", ["CONFIG_PPC=y", "CONFIG_64BIT=y"], "CONFIG_PPC64"),
+    ("arm64", ["CONFIG_64BIT=y", "CONFIG_ARM64_4K_PAGES=y"], "CONFIG_ARM64"),
+    ("arm", ["CONFIG_MMU=y"], "CONFIG_ARM"),
+    ("mips", ["CONFIG_32BIT=y"], "CONFIG_MIPS"),
+    ("i386", ["CONFIG_4KSTACKS=y"], None),
+    ("s390", ["CONFIG_ARCH_S390=y"], None),
+]
+
+
+@pytest.mark.parametrize(("arch", "lines", "missing"), NOT_WHOLE)
+def test_a_config_file_without_its_arch_is_refused(tmp_path, arch, lines, missing) -> None:
+    from extractor.errors import ConfigError
+
+    config = tmp_path / ".config"
+    config.write_text("\n".join(lines) + "\n")
+    if missing is None:
+        check_config_arch(config, read_config_file(config), ARCHES[arch])
+        return
+    with pytest.raises(ConfigError) as raised:
+        check_config_arch(config, read_config_file(config), ARCHES[arch])
+    assert str(raised.value).startswith(
+        f"{config}: not a whole .config for {arch}: it does not set {missing}=y, "
+    ), str(raised.value)
 
 
 def test_a_config_file_no_arch_of_its_source_arch_builds_is_refused(tmp_path) -> None:
