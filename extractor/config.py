@@ -230,13 +230,18 @@ IDENTITY = {
 
 
 def check_config_arch(path: Path, symbols: Mapping[str, str], arch: Arch) -> None:
-    """A usage error when the .config at ``path`` was made for another arch: it sets
-    another source arch's own symbol (an arm64 config read for x86_64 gives
-    numbers, and they are wrong: 16K pages), or it says otherwise than every build
-    of ``arch`` does of a symbol that makes it (an x86_64 config given for i386:
-    ``make ARCH=i386`` builds 32-bit whatever the file says, but read as it
-    stands, with i386's compiler, it gave THREAD_SIZE 16384 on 6.12, which no
-    i386 build has). A file that says nothing of them (a partial file) stands."""
+    """A usage error when the .config at ``path`` is not one of ``arch``'s:
+
+    - it sets another source arch's own symbol (an arm64 config read for x86_64
+      gives numbers, and they are wrong: 16K pages);
+    - it says otherwise than every build of ``arch`` does of a symbol that makes
+      it (an x86_64 config given for i386: ``make ARCH=i386`` builds 32-bit
+      whatever the file says, but read as it stands, with i386's compiler, it
+      gave THREAD_SIZE 16384 on 6.12, which no i386 build has);
+    - it leaves out the symbol every config of ``arch`` sets (``IDENTITY``): a
+      file is the whole config, and CONFIG_4KSTACKS=y alone made x86_64 a 32-bit
+      build (THREAD_SIZE 4096 at 2.6.30).
+    """
     for srcarch, symbol in ARCH_SYMBOLS.items():
         if srcarch != arch.srcarch and symbols.get(symbol) == "y":
             line = _line_of(path, f"{symbol}=y")
@@ -246,18 +251,23 @@ def check_config_arch(path: Path, symbols: Mapping[str, str], arch: Arch) -> Non
                 Location(None, str(path), line),
             )
     clash = _contradiction(symbols, arch)
+    if clash is not None:
+        raise _clash_error(path, symbols, arch, clash)
     own = IDENTITY.get(arch.name)
-    if clash is None and own is not None and symbols.get(own) != "y":
-        # (what it leaves out is n: a few lines of KASAN for x86_64 made a 32-bit
-        # build, THREAD_SIZE 4096 at 2.6.30 with CONFIG_4KSTACKS=y)
+    if own is not None and symbols.get(own) != "y":
         raise ConfigError(
             f"not a whole .config for {arch.name}: it does not set {own}=y, as every "
             f"{arch.name} .config does (a file is the whole config, and what it leaves "
             "out is n); to add a few symbols to a profile, use --set",
             Location(None, str(path)),
         )
-    if clash is None:
-        return
+
+
+def _clash_error(
+    path: Path, symbols: Mapping[str, str], arch: Arch, clash: tuple[str, str, str]
+) -> ConfigError:
+    """The error for a file that says ``symbol=said`` where every ``arch`` build has
+    ``value``: it names the sibling arch the file fits, if one does."""
     symbol, said, value = clash
     line = _line_of(path, f"{symbol}={said}")
     if line is None and said == "n":
@@ -265,13 +275,13 @@ def check_config_arch(path: Path, symbols: Mapping[str, str], arch: Arch) -> Non
     fits = _fitting(symbols, arch)
     where = Location(None, str(path), line)
     if fits:
-        raise ConfigError(
+        return ConfigError(
             f"a .config for {' or '.join(fits)} ({symbol}={said}), given for {arch.name}, "
             f"whose builds have {symbol}={value}: name its arch (--arch {fits[0]}, "
             "or --config-file ARCH=FILE)",
             where,
         )
-    raise ConfigError(
+    return ConfigError(
         f"this .config has {symbol}={said}, but every {arch.name} build has "
         f"{symbol}={value}: a .config for an arch kstack does not model",
         where,
