@@ -43,7 +43,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .errors import EscapeError
+from .errors import EscapeError, ExtractorError
 from .source import Tree, normalize
 
 #: a variable set per config: ``cflags-$(CONFIG_X) += ...`` or ``machine-y := ...``
@@ -374,12 +374,14 @@ def makefile_version(data: bytes) -> tuple[int, ...] | None:
 
 def tree_version(tree: Tree) -> tuple[int, ...] | None:
     """The kernel version of ``tree`` by its top Makefile (None: it has none, as a
-    headers package has not, or one that states none)."""
-    blob = tree.blob_id("Makefile")
-    if blob is None:
+    headers package has not, one that states none, or one that cannot be read: a
+    link that leaves the tree)."""
+    try:
+        blob = tree.blob_id("Makefile")
+        if blob is not None and blob not in _VERSIONS:
+            if len(_VERSIONS) > 4096:
+                _VERSIONS.clear()
+            _VERSIONS[blob] = makefile_version(tree.read("Makefile") or b"")
+    except ExtractorError:
         return None
-    if blob not in _VERSIONS:
-        if len(_VERSIONS) > 4096:
-            _VERSIONS.clear()
-        _VERSIONS[blob] = makefile_version(tree.read("Makefile") or b"")
-    return _VERSIONS[blob]
+    return None if blob is None else _VERSIONS[blob]

@@ -595,3 +595,29 @@ def test_explain_notes_a_config_file_of_another_version(demo_history, tmp_path, 
     )
     assert (note in result.stderr) == noted, result.stderr
     assert "THREAD_SIZE" in result.stdout
+
+
+# (what the tree's top Makefile is, the version read off it)
+TREE_MAKEFILES = [
+    ("file", (4, 4, 0)),
+    ("none", None),  # (a headers package)
+    ("link out of the tree", None),  # (not read, and not an error: no note)
+    ("link in the tree", (4, 4, 0)),
+]
+
+
+@pytest.mark.parametrize(("makefile", "version"), TREE_MAKEFILES)
+def test_tree_version(tmp_path, makefile, version) -> None:
+    from extractor.kbuild import tree_version
+
+    tree, outside = tmp_path / "tree", tmp_path / "outside"
+    tree.mkdir()
+    outside.write_text("VERSION = 9\nPATCHLEVEL = 9\n")
+    (tree / "Makefile.real").write_text("VERSION = 4\nPATCHLEVEL = 4\nSUBLEVEL = 0\n")
+    if makefile == "file":
+        (tree / "Makefile").write_text("VERSION = 4\nPATCHLEVEL = 4\nSUBLEVEL = 0\n")
+    elif makefile == "link out of the tree":
+        (tree / "Makefile").symlink_to(outside)
+    elif makefile == "link in the tree":
+        (tree / "Makefile").symlink_to("Makefile.real")
+    assert tree_version(DirectoryTree(tree)) == version
