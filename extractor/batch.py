@@ -106,6 +106,9 @@ class ScanRequest:
     allocation: bool = False
     #: arch name -> its own .config, in the place of ``config_file``
     arch_config_files: dict[str, Path] = field(default_factory=dict)
+    #: arch name -> a .config as a baseline recorded it (its path, its symbols), in
+    #: the place of any file: ``check`` reads the config the baseline was made with
+    config_symbols: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     #: where every scan made for this request (a history's bisection, a diff's two
     #: sides) adds how its cells were answered, unless a scan is given its own
     stats: Stats = field(default_factory=lambda: Stats())
@@ -119,7 +122,11 @@ def configs_for(request: ScanRequest, arch: Arch) -> list[Config]:
     """The request's profiles for one arch, with ``--set`` and ``--config-file`` applied."""
     config_file = request.config_file_for(arch.name)
     file_symbols = None
-    if config_file:
+    if arch.name in request.config_symbols:
+        path, recorded = request.config_symbols[arch.name]
+        file_symbols = dict(recorded)
+        check_config_arch(Path(path), file_symbols, arch)
+    elif config_file:
         file_symbols = read_config_file(config_file)
         check_config_arch(config_file, file_symbols, arch)
     return [

@@ -435,7 +435,8 @@ def baseline_command(output: Path, **kwargs: Any) -> None:
 def check_command(path: Path, baseline_file: Path, rev: str | None, strict: bool) -> None:
     """Exit 1 if a constant's value changed against the baseline, 0 if not.
 
-    The arches, configs and macros come from the baseline. A changed expression
+    The arches, configs, --set values, macros and .config files (their symbols as
+    the baseline recorded them) come from the baseline. A changed expression
     with an unchanged value is a note (a failure with --strict).
 
     \b

@@ -29,6 +29,7 @@ from typing import Any
 from .arches import arch as get_arch
 from .batch import Cells, ScanRequest, configs_for, scan
 from .blame import Move, blame
+from .config import parse_assignment, read_config_file
 from .errors import ExtractorError, Location, SourceError, UsageError
 from .preprocess import Limits
 from .scan import Constant, Result, scan_tree
@@ -370,9 +371,26 @@ def baseline_document(request: ScanRequest, results: list[Result]) -> dict[str, 
         "arches": request.arches,
         "configs": request.profiles,
         "sets": request.sets,
+        "config_files": _config_files(request),
         "macros": request.macros,
         "cells": cells,
     }
+
+
+def _config_files(request: ScanRequest) -> dict[str, dict[str, Any]]:
+    """Each arch's .config as the baseline keeps it: its path and its symbols, so
+    that ``check`` reads the config the values were made with, not the file as it
+    is then (or not there at all)."""
+    out: dict[str, dict[str, Any]] = {}
+    for arch in request.arches:
+        if arch in request.config_symbols:
+            path, symbols = request.config_symbols[arch]
+        elif (file := request.config_file_for(arch)) is not None:
+            path, symbols = str(file), read_config_file(file)
+        else:
+            continue
+        out[arch] = {"path": path, "symbols": dict(sorted(symbols.items()))}
+    return out
 
 
 def write_baseline(request: ScanRequest, path: Path) -> dict[str, Any]:
@@ -427,6 +445,7 @@ def check(
     selection = Selection(path=path, revs=[rev] if rev else [])
     if max_file_bytes:
         selection.max_file_bytes = max_file_bytes
+    recorded = _recorded_configs(document, baseline_file)
     request = ScanRequest(
         selection=selection,
         arches=list(document["arches"]),
@@ -434,6 +453,7 @@ def check(
         sets=list(document.get("sets", [])),
         macros=list(document.get("macros", [])),
         limits=limits or Limits(),
+        config_symbols=recorded,
     )
     results = scan(request)
     for result in results:
@@ -466,6 +486,36 @@ def check(
                     )
                 )
     return CheckReport(failures, notes)
+
+
+def _recorded_configs(
+    document: dict[str, Any], baseline_file: Path
+) -> dict[str, tuple[str, dict[str, str]]]:
+    """The .config files a baseline was made with, per arch: (path, symbols)."""
+    where = Location(None, str(baseline_file))
+    recorded = document.get("config_files", {})
+    out: dict[str, tuple[str, dict[str, str]]] = {}
+    try:
+        for arch, entry in recorded.items():
+            symbols = {
+                name: value
+                for name, value in (
+                    parse_assignment(f"{k}={v}", where) for k, v in entry["symbols"].items()
+                )
+            }
+            out[str(arch)] = (str(entry["path"]), symbols)
+    except (AttributeError, KeyError, TypeError) as err:
+        raise SourceError(
+            f"baseline's config_files are not as kstack writes them ({err})", where
+        ) from err
+    made_with_file = any("+file" in key.partition("/")[2] for key in document.get("cells", {}))
+    if made_with_file and not out:
+        raise SourceError(
+            "this baseline was made with a --config-file, which an older kstack did not "
+            "record: make the baseline again",
+            where,
+        )
+    return out
 
 
 def _baseline_value(entry: dict[str, Any] | None) -> str:

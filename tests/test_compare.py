@@ -185,3 +185,70 @@ def test_check_expression_only_change_is_a_note_unless_strict(work_tree, tmp_pat
     header.write_text(text.replace("(2 + KASAN_STACK_ORDER)", "(KASAN_STACK_ORDER + 2)", 1))
     assert run("check", work_tree, "--baseline", baseline).exit_code == 0
     assert run("check", work_tree, "--baseline", baseline, "--strict").exit_code == 1
+
+
+AMD64 = "CONFIG_X86=y\nCONFIG_X86_64=y\nCONFIG_64BIT=y\nCONFIG_KASAN=y\n"
+I686 = "CONFIG_X86=y\nCONFIG_X86_32=y\n# CONFIG_64BIT is not set\n"
+
+# (the --config-file arguments, what becomes of the files before check, check's
+# exit status, what its output holds). A baseline keeps the config it was made with:
+# check read none, so every cell of a "+file" baseline was "absent" (exit 1).
+CHECK_WITH_FILES = [
+    (["{amd64}"], "kept", 0, "ok: no constant changed"),
+    (["x86_64={amd64}", "i386={i686}"], "kept", 0, "ok: no constant changed"),
+    (["{amd64}"], "deleted", 0, "ok: no constant changed"),  # (the baseline has it)
+    (["{amd64}"], "edited", 0, "ok: no constant changed"),  # (and not the file as it is)
+]
+
+
+@pytest.mark.parametrize(("files", "after", "status", "said"), CHECK_WITH_FILES)
+def test_check_reads_the_config_files_the_baseline_was_made_with(
+    work_tree, tmp_path, files, after, status, said
+):
+    amd64, i686 = tmp_path / "amd64.config", tmp_path / "686.config"
+    amd64.write_text(AMD64)
+    i686.write_text(I686)
+    arches = ["--arch", "x86_64"] + (["--arch", "i386"] if len(files) > 1 else [])
+    given = [f"--config-file={f.format(amd64=amd64, i686=i686)}" for f in files]
+    baseline = tmp_path / "kstack.json"
+    made = run("baseline", work_tree, *arches, *given, "-o", baseline)
+    assert made.exit_code == 0, made.output
+    if after == "deleted":
+        amd64.unlink()
+    elif after == "edited":
+        amd64.write_text(AMD64.replace("CONFIG_KASAN=y", "# CONFIG_KASAN is not set"))
+    checked = run("check", work_tree, "--baseline", baseline)
+    assert checked.exit_code == status, checked.output
+    assert said in checked.output
+    assert "absent" not in checked.output
+
+
+# (what is done to a baseline made with a --config-file, check's one-line error)
+BROKEN_RECORDS = [
+    ("dropped", "this baseline was made with a --config-file, which an older kstack did "
+     "not record: make the baseline again"),
+    ("not a table", "baseline's config_files are not as kstack writes them"),
+    ("a bad value", "CONFIG_KASAN=yes: a value is y, n, m, a number or a quoted string"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("damage", "error"), BROKEN_RECORDS)
+def test_check_refuses_a_baseline_whose_config_files_it_cannot_read(
+    work_tree, tmp_path, damage, error
+):
+    config = tmp_path / "amd64.config"
+    config.write_text(AMD64)
+    baseline = tmp_path / "kstack.json"
+    assert run("baseline", work_tree, "--config-file", config, "-o", baseline).exit_code == 0
+    document = json.loads(baseline.read_text())
+    if damage == "dropped":
+        del document["config_files"]
+    elif damage == "not a table":
+        document["config_files"]["x86_64"] = ["CONFIG_X86_64=y"]
+    else:
+        document["config_files"]["x86_64"]["symbols"]["CONFIG_KASAN"] = "yes"
+    baseline.write_text(json.dumps(document))
+    checked = run("check", work_tree, "--baseline", baseline)
+    assert checked.exit_code == 2, checked.output
+    assert error in checked.output, checked.output
+    assert len(checked.output.strip().splitlines()) == 1, checked.output
