@@ -100,17 +100,27 @@ def explore(
     # for x86) are not enumerated, nor are int/hex/string values
     identity = {s for a in ARCHES.values() if a.srcarch == arch.srcarch for s in a.base_config}
     fixed = identity | {s for s, v in base.symbols.items() if v not in ("y", "n", "m")}
-    runs: dict[frozenset[str], Result] = {}
+    #: the values forced -> the cell under them (the symbols enumerated grow: a run
+    #: with fewer of them forced is another run)
+    runs: dict[frozenset[tuple[str, str]], Result] = {}
 
     def run(on: frozenset[str], symbols: set[str]) -> Result:
-        if on not in runs:
-            values = {s: ("y" if s in on else "n") for s in symbols}
-            config = replace(base, symbols={**base.symbols, **values})
-            runs[on] = scan_tree(tree, arch, config, macros, limits, allocation)
-            error = runs[on].error
+        values = {s: ("y" if s in on else "n") for s in symbols}
+        key = frozenset(values.items())
+        if key not in runs:
+            # forced, as --set is: the tree's Kconfig would otherwise decide them
+            # again (its alldefconfig), and 6.12's x86_64, whose KASAN hangs on a
+            # compiler probe kstack never runs, showed no KASAN case at all
+            config = replace(
+                base,
+                symbols={**base.symbols, **values},
+                forced={**base.forced, **values},
+            )
+            runs[key] = scan_tree(tree, arch, config, macros, limits, allocation)
+            error = runs[key].error
             if error is not None:
                 raise error
-        return runs[on]
+        return runs[key]
 
     start = frozenset(s for s, v in base.symbols.items() if v == "y") - fixed
     symbols = _tested(run(start, set()), fixed) | set(start)
@@ -165,27 +175,26 @@ def _allocation_space(
 
 
 def fold(table: list[tuple[tuple[str, ...], str]]) -> list[Case]:
-    """The shortest priority list of cases that reproduces ``table``.
+    """The shortest priority list of cases that reproduces ``table``, a later case
+    winning over an earlier one.
 
-    Each value is described by the symbols of the smallest combination giving
-    it; cases are ordered by how many symbols they need, and a later case wins.
-    If that does not reproduce the table, the exact combinations are listed.
+    The combinations are taken from the fewest symbols up; each one whose value
+    the cases so far do not give adds a case of its own. A case applies to the
+    combinations that hold its symbols, which come later in that order, so
+    adding one never changes a combination already taken, and the list always
+    reproduces the table. A value can take several cases: arm64's stack doubles
+    under KASAN_GENERIC or KASAN_SW_TAGS ("32768 if KASAN_GENERIC; 32768 if
+    KASAN_SW_TAGS"), which a single case per value could not say.
     """
-    smallest: dict[str, tuple[str, ...]] = {}
+    cases: list[Case] = []
     for on, value in sorted(table, key=lambda row: (len(row[0]), row[0])):
-        smallest.setdefault(value, on)
-    cases = [Case(v, on) for v, on in sorted(smallest.items(), key=lambda i: (len(i[1]), i[1]))]
-
-    def decide(on: tuple[str, ...]) -> str:
-        value = cases[0].value
-        for case in cases[1:]:
+        decided = None
+        for case in cases:
             if set(case.when) <= set(on):
-                value = case.value
-        return value
-
-    if all(decide(on) == value for on, value in table):
-        return cases
-    return [Case(value, on) for on, value in table]
+                decided = case.value
+        if decided != value:
+            cases.append(Case(value, on))
+    return cases
 
 
 def explore_all(

@@ -17,6 +17,11 @@ FOLDS = [
         [((), "16"), (("E",), "16"), (("K",), "32"), (("E", "K"), "64")],
         [Case("16", ()), Case("32", ("K",)), Case("64", ("E", "K"))],
     ),
+    # one value under either of two symbols (arm64's KASAN_GENERIC, KASAN_SW_TAGS)
+    (
+        [((), "16"), (("G",), "32"), (("S",), "32"), (("G", "S"), "32")],
+        [Case("16", ()), Case("32", ("G",)), Case("32", ("S",))],
+    ),
     # not a priority list: x XOR y; the exact combinations are listed
     (
         [((), "0"), (("x",), "1"), (("y",), "1"), (("x", "y"), "0")],
@@ -68,3 +73,32 @@ def test_too_many_symbols_are_refused(tmp_path):
     result = CliRunner().invoke(cli, ["scan", str(tmp_path), "--all-configs"])
     assert result.exit_code == 2
     assert "11 config symbols" in result.output and "over the limit of 1024" in result.output
+
+
+# (how the tree's Kconfig has KASAN, the line --all-configs prints). Every
+# combination is the headers' answer, each symbol forced as --set forces it: Kconfig
+# decided them again before, and 6.12's KASAN, behind a compiler probe kstack never
+# runs, was always n there ("THREAD_SIZE x86_64: 16384", no KASAN case at all).
+KCONFIG_KASAN = [
+    ("behind a probe", "config CC_HAS_KASAN\n\tdef_bool n\nconfig KASAN\n"
+     '\tbool "KASAN"\n\tdepends on CC_HAS_KASAN\n'),
+    ("a plain prompt", 'config KASAN\n\tbool "KASAN"\n'),
+    ("no prompt, no select", "config KASAN\n\tbool\n"),
+    ("not in Kconfig", ""),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kasan", [r[1] for r in KCONFIG_KASAN], ids=[r[0] for r in KCONFIG_KASAN])
+def test_all_configs_tries_what_the_tree_kconfig_would_not_give(tmp_path, kasan):
+    asm = tmp_path / "arch/x86/include/asm"
+    asm.mkdir(parents=True)
+    (asm / "page.h").write_text(
+        "#ifdef CONFIG_KASAN\n#define KASAN_STACK_ORDER 1\n#else\n#define KASAN_STACK_ORDER 0\n"
+        "#endif\n#define THREAD_SIZE (4096 << (2 + KASAN_STACK_ORDER))\n"
+    )
+    (asm / "thread_info.h").write_text("#include <asm/page.h>\n")
+    bits = "config 64BIT\n\tdef_bool y\nconfig X86_64\n\tdef_bool y\nconfig X86_32\n\tdef_bool n\n"
+    (tmp_path / "arch/x86/Kconfig").write_text('mainmenu "x86"\n' + bits + kasan)
+    result = CliRunner().invoke(cli, ["scan", str(tmp_path), "--all-configs", "--no-allocation"])
+    assert result.exit_code == 0, result.output
+    assert "THREAD_SIZE x86_64: 16384; 32768 if KASAN" in result.output.splitlines()
