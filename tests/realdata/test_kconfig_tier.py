@@ -352,3 +352,36 @@ def test_kconfig_6_1_alldefconfig_agrees_with_make(linux_source_6_1: Path, arch_
     ours, residual = against_make(DirectoryTree(linux_source_6_1), arch, seed, make)
     assert len(set(ours) | set(make)) > 10_000
     assert residual == []
+
+
+# (arch, the cases --all-configs must give THREAD_SIZE on linux-source-6.12, as
+# (value, symbols set)). Every case is also the value a plain scan gives with
+# those symbols --set, the profile path the rows above hold to gcc and make.
+ALL_CONFIGS_6_12 = [
+    ("x86_64", [("16384", ()), ("32768", ("CONFIG_KASAN",))]),
+    ("riscv", [("16384", ()), ("32768", ("CONFIG_KASAN",))]),
+    (
+        "arm64",
+        [("16384", ()), ("32768", ("CONFIG_KASAN_GENERIC",)), ("32768", ("CONFIG_KASAN_SW_TAGS",))],
+    ),
+    ("i386", [("8192", ())]),
+]
+
+
+@pytest.mark.parametrize(("arch", "cases"), ALL_CONFIGS_6_12, ids=[r[0] for r in ALL_CONFIGS_6_12])
+def test_all_configs_on_a_real_tree(linux_source_6_12: Path, arch: str, cases: list) -> None:
+    """--all-configs tries each symbol the headers test, whatever the tree's Kconfig
+    would decide: KASAN sits behind a compiler probe there, and the answer used to
+    be THREAD_SIZE 16384 alone."""
+    result = CliRunner().invoke(
+        cli,
+        ["scan", str(linux_source_6_12), "--arch", arch, "--all-configs", "--format", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    (space,) = [s for s in json.loads(result.stdout) if s["constant"] == "THREAD_SIZE"]
+    found = [(c["value"], tuple(c["when"])) for c in space["cases"]]
+    assert found == cases
+    for value, when in found:
+        sets = [a for symbol in when for a in ("--set", f"{symbol}=y")]
+        cell = kstack_json(linux_source_6_12, arch, "--no-allocation", *sets)
+        assert str(cell["constants"]["THREAD_SIZE"]["value"]) == value, (when, cell["warnings"])
