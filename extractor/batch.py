@@ -36,11 +36,11 @@ from .cache import Cache, cell_id
 from .cache_content import Backoff, Template
 from .config import (
     Config,
+    another_release,
     check_config_arch,
     config_file_version,
     make_config,
     read_config_file,
-    release,
 )
 from .errors import ExtractorError, SourceError
 from .kbuild import tree_version
@@ -246,8 +246,10 @@ class Cells:
     def _versions(self, rev: str | None, tree: Tree) -> None:
         """Note each config file made for another release than ``tree``'s."""
         version = tree_version(tree)
+        if version is None:  # (a headers package: no version to compare)
+            return
         for path, made in self.made_for.items():
-            if version is not None and release(made) != release(version):
+            if another_release(made, version):
                 read = self.stats.foreign.setdefault(path, (made, []))[1]
                 read.append((version, rev or "the directory"))
 

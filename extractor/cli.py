@@ -170,13 +170,13 @@ def _version_note(request: ScanRequest, arch: Any, rev: str | None, tree: Any) -
     """A warning when the arch's config file was made for another release than
     ``tree``'s (``Cells`` notes the same for a scan, once for the run)."""
     from .batch_stats import foreign_note
-    from .config import config_file_version, release
+    from .config import another_release, config_file_version
     from .kbuild import tree_version
 
     path = request.config_file_for(arch.name)
     made = config_file_version(path) if path is not None else None
     version = tree_version(tree) if made is not None else None
-    if made is not None and version is not None and release(made) != release(version):
+    if made is not None and version is not None and another_release(made, version):
         note = foreign_note(str(path), made, [(version, rev or "the directory")])
         click.echo(f"kstack: warning: {note}", err=True)
 

@@ -381,21 +381,20 @@ def _config_files(request: ScanRequest) -> dict[str, dict[str, Any]]:
     """Each arch's .config as the baseline keeps it: its path and its symbols, so
     that ``check`` reads the config the values were made with, not the file as it
     is then (or not there at all)."""
-    out: dict[str, dict[str, Any]] = {}
-    for arch in request.arches:
-        if arch in request.config_symbols:
-            path, symbols = request.config_symbols[arch]
-        elif (file := request.config_file_for(arch)) is not None:
-            path, symbols = str(file), read_config_file(file)
-        else:
-            continue
-        out[arch] = {"path": path, "symbols": dict(sorted(symbols.items()))}
-    return out
+    return {
+        arch: {"path": path, "symbols": dict(sorted(symbols.items()))}
+        for arch, (path, symbols) in request.config_symbols.items()
+    }
 
 
 def write_baseline(request: ScanRequest, path: Path) -> dict[str, Any]:
     if len(request.selection.revs) > 1 or request.selection.tag_globs:
         raise UsageError("a baseline records one tree: give at most one --rev")
+    # each file read once: the scan reads the symbols the baseline records
+    for arch in request.arches:
+        file = request.config_file_for(arch)
+        if file is not None and arch not in request.config_symbols:
+            request.config_symbols[arch] = (str(file), read_config_file(file))
     results = scan(request)
     document = baseline_document(request, results)
     try:

@@ -197,6 +197,12 @@ def release(version: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(version[:3]) if version[0] < 3 else tuple(version[:2])
 
 
+def another_release(made: tuple[int, ...], version: tuple[int, ...] | None) -> bool:
+    """Whether a .config made for Linux ``made`` is read at a tree of another
+    release (a tree that states no version is not)."""
+    return version is not None and release(made) != release(version)
+
+
 def dotted(version: tuple[int, ...]) -> str:
     return ".".join(str(n) for n in version)
 
